@@ -202,7 +202,7 @@ pub fn describe(ev: &Event, table: &dyn Fn(u64) -> Option<String>) -> Descriptio
         }
         EventBody::Incident(i) => {
             f.push(("incident", i.incident.to_string()));
-            f.push(("message", one_line(&s(&i.message))));
+            f.push(("message", one_line(&s(i.message.as_deref().unwrap_or_default()))));
         }
         EventBody::Heartbeat(hb) => f.push(("log_file", s(&hb.log_file))),
         EventBody::HeartbeatV2(hb) => {

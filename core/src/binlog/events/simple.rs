@@ -98,7 +98,8 @@ impl Rand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incident {
     pub incident: u16,
-    pub message: Vec<u8>,
+    /// Absent in some servers' events; present and possibly empty in others.
+    pub message: Option<Vec<u8>>,
 }
 
 impl Incident {
@@ -106,10 +107,10 @@ impl Incident {
         let mut r = Reader::new(body);
         let incident = r.u16("incident")?;
         let message = if r.is_empty() {
-            Vec::new()
+            None
         } else {
             let n = r.u8("message_len")?;
-            r.take(usize::from(n), "message")?.to_vec()
+            Some(r.take(usize::from(n), "message")?.to_vec())
         };
         finish(&r)?;
         Ok(Incident { incident, message })
@@ -117,9 +118,9 @@ impl Incident {
 
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.incident.to_le_bytes());
-        if !self.message.is_empty() {
-            out.push(self.message.len() as u8);
-            out.extend_from_slice(&self.message);
+        if let Some(m) = &self.message {
+            out.push(m.len() as u8);
+            out.extend_from_slice(m);
         }
     }
 }
