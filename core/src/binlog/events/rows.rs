@@ -178,6 +178,7 @@ impl RowsEvent {
         let mut rows = Vec::new();
         while !r.is_empty() {
             let n = rows.len();
+            let start = r.remaining();
             let row = match self.kind {
                 RowsKind::Write => RowChange { before: None, after: Some(read_image(&mut r, table, &self.columns, n, None)?) },
                 RowsKind::Delete => RowChange { before: Some(read_image(&mut r, table, &self.columns, n, None)?), after: None },
@@ -203,6 +204,10 @@ impl RowsEvent {
                     RowChange { before: Some(before), after: Some(after) }
                 }
             };
+            if r.remaining() == start {
+                // Only possible with no columns present: the data would never be used up.
+                return Err(BodyError::Row { row: n, column: 0, detail: "row image with no columns".into() });
+            }
             rows.push(row);
         }
         Ok(rows)
