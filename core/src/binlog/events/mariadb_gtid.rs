@@ -1,7 +1,6 @@
 //! MariaDB GTID (162): starts an event group and names it `domain-server-seq` (the server id
 //! comes from the header). Optional parts: group commit id, XA xid, extra flags.
 
-use super::simple::finish;
 use crate::binlog::error::BodyError;
 use crate::codec::Reader;
 
@@ -25,14 +24,16 @@ pub mod flags_extra {
     pub const THREAD_ID: u8 = 0x10;
 }
 
+/// GTID_HEADER_LEN: bodies shorter than this are zero-padded to it.
+const MIN_BODY_LEN: usize = 19;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MariaGtidEvent {
     pub seq: u64,
     pub domain: u32,
     pub flags: u8,
-    /// With [`flags::GROUP_COMMIT_ID`]; otherwise six padding bytes stand in its place.
+    /// With [`flags::GROUP_COMMIT_ID`].
     pub commit_id: Option<u64>,
-    pub padding: [u8; 6],
     /// With [`flags::PREPARED_XA`] or [`flags::COMPLETED_XA`].
     pub xid: Option<MariaXid>,
     pub flags_extra: Option<u8>,
@@ -55,11 +56,7 @@ impl MariaGtidEvent {
         let seq = r.u64("seq_no")?;
         let domain = r.u32("domain_id")?;
         let flags = r.u8("flags")?;
-        let (commit_id, padding) = if flags & flags::GROUP_COMMIT_ID != 0 {
-            (Some(r.u64("commit_id")?), [0; 6])
-        } else {
-            (None, r.array::<6>("padding")?)
-        };
+        let commit_id = if flags & flags::GROUP_COMMIT_ID != 0 { Some(r.u64("commit_id")?) } else { None };
         let xid = if flags & (flags::PREPARED_XA | flags::COMPLETED_XA) != 0 {
             let format_id = r.u32("xid_format_id")?;
             let gl = r.u8("gtrid_len")?;
@@ -75,14 +72,14 @@ impl MariaGtidEvent {
             domain,
             flags,
             commit_id,
-            padding,
             xid,
             flags_extra: None,
             extra_engines: None,
             start_alter_seq: None,
             thread_id: None,
         };
-        if !r.is_empty() {
+        // A zero where the extra flags would be is padding: the server writes them only when set.
+        if r.peek().is_some_and(|b| b != 0) {
             let fx = r.u8("flags_extra")?;
             e.flags_extra = Some(fx);
             if fx & flags_extra::MULTI_ENGINE != 0 {
@@ -95,7 +92,12 @@ impl MariaGtidEvent {
                 e.thread_id = Some(r.u32("thread_id")?);
             }
         }
-        finish(&r)?;
+        // The body is zero-padded to at least GTID_HEADER_LEN bytes.
+        let used = r.position();
+        let pad = r.rest();
+        if pad.len() != MIN_BODY_LEN.saturating_sub(used) || pad.iter().any(|&b| b != 0) {
+            return Err(BodyError::TrailingBytes { count: pad.len() });
+        }
         Ok(e)
     }
 
@@ -103,9 +105,9 @@ impl MariaGtidEvent {
         out.extend_from_slice(&self.seq.to_le_bytes());
         out.extend_from_slice(&self.domain.to_le_bytes());
         out.push(self.flags);
-        match self.commit_id {
-            Some(c) => out.extend_from_slice(&c.to_le_bytes()),
-            None => out.extend_from_slice(&self.padding),
+        let start = out.len() - 13;
+        if let Some(c) = self.commit_id {
+            out.extend_from_slice(&c.to_le_bytes());
         }
         if let Some(x) = &self.xid {
             out.extend_from_slice(&x.format_id.to_le_bytes());
@@ -126,6 +128,8 @@ impl MariaGtidEvent {
                 out.extend_from_slice(&t.to_le_bytes());
             }
         }
+        let used = out.len() - start;
+        out.resize(out.len() + MIN_BODY_LEN.saturating_sub(used), 0);
     }
 
     /// Whether this group is a standalone statement (DDL or non-transactional) with no COMMIT.

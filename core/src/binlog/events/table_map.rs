@@ -42,18 +42,6 @@ pub struct ColumnInfo {
     pub visible: Option<bool>,
 }
 
-impl Default for ColumnType {
-    fn default() -> Self {
-        ColumnType::NULL
-    }
-}
-
-impl Default for ColumnMeta {
-    fn default() -> Self {
-        ColumnMeta::None
-    }
-}
-
 /// Optional metadata field types.
 pub mod opt {
     pub const SIGNEDNESS: u8 = 1;

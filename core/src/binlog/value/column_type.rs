@@ -7,6 +7,12 @@ use crate::codec::Reader;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ColumnType(pub u8);
 
+impl Default for ColumnType {
+    fn default() -> Self {
+        ColumnType::NULL
+    }
+}
+
 impl ColumnType {
     pub const DECIMAL: ColumnType = ColumnType(0);
     pub const TINY: ColumnType = ColumnType(1);
@@ -106,9 +112,10 @@ impl ColumnType {
 }
 
 /// A column's type with its metadata decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColumnMeta {
     /// Types with no metadata.
+    #[default]
     None,
     /// FLOAT, DOUBLE: bytes of storage.
     PackLength(u8),

@@ -39,8 +39,8 @@ pub enum Value {
     String(Vec<u8>),
     /// ENUM: 1-based index into the member list, 0 for the empty error value.
     Enum(u16),
-    /// SET: one bit per member.
-    Set(u64),
+    /// SET: one bit per member, stored in `bytes` bytes.
+    Set { bits: u64, bytes: u8 },
     /// BIT(n): big-endian bytes.
     Bit { bits: u16, bytes: Vec<u8> },
     /// MySQL binary JSON rendered as JSON text.
@@ -108,7 +108,7 @@ pub fn read_value(r: &mut Reader<'_>, col: &ColumnInfo) -> Result<Value, BodyErr
             if !(1..=8).contains(&length) {
                 return Err(BodyError::invalid("set", format!("{length}-byte SET")));
             }
-            Value::Set(r.uint_le(usize::from(length), "set")?)
+            Value::Set { bits: r.uint_le(usize::from(length), "set")?, bytes: length as u8 }
         }
         (ColumnType::BIT, ColumnMeta::Bit { bits, bytes }) => {
             let n = usize::from(bytes) + usize::from(bits > 0);
@@ -177,20 +177,31 @@ fn strip_zeros(s: &str) -> &str {
     }
 }
 
-/// Bytes as mysqlbinlog quotes them: printable ASCII as is, the rest as `\xNN`.
+/// Bytes as mariadb-binlog quotes them (checked against MariaDB 10.11): every byte above 0x1F as
+/// it is, control bytes as `\xNN`. Bytes that are not UTF-8 also become `\xNN`, so that the
+/// result is a string.
 pub fn quote_bytes(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() + 2);
     s.push('\'');
-    for &c in b {
-        match c {
-            b'\'' => s.push_str("\\'"),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(c as char),
-            _ => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
+    push_escaped(b, &mut s);
     s.push('\'');
     s
+}
+
+/// Appends `b` with mysqlbinlog's escapes (see [`quote_bytes`]).
+pub fn push_escaped(b: &[u8], s: &mut String) {
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if (c as u32) > 0x1f {
+                s.push(c);
+            } else {
+                s.push_str(&format!("\\x{:02x}", c as u32));
+            }
+        }
+        for &x in chunk.invalid() {
+            s.push_str(&format!("\\x{x:02x}"));
+        }
+    }
 }
 
 impl fmt::Display for Value {
@@ -223,7 +234,14 @@ impl fmt::Display for Value {
             Value::Timestamp { seconds, micros, fsp } => write!(f, "{seconds}{}", frac(*micros, *fsp)),
             Value::String(b) | Value::Geometry(b) => f.write_str(&quote_bytes(b)),
             Value::Enum(i) => write!(f, "{i}"),
-            Value::Set(v) => write!(f, "{v}"),
+            // As the servers' tools print it: the stored bytes in order, each high bit first.
+            Value::Set { bits, bytes } => {
+                f.write_str("b'")?;
+                for b in &bits.to_le_bytes()[..usize::from(*bytes).min(8)] {
+                    write!(f, "{b:08b}")?;
+                }
+                f.write_str("'")
+            }
             Value::Bit { bits, bytes } => {
                 let mut s = String::new();
                 for b in bytes {
