@@ -15,12 +15,13 @@ use super::events::table_map::TableMap;
 use super::events::EventBody;
 use super::frame::{check_magic, incomplete_error, Frame, FrameState, Framed, BINLOG_MAGIC};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Decoding state across events.
 #[derive(Debug, Clone)]
 pub struct Decoder {
     frames: FrameState,
-    tables: BTreeMap<u64, TableMap>,
+    tables: BTreeMap<u64, Arc<TableMap>>,
     decode_rows: bool,
 }
 
@@ -59,7 +60,7 @@ impl Decoder {
 
     /// The table map in force for `table_id`.
     pub fn table(&self, table_id: u64) -> Option<&TableMap> {
-        self.tables.get(&table_id)
+        self.tables.get(&table_id).map(|t| &**t)
     }
 
     /// Decodes every event of a whole file.
@@ -77,21 +78,30 @@ impl Decoder {
 
     /// Decodes the body of a framed event and updates the table state.
     pub fn decode_frame(&mut self, f: &Frame<'_>) -> Result<Event, BinlogError> {
-        let fde = self.frames.format().unwrap_or_else(|| default_format()).clone();
+        let fde = self.frames.format().unwrap_or_else(|| default_format());
         let t = fde.canonical_type(f.header.event_type);
         let err = |error| BinlogError::Body { offset: f.offset, event_type: t, error };
-        let mut body = EventBody::decode(t, f.body(), &fde).map_err(err)?;
-        self.apply(&mut body, &fde).map_err(err)?;
+        let mut body = EventBody::decode(t, f.body(), fde).map_err(err)?;
+        let mut tables = Tables { maps: &mut self.tables, decode_rows: self.decode_rows };
+        tables.apply(&mut body, fde).map_err(err)?;
         Ok(Event { offset: f.offset, header: f.header, kind: t, header_len: f.header_len, body, checksum: f.checksum })
     }
+}
 
+/// The table state an event updates or reads, borrowed apart from the frame state.
+struct Tables<'a> {
+    maps: &'a mut BTreeMap<u64, Arc<TableMap>>,
+    decode_rows: bool,
+}
+
+impl Tables<'_> {
     fn apply(&mut self, body: &mut EventBody, fde: &FormatDescription) -> Result<(), BodyError> {
         match body {
             EventBody::TableMap(tm) => {
-                self.tables.insert(tm.table_id, (**tm).clone());
+                self.maps.insert(tm.table_id, std::sync::Arc::clone(tm));
             }
             EventBody::Rows(rows) if self.decode_rows => {
-                let tm = self.tables.get(&rows.table_id).ok_or(BodyError::UnknownTable { table_id: rows.table_id })?;
+                let tm = self.maps.get(&rows.table_id).ok_or(BodyError::UnknownTable { table_id: rows.table_id })?;
                 match RowsEvent::undecodable_reason(tm) {
                     Some(why) => rows.undecodable = Some(why),
                     None => rows.rows = rows.decode_rows(tm)?,

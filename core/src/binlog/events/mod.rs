@@ -41,7 +41,8 @@ pub enum EventBody {
     UserVar(user_var::UserVar),
     Xid(simple::Xid),
     BeginLoadQuery(misc::AppendBlock),
-    TableMap(Box<table_map::TableMap>),
+    /// Shared with the decoder, which keeps the table maps in force.
+    TableMap(std::sync::Arc<table_map::TableMap>),
     Rows(Box<rows::RowsEvent>),
     Incident(simple::Incident),
     Heartbeat(misc::Heartbeat),
@@ -104,7 +105,7 @@ impl EventBody {
             EventType::RAND => EventBody::Rand(simple::Rand::decode(body)?),
             EventType::USER_VAR => EventBody::UserVar(user_var::UserVar::decode(body)?),
             EventType::XID => EventBody::Xid(simple::Xid::decode(body)?),
-            EventType::TABLE_MAP => EventBody::TableMap(Box::new(table_map::TableMap::decode(body, phl(t, 8))?)),
+            EventType::TABLE_MAP => EventBody::TableMap(std::sync::Arc::new(table_map::TableMap::decode(body, phl(t, 8))?)),
             EventType::INCIDENT => EventBody::Incident(simple::Incident::decode(body)?),
             EventType::HEARTBEAT => EventBody::Heartbeat(misc::Heartbeat { log_file: body.to_vec() }),
             EventType::HEARTBEAT_V2 => EventBody::HeartbeatV2(misc::HeartbeatV2::decode(body)?),

@@ -10,6 +10,7 @@ use crate::binlog::value::column_type::{ColumnMeta, ColumnType};
 use crate::binlog::value::json_diff::read_diffs;
 use crate::binlog::value::{read_blob, read_value, Value};
 use crate::codec::{put_lenenc, Reader};
+use bytes::Bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowsKind {
@@ -46,9 +47,9 @@ pub struct RowsEvent {
     /// Columns present in UPDATE after images.
     pub columns_after: Option<Vec<u8>>,
     /// The row images as stored.
-    pub data: Vec<u8>,
+    pub data: Bytes,
     /// `data` inflated, for compressed events.
-    pub inflated: Option<Vec<u8>>,
+    pub inflated: Option<Bytes>,
     /// Decoded rows; empty until decoded with the table map.
     pub rows: Vec<RowChange>,
     /// Why `rows` stays empty although the table map is known.
@@ -115,8 +116,8 @@ impl RowsEvent {
         let columns = r.take(width, "columns_bitmap")?.to_vec();
         let has_after = matches!(kind, RowsKind::Update | RowsKind::PartialUpdate) && version > 0;
         let columns_after = if has_after { Some(r.take(width, "columns_after_bitmap")?.to_vec()) } else { None };
-        let data = r.rest().to_vec();
-        let inflated = if compressed { Some(mariadb_inflate(&data)?) } else { None };
+        let data = Bytes::copy_from_slice(r.rest());
+        let inflated = if compressed { Some(Bytes::from(mariadb_inflate(&data)?)) } else { None };
         Ok(RowsEvent {
             kind,
             version,
@@ -151,8 +152,8 @@ impl RowsEvent {
     }
 
     /// The row images, inflated if they were compressed.
-    pub fn row_data(&self) -> &[u8] {
-        self.inflated.as_deref().unwrap_or(&self.data)
+    pub fn row_data(&self) -> &Bytes {
+        self.inflated.as_ref().unwrap_or(&self.data)
     }
 
     pub fn is_stmt_end(&self) -> bool {
@@ -174,33 +175,32 @@ impl RowsEvent {
                 format!("rows event has {} columns, table map {} has {}", self.column_count, table.qualified_name(), table.columns.len()),
             ));
         }
-        let mut r = Reader::new(self.row_data());
+        let present = |bitmap: &[u8]| -> Vec<usize> { (0..table.columns.len()).filter(|&i| bit(bitmap, i)).collect() };
+        let before_cols = present(&self.columns);
+        let after_cols = match &self.columns_after {
+            Some(a) => present(a),
+            None => before_cols.clone(),
+        };
+        let n_json_after = after_cols.iter().filter(|&&i| table.columns[i].column_type == ColumnType::JSON).count();
+        let base = self.row_data();
+        let mut r = Reader::new(base);
         let mut rows = Vec::new();
         while !r.is_empty() {
             let n = rows.len();
             let start = r.remaining();
             let row = match self.kind {
-                RowsKind::Write => RowChange { before: None, after: Some(read_image(&mut r, table, &self.columns, n, None)?) },
-                RowsKind::Delete => RowChange { before: Some(read_image(&mut r, table, &self.columns, n, None)?), after: None },
+                RowsKind::Write => RowChange { before: None, after: Some(read_image(&mut r, base, table, &before_cols, n, None)?) },
+                RowsKind::Delete => RowChange { before: Some(read_image(&mut r, base, table, &before_cols, n, None)?), after: None },
                 RowsKind::Update => {
-                    let before = read_image(&mut r, table, &self.columns, n, None)?;
-                    let after_cols = self.columns_after.as_deref().unwrap_or(&self.columns);
-                    let after = read_image(&mut r, table, after_cols, n, None)?;
+                    let before = read_image(&mut r, base, table, &before_cols, n, None)?;
+                    let after = read_image(&mut r, base, table, &after_cols, n, None)?;
                     RowChange { before: Some(before), after: Some(after) }
                 }
                 RowsKind::PartialUpdate => {
-                    let before = read_image(&mut r, table, &self.columns, n, None)?;
-                    let after_cols = self.columns_after.as_deref().unwrap_or(&self.columns);
+                    let before = read_image(&mut r, base, table, &before_cols, n, None)?;
                     let options = r.lenenc_len("value_options")?;
-                    let partial = if options & 1 != 0 {
-                        let n_json = (0..table.columns.len())
-                            .filter(|&i| bit(after_cols, i) && table.columns[i].column_type == ColumnType::JSON)
-                            .count();
-                        Some(r.take(n_json.div_ceil(8), "partial_bits")?.to_vec())
-                    } else {
-                        None
-                    };
-                    let after = read_image(&mut r, table, after_cols, n, partial.as_deref())?;
+                    let partial = if options & 1 != 0 { Some(r.take(n_json_after.div_ceil(8), "partial_bits")?) } else { None };
+                    let after = read_image(&mut r, base, table, &after_cols, n, partial)?;
                     RowChange { before: Some(before), after: Some(after) }
                 }
             };
@@ -214,26 +214,20 @@ impl RowsEvent {
     }
 }
 
-/// Reads one row image: a NULL bitmap over the present columns, then their values.
-/// `partial` marks JSON columns (counted among present JSON columns) that hold diffs.
-fn read_image(r: &mut Reader<'_>, table: &TableMap, present: &[u8], row: usize, partial: Option<&[u8]>) -> Result<RowImage, BodyError> {
-    let n_present = (0..table.columns.len()).filter(|&i| bit(present, i)).count();
-    let nulls = r.take(n_present.div_ceil(8), "null_bitmap")?;
-    let mut image = Vec::with_capacity(n_present);
-    let mut k = 0;
+/// Reads one row image: a NULL bitmap over the present columns (`present`, in order), then
+/// their values. `partial` marks JSON columns (counted among present JSON columns) that hold diffs.
+fn read_image(r: &mut Reader<'_>, base: &Bytes, table: &TableMap, present: &[usize], row: usize, partial: Option<&[u8]>) -> Result<RowImage, BodyError> {
+    let nulls = r.take(present.len().div_ceil(8), "null_bitmap")?;
+    let mut image = Vec::with_capacity(present.len());
     let mut json_k = 0;
-    for (i, col) in table.columns.iter().enumerate() {
-        if !bit(present, i) {
-            continue;
-        }
+    for (k, &i) in present.iter().enumerate() {
+        let col = &table.columns[i];
         let is_json = col.column_type == ColumnType::JSON;
-        let null = bit(nulls, k);
-        k += 1;
         let diffs = is_json && partial.is_some_and(|p| bit(p, json_k));
         if is_json {
             json_k += 1;
         }
-        if null {
+        if bit(nulls, k) {
             image.push((i, Value::Null));
             continue;
         }
@@ -243,7 +237,7 @@ fn read_image(r: &mut Reader<'_>, table: &TableMap, present: &[u8], row: usize, 
             };
             read_blob(r, n).and_then(read_diffs).map(Value::JsonDiffs)
         } else {
-            read_value(r, col)
+            read_value(r, base, col)
         };
         let v = v.map_err(|e| BodyError::Row { row, column: i, detail: e.to_string() })?;
         image.push((i, v));

@@ -18,6 +18,20 @@ pub fn decimal_size(precision: u8, scale: u8) -> Result<usize, BodyError> {
     Ok((intg / 9) * 4 + DIG2BYTES[intg % 9] + (frac / 9) * 4 + DIG2BYTES[frac % 9])
 }
 
+/// Appends `v` zero-padded to `width` digits; a value wider than that (corrupt data) appends
+/// all its digits, which the caller detects by length.
+fn push_digits(out: &mut String, mut v: u32, width: usize) {
+    let mut buf = [b'0'; 10];
+    let mut i = buf.len();
+    while v > 0 {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let start = i.min(buf.len() - width);
+    out.extend(buf[start..].iter().map(|&b| b as char));
+}
+
 /// Decodes a DECIMAL(precision, scale) value from exactly its bytes.
 pub fn decode_decimal(bytes: &[u8], precision: u8, scale: u8) -> Result<String, BodyError> {
     let size = decimal_size(precision, scale)?;
@@ -40,21 +54,21 @@ pub fn decode_decimal(bytes: &[u8], precision: u8, scale: u8) -> Result<String, 
         pos += n_bytes;
         v
     };
-    let mut int_digits = String::new();
+    let mut int_digits = String::with_capacity(intg + 9);
     let lead = intg % 9;
     if lead > 0 {
-        int_digits.push_str(&format!("{:0width$}", group(DIG2BYTES[lead]), width = lead));
+        push_digits(&mut int_digits, group(DIG2BYTES[lead]), lead);
     }
     for _ in 0..intg / 9 {
-        int_digits.push_str(&format!("{:09}", group(4)));
+        push_digits(&mut int_digits, group(4), 9);
     }
-    let mut frac_digits = String::new();
+    let mut frac_digits = String::with_capacity(frac + 9);
     for _ in 0..frac / 9 {
-        frac_digits.push_str(&format!("{:09}", group(4)));
+        push_digits(&mut frac_digits, group(4), 9);
     }
     let trail = frac % 9;
     if trail > 0 {
-        frac_digits.push_str(&format!("{:0width$}", group(DIG2BYTES[trail]), width = trail));
+        push_digits(&mut frac_digits, group(DIG2BYTES[trail]), trail);
     }
     let int_trimmed = int_digits.trim_start_matches('0');
     let mut out = String::new();

@@ -15,6 +15,7 @@ pub mod temporal;
 use crate::binlog::error::BodyError;
 use crate::binlog::events::table_map::ColumnInfo;
 use crate::codec::Reader;
+use bytes::Bytes;
 use column_type::{ColumnMeta, ColumnType};
 use json_diff::JsonDiff;
 use std::fmt;
@@ -35,8 +36,9 @@ pub enum Value {
     Time { negative: bool, hours: u32, minutes: u8, seconds: u8, micros: u32, fsp: u8 },
     DateTime { year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8, micros: u32, fsp: u8 },
     Timestamp { seconds: u32, micros: u32, fsp: u8 },
-    /// CHAR, VARCHAR, TEXT, BINARY, VARBINARY, BLOB bytes (the charset says how to read them).
-    String(Vec<u8>),
+    /// CHAR, VARCHAR, TEXT, BINARY, VARBINARY, BLOB bytes (the charset says how to read them),
+    /// shared with the event's row data rather than copied.
+    String(Bytes),
     /// ENUM: 1-based index into the member list, 0 for the empty error value.
     Enum(u16),
     /// SET: one bit per member, stored in `bytes` bytes.
@@ -48,13 +50,22 @@ pub enum Value {
     /// A partial JSON update.
     JsonDiffs(Vec<JsonDiff>),
     /// GEOMETRY: 4-byte SRID then WKB.
-    Geometry(Vec<u8>),
+    Geometry(Bytes),
     /// VECTOR: IEEE floats.
     Vector(Vec<f32>),
 }
 
-/// Reads one non-NULL value of `col` from a row image.
-pub fn read_value(r: &mut Reader<'_>, col: &ColumnInfo) -> Result<Value, BodyError> {
+/// Takes `n` bytes as a slice of `base`, which `r` reads.
+fn take_shared(r: &mut Reader<'_>, base: &Bytes, n: usize, field: &'static str) -> Result<Bytes, BodyError> {
+    let start = r.position();
+    r.take(n, field)?;
+    Ok(base.slice(start..start + n))
+}
+
+/// Reads one non-NULL value of `col` from a row image; `r` reads `base`, which string values
+/// share instead of copying.
+#[inline(always)]
+pub fn read_value(r: &mut Reader<'_>, base: &Bytes, col: &ColumnInfo) -> Result<Value, BodyError> {
     let t = col.meta.real_type(col.column_type);
     let int = |r: &mut Reader<'_>, width: usize| -> Result<Value, BodyError> {
         let raw = r.uint_le(width, "int")?;
@@ -93,11 +104,11 @@ pub fn read_value(r: &mut Reader<'_>, col: &ColumnInfo) -> Result<Value, BodyErr
         (ColumnType::TIME2, ColumnMeta::Fsp(f)) => temporal::time2(r, f)?,
         (ColumnType::VARCHAR | ColumnType::VAR_STRING, ColumnMeta::VarLength(max)) => {
             let n = if max < 256 { usize::from(r.u8("varchar_len")?) } else { usize::from(r.u16("varchar_len")?) };
-            Value::String(r.take(n, "varchar")?.to_vec())
+            Value::String(take_shared(r, base, n, "varchar")?)
         }
         (ColumnType::STRING, ColumnMeta::String { length, .. }) => {
             let n = if length < 256 { usize::from(r.u8("char_len")?) } else { usize::from(r.u16("char_len")?) };
-            Value::String(r.take(n, "char")?.to_vec())
+            Value::String(take_shared(r, base, n, "char")?)
         }
         (ColumnType::ENUM, ColumnMeta::String { length, .. }) => match length {
             1 => Value::Enum(u16::from(r.u8("enum")?)),
@@ -115,10 +126,14 @@ pub fn read_value(r: &mut Reader<'_>, col: &ColumnInfo) -> Result<Value, BodyErr
             Value::Bit { bits: u16::from(bytes) * 8 + u16::from(bits), bytes: r.take(n, "bit")?.to_vec() }
         }
         (ColumnType::BLOB | ColumnType::TINY_BLOB | ColumnType::MEDIUM_BLOB | ColumnType::LONG_BLOB, ColumnMeta::BlobLength(n)) => {
-            Value::String(read_blob(r, n)?.to_vec())
+            let len = read_blob_len(r, n)?;
+            Value::String(take_shared(r, base, len, "blob")?)
         }
         (ColumnType::JSON, ColumnMeta::BlobLength(n)) => Value::Json(json::json_to_text(read_blob(r, n)?)?),
-        (ColumnType::GEOMETRY, ColumnMeta::BlobLength(n)) => Value::Geometry(read_blob(r, n)?.to_vec()),
+        (ColumnType::GEOMETRY, ColumnMeta::BlobLength(n)) => {
+            let len = read_blob_len(r, n)?;
+            Value::Geometry(take_shared(r, base, len, "geometry")?)
+        }
         (ColumnType::VECTOR, ColumnMeta::BlobLength(n)) => {
             let b = read_blob(r, n)?;
             if b.len() % 4 != 0 {
@@ -131,12 +146,17 @@ pub fn read_value(r: &mut Reader<'_>, col: &ColumnInfo) -> Result<Value, BodyErr
     })
 }
 
-/// A value prefixed by its length in `n` (1 to 4) bytes.
-pub fn read_blob<'a>(r: &mut Reader<'a>, n: u8) -> Result<&'a [u8], BodyError> {
+/// The length prefix of a BLOB-like value: `n` (1 to 4) bytes.
+fn read_blob_len(r: &mut Reader<'_>, n: u8) -> Result<usize, BodyError> {
     if !(1..=4).contains(&n) {
         return Err(BodyError::invalid("blob_pack_length", format!("{n}")));
     }
-    let len = r.uint_le(usize::from(n), "blob_len")? as usize;
+    Ok(r.uint_le(usize::from(n), "blob_len")? as usize)
+}
+
+/// A value prefixed by its length in `n` (1 to 4) bytes.
+pub fn read_blob<'a>(r: &mut Reader<'a>, n: u8) -> Result<&'a [u8], BodyError> {
+    let len = read_blob_len(r, n)?;
     Ok(r.take(len, "blob")?)
 }
 
