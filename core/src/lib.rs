@@ -13,3 +13,4 @@
 pub mod binlog;
 pub mod codec;
 pub mod gtid;
+pub mod mysql;
