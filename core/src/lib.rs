@@ -14,3 +14,4 @@ pub mod binlog;
 pub mod codec;
 pub mod gtid;
 pub mod mysql;
+pub mod primary;

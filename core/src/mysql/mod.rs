@@ -16,3 +16,4 @@ pub mod errors;
 pub mod handshake;
 pub mod packet;
 pub mod response;
+pub mod server;

@@ -1,0 +1,361 @@
+//! One client connection, server side, as a state machine.
+//!
+//! In: bytes from the client ([`ServerConn::handle_bytes`]) and the replies the layer above
+//! chooses for each command (`send_*`). Out: [`Output`]s from [`ServerConn::poll_output`]: bytes
+//! to write, a command to answer, the moment a user is authenticated, or a reason to close.
+//! The driver polls until `None` after every input. Authentication is done here: the layer above
+//! only sees commands from authenticated users.
+
+use super::auth::{self, StoredPassword, CACHING_SHA2_PASSWORD, NATIVE_PASSWORD};
+use super::capabilities::{self, CONNECT_WITH_DB, PLUGIN_AUTH, PROTOCOL_41};
+use super::command::{Command, CommandError};
+use super::errors::ServerError;
+use super::handshake::{encode_auth_switch, HandshakeResponse, HandshakeV10};
+use super::packet::{write_message, PacketError, PacketReader};
+use super::response::{encode_err, Ok as OkPacket, ResultSet};
+use std::collections::VecDeque;
+
+/// What the connection asks of its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Bytes to write to the client, in order.
+    Send(Vec<u8>),
+    /// The client is authenticated as `user`.
+    Authenticated { user: String, database: Option<String>, client_capabilities: u32 },
+    /// A command to answer with `send_*` (the reply's sequence ids are tracked here).
+    Command(Command),
+    /// Close the connection after writing what was sent; `reason` is for the log.
+    Close { reason: String },
+}
+
+/// Server-wide settings a connection needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub server_version: String,
+    pub users: Vec<(String, StoredPassword)>,
+    /// Largest message accepted from a client.
+    pub max_packet: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    AwaitResponse,
+    AwaitSwitchReply,
+    Commands,
+    Closed,
+}
+
+#[derive(Debug)]
+pub struct ServerConn {
+    config: std::sync::Arc<ServerConfig>,
+    state: State,
+    reader: PacketReader,
+    scramble: [u8; 20],
+    seq: u8,
+    client_caps: u32,
+    pending: Option<HandshakeResponse>,
+    out: VecDeque<Output>,
+    peer: String,
+}
+
+impl ServerConn {
+    /// A new connection; the greeting is the first output. `scramble` comes from the driver's
+    /// random source, so that the core stays deterministic.
+    pub fn new(config: std::sync::Arc<ServerConfig>, connection_id: u32, scramble: [u8; 20], peer: String) -> Self {
+        // Scramble bytes must be printable-ish and never zero: clients read them as a C string.
+        let scramble = scramble.map(|b| (b % 94) + 33);
+        let greeting = HandshakeV10 {
+            server_version: config.server_version.clone(),
+            connection_id,
+            scramble,
+            capabilities: capabilities::SERVER_DEFAULT,
+            charset: 33,
+            status: capabilities::status::AUTOCOMMIT,
+            mariadb_capabilities: 0,
+            auth_plugin: NATIVE_PASSWORD.into(),
+        };
+        let mut payload = Vec::new();
+        greeting.encode(&mut payload);
+        let mut bytes = Vec::new();
+        let mut seq = 0;
+        write_message(&mut bytes, &mut seq, &payload);
+        let mut reader = PacketReader::new(config.max_packet);
+        reader.expect_seq(Some(1));
+        let mut out = VecDeque::new();
+        out.push_back(Output::Send(bytes));
+        ServerConn { config, state: State::AwaitResponse, reader, scramble, seq, client_caps: 0, pending: None, out, peer }
+    }
+
+    pub fn client_capabilities(&self) -> u32 {
+        self.client_caps
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn handle_bytes(&mut self, bytes: &[u8]) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.reader.handle_bytes(bytes);
+        while self.state != State::Closed {
+            let msg = match self.reader.poll_message() {
+                None => return,
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    let err = match &e {
+                        PacketError::TooLarge { .. } => ServerError::new(super::errors::ER_NET_PACKET_TOO_LARGE, b"08S01", "Got a packet bigger than 'max_allowed_packet' bytes"),
+                        PacketError::OutOfOrder { .. } => ServerError::malformed(&e.to_string()),
+                    };
+                    self.send_err(&err);
+                    self.close(e.to_string());
+                    return;
+                }
+            };
+            self.seq = msg.next_seq;
+            match self.state {
+                State::AwaitResponse => self.on_response(&msg.payload),
+                State::AwaitSwitchReply => self.on_switch_reply(&msg.payload),
+                State::Commands => {
+                    // Each command starts a new sequence.
+                    self.reader.expect_seq(None);
+                    self.seq = 1;
+                    match Command::decode(&msg.payload) {
+                        Ok(Command::Quit) => self.close("client quit".into()),
+                        Ok(c) => self.out.push_back(Output::Command(c)),
+                        Err(CommandError::Empty) => self.send_err(&ServerError::malformed("empty command")),
+                        Err(e) => self.send_err(&ServerError::malformed(&e.to_string())),
+                    }
+                }
+                State::Closed => {}
+            }
+        }
+    }
+
+    fn on_response(&mut self, payload: &[u8]) {
+        if HandshakeResponse::is_ssl_request(payload) {
+            self.send_err(&ServerError::new(super::errors::ER_NOT_SUPPORTED_YET, b"08004", "TLS is not configured on this binraft node"));
+            self.close("client asked for TLS, which is not configured".into());
+            return;
+        }
+        let resp = match HandshakeResponse::decode(payload) {
+            Ok(r) => r,
+            Err(e) => {
+                self.send_err(&ServerError::malformed(&format!("handshake response truncated at {}", e.field)));
+                self.close("malformed handshake response".into());
+                return;
+            }
+        };
+        if resp.capabilities & PROTOCOL_41 == 0 {
+            self.send_err(&ServerError::malformed("clients older than protocol 4.1 are not supported"));
+            self.close("pre-4.1 client".into());
+            return;
+        }
+        self.client_caps = resp.capabilities & (capabilities::SERVER_DEFAULT | CONNECT_WITH_DB);
+        let plugin = if resp.capabilities & PLUGIN_AUTH != 0 { resp.auth_plugin.clone().unwrap_or_default() } else { NATIVE_PASSWORD.into() };
+        match plugin.as_str() {
+            NATIVE_PASSWORD | "" => {
+                let ok = self.lookup(&resp.user).is_some_and(|s| auth::native_check(s, &self.scramble, &resp.auth_response));
+                self.finish_auth(resp, ok);
+            }
+            CACHING_SHA2_PASSWORD => {
+                let ok = self.lookup(&resp.user).is_some_and(|s| auth::sha2_check(s, &self.scramble, &resp.auth_response));
+                if ok {
+                    // Fast authentication succeeded.
+                    self.send_raw(&[0x01, 0x03]);
+                }
+                self.finish_auth(resp, ok);
+            }
+            _ => {
+                // An unknown plugin (ed25519, dialog...): ask for mysql_native_password.
+                let mut p = Vec::new();
+                encode_auth_switch(NATIVE_PASSWORD, &self.scramble, &mut p);
+                self.send_raw(&p);
+                self.reader.expect_seq(Some(self.seq));
+                self.pending = Some(resp);
+                self.state = State::AwaitSwitchReply;
+            }
+        }
+    }
+
+    fn on_switch_reply(&mut self, payload: &[u8]) {
+        let Some(resp) = self.pending.take() else { return };
+        let ok = self.lookup(&resp.user).is_some_and(|s| auth::native_check(s, &self.scramble, payload));
+        self.finish_auth(HandshakeResponse { auth_response: payload.to_vec(), ..resp }, ok);
+    }
+
+    fn lookup(&self, user: &str) -> Option<&StoredPassword> {
+        self.config.users.iter().find(|(u, _)| u == user).map(|(_, p)| p)
+    }
+
+    fn finish_auth(&mut self, resp: HandshakeResponse, ok: bool) {
+        if !ok {
+            let host = self.peer.rsplit_once(':').map_or(self.peer.as_str(), |(h, _)| h).to_string();
+            self.send_err(&ServerError::access_denied(&resp.user, &host, !resp.auth_response.is_empty()));
+            self.close(format!("access denied for user '{}'", resp.user));
+            return;
+        }
+        self.send_ok(0, 0);
+        self.state = State::Commands;
+        self.reader.expect_seq(None);
+        self.out.push_back(Output::Authenticated { user: resp.user, database: resp.database, client_capabilities: self.client_caps });
+    }
+
+    fn close(&mut self, reason: String) {
+        self.state = State::Closed;
+        self.out.push_back(Output::Close { reason });
+    }
+
+    /// Sends one message with the next sequence id.
+    pub fn send_raw(&mut self, payload: &[u8]) {
+        let mut bytes = Vec::with_capacity(payload.len() + 4);
+        write_message(&mut bytes, &mut self.seq, payload);
+        self.out.push_back(Output::Send(bytes));
+    }
+
+    pub fn send_ok(&mut self, affected_rows: u64, warnings: u16) {
+        let mut p = Vec::new();
+        OkPacket { affected_rows, status: capabilities::status::AUTOCOMMIT, warnings, ..Default::default() }.encode(0, &mut p);
+        self.send_raw(&p);
+    }
+
+    pub fn send_err(&mut self, e: &ServerError) {
+        let mut p = Vec::new();
+        encode_err(e, &mut p);
+        self.send_raw(&p);
+    }
+
+    pub fn send_result_set(&mut self, rs: &ResultSet) {
+        let mut bytes = Vec::new();
+        for m in rs.encode(self.client_caps, capabilities::status::AUTOCOMMIT) {
+            write_message(&mut bytes, &mut self.seq, &m);
+        }
+        self.out.push_back(Output::Send(bytes));
+    }
+
+    /// A binlog event in a dump stream: a 0x00 byte, then the event.
+    pub fn send_event(&mut self, event: &[u8]) {
+        let mut bytes = Vec::with_capacity(event.len() + 5);
+        let mut payload = Vec::with_capacity(event.len() + 1);
+        payload.push(0);
+        payload.extend_from_slice(event);
+        write_message(&mut bytes, &mut self.seq, &payload);
+        self.out.push_back(Output::Send(bytes));
+    }
+
+    /// The EOF that ends a non-blocking dump.
+    pub fn send_eof(&mut self) {
+        let mut p = Vec::new();
+        super::response::encode_eof(capabilities::status::AUTOCOMMIT, &mut p);
+        self.send_raw(&p);
+    }
+
+    /// After a dump has started the client sends nothing but semi-sync replies; stray bytes
+    /// (python-mysql-replication sends one past its dump packet) are not a framing error.
+    pub fn ignore_input(&mut self) {
+        self.state = State::Closed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mysql::handshake::decode_auth_switch;
+    use std::sync::Arc;
+
+    fn config() -> Arc<ServerConfig> {
+        Arc::new(ServerConfig {
+            server_version: "5.5.5-10.11.19-MariaDB-binraft".into(),
+            users: vec![("repl".into(), StoredPassword::from_plain("pw"))],
+            max_packet: 1 << 20,
+        })
+    }
+
+    /// Plays a client: returns the server's messages after sending `response`.
+    fn connect(plugin: &str, password: &str) -> (ServerConn, Vec<Vec<u8>>) {
+        let mut s = ServerConn::new(config(), 7, [5; 20], "127.0.0.1:5555".into());
+        let Some(Output::Send(g)) = s.poll_output() else { panic!() };
+        let greeting = HandshakeV10::decode(&g[4..]).unwrap();
+        assert_eq!(greeting.auth_plugin, NATIVE_PASSWORD);
+        let auth = match plugin {
+            CACHING_SHA2_PASSWORD => auth::sha2_scramble(password, &greeting.scramble),
+            NATIVE_PASSWORD => auth::native_scramble(password, &greeting.scramble),
+            _ => b"whatever".to_vec(),
+        };
+        let resp = HandshakeResponse {
+            capabilities: capabilities::SERVER_DEFAULT,
+            max_packet: 1 << 24,
+            charset: 33,
+            user: "repl".into(),
+            auth_response: auth,
+            auth_plugin: Some(plugin.into()),
+            ..Default::default()
+        };
+        let mut p = Vec::new();
+        resp.encode(&mut p);
+        let mut bytes = Vec::new();
+        write_message(&mut bytes, &mut 1, &p);
+        s.handle_bytes(&bytes);
+        let mut msgs = Vec::new();
+        while let Some(o) = s.poll_output() {
+            if let Output::Send(b) = o {
+                let mut r = PacketReader::new(1 << 24);
+                r.handle_bytes(&b);
+                while let Some(m) = r.poll_message() {
+                    msgs.push(m.unwrap().payload);
+                }
+            }
+        }
+        (s, msgs)
+    }
+
+    #[test]
+    fn native_and_caching_sha2_logins() {
+        let (s, msgs) = connect(NATIVE_PASSWORD, "pw");
+        assert_eq!(msgs[0][0], 0x00, "OK");
+        assert!(!s.is_closed());
+        let (_, msgs) = connect(CACHING_SHA2_PASSWORD, "pw");
+        assert_eq!(msgs[0], [0x01, 0x03], "fast auth success");
+        assert_eq!(msgs[1][0], 0x00);
+    }
+
+    #[test]
+    fn wrong_password_is_1045_and_closes() {
+        let (s, msgs) = connect(NATIVE_PASSWORD, "bad");
+        let e = crate::mysql::response::decode_err(&msgs[0]).unwrap();
+        assert_eq!(e.code, 1045);
+        assert_eq!(&e.sql_state, b"28000");
+        assert_eq!(e.message, "Access denied for user 'repl'@'127.0.0.1' (using password: YES)");
+        assert!(s.is_closed());
+    }
+
+    #[test]
+    fn unknown_plugin_gets_a_switch_to_native() {
+        let (_, msgs) = connect("client_ed25519", "pw");
+        let (plugin, data) = decode_auth_switch(&msgs[0]).unwrap();
+        assert_eq!(plugin, NATIVE_PASSWORD);
+        assert_eq!(data.len(), 20);
+    }
+
+    #[test]
+    fn garbage_after_login_is_an_error_not_a_crash() {
+        let (mut s, _) = connect(NATIVE_PASSWORD, "pw");
+        let mut bytes = Vec::new();
+        write_message(&mut bytes, &mut 0, &[crate::mysql::command::COM_BINLOG_DUMP, 1, 2]);
+        s.handle_bytes(&bytes);
+        let mut saw_err = false;
+        while let Some(o) = s.poll_output() {
+            if let Output::Send(b) = o {
+                saw_err |= b[4] == 0xff;
+            }
+        }
+        assert!(saw_err);
+        assert!(!s.is_closed(), "a malformed command does not end the session");
+    }
+}

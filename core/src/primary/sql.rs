@@ -1,0 +1,336 @@
+//! The statements replication clients send on connect, answered as a MySQL or MariaDB primary
+//! would. A small recogniser for exactly these forms, not a SQL engine: anything else gets
+//! ER_PARSE_ERROR (1064) and the session goes on.
+
+use crate::mysql::errors::ServerError;
+use crate::mysql::response::ResultSet;
+use std::collections::BTreeMap;
+
+/// What the node is, as a primary, at the moment a statement is answered.
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    /// Global variables (lower-case names), as SHOW GLOBAL VARIABLES lists them.
+    pub variables: BTreeMap<String, String>,
+    /// Binlog files and their sizes, oldest first.
+    pub binlogs: Vec<(String, u64)>,
+    /// Seconds since the epoch, from the driver's clock.
+    pub now: u64,
+    pub connection_id: u32,
+    /// Registered replicas: (server_id, host, port).
+    pub replicas: Vec<(u32, String, u16)>,
+    /// binlog_gtid_pos(file, pos) as the store computes it; `None` when unknown.
+    pub gtid_pos_of: BTreeMap<(String, u64), String>,
+}
+
+/// Per-connection state: user variables (`@x`) and session system variables (`@@x`).
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub user_vars: BTreeMap<String, Option<String>>,
+    pub session_vars: BTreeMap<String, String>,
+}
+
+/// What to send back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Rows(ResultSet),
+    Ok,
+    Err(ServerError),
+    /// KILL of a connection: the driver ends it.
+    Kill(u64),
+}
+
+/// Answers one statement.
+pub fn answer(sql: &str, info: &ServerInfo, session: &mut Session) -> Reply {
+    let s = sql.trim().trim_end_matches(';').trim();
+    let lower = s.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    match words.as_slice() {
+        ["set", ..] => set(&s[3..], info, session),
+        ["select", ..] => select(&s[6..], info, session),
+        ["show", rest @ ..] => show(rest, s, info, session),
+        ["kill", rest @ ..] => match rest.last().and_then(|n| n.parse().ok()) {
+            Some(id) => Reply::Kill(id),
+            None => Reply::Err(ServerError::syntax(s)),
+        },
+        [] => Reply::Err(ServerError::new(1065, b"42000", "Query was empty")),
+        _ => Reply::Err(ServerError::syntax(s)),
+    }
+}
+
+/// Splits on commas outside quotes and parentheses.
+fn split_top(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0);
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(s[start..].trim());
+    parts
+}
+
+fn unquote(v: &str) -> Option<String> {
+    let v = v.trim();
+    for q in ['\'', '"'] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return Some(v[1..v.len() - 1].replace("\\'", "'").replace("''", "'"));
+        }
+    }
+    None
+}
+
+/// `@@global.x`, `@@session.x`, `@@x` to (name, global?).
+fn sysvar(expr: &str) -> Option<(String, bool)> {
+    let e = expr.trim().strip_prefix("@@")?;
+    let e = e.to_ascii_lowercase();
+    if let Some(n) = e.strip_prefix("global.") {
+        return Some((n.to_string(), true));
+    }
+    let n = e.strip_prefix("session.").or_else(|| e.strip_prefix("local.")).unwrap_or(&e);
+    Some((n.to_string(), false))
+}
+
+fn lookup_sysvar(name: &str, global: bool, info: &ServerInfo, session: &Session) -> Option<String> {
+    if !global {
+        if let Some(v) = session.session_vars.get(name) {
+            return Some(v.clone());
+        }
+    }
+    info.variables.get(name).cloned()
+}
+
+/// Evaluates an expression of the forms clients use. `Err` carries the error to send.
+fn eval(expr: &str, info: &ServerInfo, session: &Session) -> Result<Option<String>, ServerError> {
+    let e = expr.trim();
+    let lower = e.to_ascii_lowercase();
+    if let Some(s) = unquote(e) {
+        return Ok(Some(s));
+    }
+    if lower == "null" {
+        return Ok(None);
+    }
+    if e.parse::<f64>().is_ok() {
+        return Ok(Some(e.to_string()));
+    }
+    if let Some((name, global)) = sysvar(e) {
+        return lookup_sysvar(&name, global, info, session).map(Some).ok_or_else(|| ServerError::unknown_variable(&name));
+    }
+    if let Some(n) = e.strip_prefix('@') {
+        return Ok(session.user_vars.get(&n.trim_matches('`').to_ascii_lowercase()).cloned().flatten());
+    }
+    let func = lower.split('(').next().unwrap_or("").trim().to_string();
+    let args = e.find('(').and_then(|i| e.rfind(')').map(|j| &e[i + 1..j])).unwrap_or("");
+    match func.as_str() {
+        "unix_timestamp" if args.trim().is_empty() => Ok(Some(info.now.to_string())),
+        "version" => Ok(info.variables.get("version").cloned()),
+        "database" | "schema" => Ok(None),
+        "connection_id" => Ok(Some(info.connection_id.to_string())),
+        "user" | "current_user" | "session_user" | "system_user" => Ok(Some("binraft@%".into())),
+        "uuid" => Ok(Some(pseudo_uuid(info))),
+        "binlog_gtid_pos" => {
+            let a = split_top(args);
+            let file = a.first().and_then(|f| unquote(f)).unwrap_or_default();
+            let pos: u64 = a.get(1).and_then(|p| p.trim().parse().ok()).unwrap_or(0);
+            Ok(info.gtid_pos_of.get(&(file, pos)).cloned())
+        }
+        _ => Err(ServerError::syntax(e)),
+    }
+}
+
+/// A UUID-shaped string from the node's state (clients only store it as their replica UUID).
+fn pseudo_uuid(info: &ServerInfo) -> String {
+    let x = (u64::from(info.connection_id) << 32) ^ info.now;
+    format!("{:08x}-{:04x}-4000-8000-{:012x}", x as u32, (x >> 32) as u16, x & 0xffff_ffff_ffff)
+}
+
+fn set(rest: &str, info: &ServerInfo, session: &mut Session) -> Reply {
+    for part in split_top(rest) {
+        let lower = part.to_ascii_lowercase();
+        if lower.starts_with("names ") || lower.starts_with("character set ") || lower.starts_with("charset ") {
+            continue;
+        }
+        let Some((lhs, rhs)) = part.split_once('=') else { return Reply::Err(ServerError::syntax(part)) };
+        let (lhs, rhs) = (lhs.trim(), rhs.trim());
+        let value = match eval(rhs, info, session) {
+            Ok(v) => v,
+            Err(e) => return Reply::Err(e),
+        };
+        if let Some(n) = lhs.strip_prefix('@').filter(|n| !n.starts_with('@')) {
+            session.user_vars.insert(n.trim_matches('`').to_ascii_lowercase(), value);
+        } else {
+            let name = sysvar(lhs).map(|(n, _)| n).unwrap_or_else(|| lhs.to_ascii_lowercase());
+            let name = name.strip_prefix("session ").unwrap_or(&name).trim().to_string();
+            session.session_vars.insert(name, value.unwrap_or_default());
+        }
+    }
+    Reply::Ok
+}
+
+fn select(rest: &str, info: &ServerInfo, session: &mut Session) -> Reply {
+    let rest = rest.trim();
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    for item in split_top(rest) {
+        let (expr, alias) = split_alias(item);
+        match eval(expr, info, session) {
+            Ok(v) => {
+                columns.push(alias.unwrap_or_else(|| expr.trim().to_string()));
+                values.push(v);
+            }
+            Err(e) => return Reply::Err(e),
+        }
+    }
+    let mut rs = ResultSet { columns, rows: Vec::new() };
+    rs.rows.push(values);
+    Reply::Rows(rs)
+}
+
+fn split_alias(item: &str) -> (&str, Option<String>) {
+    let lower = item.to_ascii_lowercase();
+    if let Some(i) = lower.rfind(" as ") {
+        let alias = item[i + 4..].trim().trim_matches('`').trim_matches('\'').trim_matches('"');
+        return (&item[..i], Some(alias.to_string()));
+    }
+    (item, None)
+}
+
+/// SQL LIKE with `%` and `_`, case-insensitive, `\` escapes.
+pub fn like(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('%') => (0..=t.len()).any(|i| go(&p[1..], &t[i..])),
+            Some('_') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some('\\') if p.len() > 1 => t.first() == Some(&p[1]) && go(&p[2..], &t[1..]),
+            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(&p, &t)
+}
+
+fn show(words: &[&str], original: &str, info: &ServerInfo, session: &Session) -> Reply {
+    let words: Vec<&str> = words.to_vec();
+    let (scope_global, rest) = match words.first() {
+        Some(&"global") => (true, &words[1..]),
+        Some(&"session") | Some(&"local") => (false, &words[1..]),
+        _ => (false, &words[..]),
+    };
+    match rest {
+        ["variables", tail @ ..] | ["status", tail @ ..] => {
+            let is_status = rest[0] == "status";
+            let pattern = match tail {
+                [] => None,
+                ["like", ..] => {
+                    let i = original.to_ascii_lowercase().rfind(" like ").map(|i| i + 6).unwrap_or(original.len());
+                    unquote(&original[i..])
+                }
+                _ => return Reply::Err(ServerError::syntax(original)),
+            };
+            let mut rs = ResultSet::new(&["Variable_name", "Value"]);
+            if !is_status {
+                for (name, value) in &info.variables {
+                    let v = if scope_global { value.clone() } else { session.session_vars.get(name).cloned().unwrap_or_else(|| value.clone()) };
+                    if pattern.as_deref().is_none_or(|p| like(p, name)) {
+                        rs.rows.push(vec![Some(name.clone()), Some(v)]);
+                    }
+                }
+            }
+            Reply::Rows(rs)
+        }
+        ["master", "status"] | ["binary", "log", "status"] => {
+            let mut rs = ResultSet::new(&["File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB", "Executed_Gtid_Set"]);
+            if let Some((f, size)) = info.binlogs.last() {
+                let executed = info.variables.get("gtid_executed").cloned().unwrap_or_default();
+                rs.rows.push(vec![Some(f.clone()), Some(size.to_string()), Some(String::new()), Some(String::new()), Some(executed)]);
+            }
+            Reply::Rows(rs)
+        }
+        ["binary", "logs"] | ["master", "logs"] => {
+            let mut rs = ResultSet::new(&["Log_name", "File_size"]);
+            for (f, size) in &info.binlogs {
+                rs.rows.push(vec![Some(f.clone()), Some(size.to_string())]);
+            }
+            Reply::Rows(rs)
+        }
+        ["slave", "hosts"] | ["replicas"] => {
+            let mut rs = ResultSet::new(&["Server_id", "Host", "Port", "Master_id"]);
+            let me = info.variables.get("server_id").cloned().unwrap_or_default();
+            for (id, host, port) in &info.replicas {
+                rs.rows.push(vec![Some(id.to_string()), Some(host.clone()), Some(port.to_string()), Some(me.clone())]);
+            }
+            Reply::Rows(rs)
+        }
+        _ => Reply::Err(ServerError::syntax(original)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> ServerInfo {
+        let mut variables = BTreeMap::new();
+        for (k, v) in [("server_id", "1"), ("binlog_checksum", "CRC32"), ("gtid_domain_id", "0"), ("version", "10.11.19-MariaDB-binraft"), ("gtid_current_pos", "0-1-20")] {
+            variables.insert(k.to_string(), v.to_string());
+        }
+        ServerInfo { variables, binlogs: vec![("binlog.000001".into(), 400), ("binlog.000002".into(), 1200)], now: 1_700_000_000, ..Default::default() }
+    }
+
+    fn rows(r: Reply) -> Vec<Vec<Option<String>>> {
+        match r {
+            Reply::Rows(rs) => rs.rows,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mariadb_replica_connect_sequence() {
+        // Verbatim from a MariaDB 10.11 replica (shared/REPLICATION_NOTES.md).
+        let i = info();
+        let mut s = Session::default();
+        assert_eq!(rows(answer("SELECT UNIX_TIMESTAMP()", &i, &mut s)), [[Some("1700000000".into())]]);
+        assert_eq!(rows(answer("SHOW VARIABLES LIKE 'SERVER_ID'", &i, &mut s)), [[Some("server_id".into()), Some("1".into())]]);
+        assert_eq!(answer("SET @master_heartbeat_period= 30000001024", &i, &mut s), Reply::Ok);
+        assert_eq!(answer("SET @master_binlog_checksum= @@global.binlog_checksum", &i, &mut s), Reply::Ok);
+        assert_eq!(rows(answer("SELECT @master_binlog_checksum", &i, &mut s)), [[Some("CRC32".into())]]);
+        assert_eq!(answer("SET @mariadb_slave_capability=4", &i, &mut s), Reply::Ok);
+        assert_eq!(rows(answer("SELECT @@GLOBAL.gtid_domain_id", &i, &mut s)), [[Some("0".into())]]);
+        assert_eq!(answer("SET @slave_connect_state='0-1-42'", &i, &mut s), Reply::Ok);
+        assert_eq!(s.user_vars.get("slave_connect_state"), Some(&Some("0-1-42".into())));
+        assert_eq!(answer("SET @slave_gtid_strict_mode=1", &i, &mut s), Reply::Ok);
+        assert_eq!(answer("SET NAMES latin1", &i, &mut s), Reply::Ok);
+    }
+
+    #[test]
+    fn unknown_things_are_proper_errors() {
+        let i = info();
+        let mut s = Session::default();
+        let Reply::Err(e) = answer("SELECT @@global.no_such_var", &i, &mut s) else { panic!() };
+        assert_eq!((e.code, e.message.as_str()), (1193, "Unknown system variable 'no_such_var'"));
+        let Reply::Err(e) = answer("DROP TABLE x", &i, &mut s) else { panic!() };
+        assert_eq!(e.code, 1064);
+    }
+
+    #[test]
+    fn show_statements() {
+        let i = info();
+        let mut s = Session::default();
+        assert_eq!(rows(answer("SHOW BINARY LOGS", &i, &mut s)).len(), 2);
+        assert_eq!(rows(answer("show master status", &i, &mut s))[0][0].as_deref(), Some("binlog.000002"));
+        assert_eq!(rows(answer("SHOW GLOBAL VARIABLES LIKE 'gtid\\_%'", &i, &mut s)).len(), 2);
+        assert!(like("binlog_%", "BINLOG_CHECKSUM"));
+        assert!(!like("binlog_", "binlog_checksum"));
+    }
+}
