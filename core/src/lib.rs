@@ -15,3 +15,4 @@ pub mod codec;
 pub mod gtid;
 pub mod mysql;
 pub mod primary;
+pub mod store;

@@ -1,0 +1,127 @@
+//! What a binlog file holds, found by reading it once: its format, the GTID state before it
+//! (MariaDB GTID_LIST, MySQL PREVIOUS_GTIDS), its size, where its last complete group ends, and
+//! whether it is closed (ends with ROTATE or STOP).
+
+use super::groups::GroupTracker;
+use crate::binlog::decoder::Decoder;
+use crate::binlog::error::BinlogError;
+use crate::binlog::events::EventBody;
+use crate::binlog::frame::{check_magic, FrameState, Framed};
+use crate::binlog::ChecksumAlg;
+use crate::gtid::mysql::GtidSet;
+use crate::gtid::{MariaGtid, MariaGtidPos};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSummary {
+    pub name: String,
+    pub size: u64,
+    pub server_version: String,
+    pub mariadb: bool,
+    pub checksum: ChecksumAlg,
+    pub server_id: u32,
+    /// MariaDB: the binlog state at the start of the file (GTID_LIST), one per domain and server.
+    pub start_gtid_list: Vec<MariaGtid>,
+    /// MySQL: the GTIDs of all earlier files (PREVIOUS_GTIDS).
+    pub previous_gtids: GtidSet,
+    /// MariaDB: the last GTID of each domain in this file.
+    pub last_gtids: MariaGtidPos,
+    /// MySQL: the GTIDs in this file.
+    pub gtids: GtidSet,
+    /// Offset just past the last complete group: what survives recovery.
+    pub complete_end: u64,
+    /// The file ends with ROTATE or STOP: nothing more will be written to it.
+    pub closed: bool,
+    pub events: u64,
+    /// The first decode error, if the file is damaged after `complete_end`.
+    pub error: Option<BinlogError>,
+}
+
+/// Reads a whole file. A damaged or torn tail is not an error here: the summary says where the
+/// complete part ends, and `error` what stopped the read.
+pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
+    check_magic(bytes)?;
+    let mut dec = Decoder::for_file().decode_rows(false);
+    let mut groups = GroupTracker::new();
+    let mut s = FileSummary {
+        name: name.to_string(),
+        size: bytes.len() as u64,
+        server_version: String::new(),
+        mariadb: false,
+        checksum: ChecksumAlg::None,
+        server_id: 0,
+        start_gtid_list: Vec::new(),
+        previous_gtids: GtidSet::new(),
+        last_gtids: MariaGtidPos::new(),
+        gtids: GtidSet::new(),
+        complete_end: 4,
+        closed: false,
+        events: 0,
+        error: None,
+    };
+    let mut pos = 4usize;
+    let mut pending_mariadb: Option<MariaGtid> = None;
+    let mut pending_mysql: Option<(crate::gtid::mysql::Uuid, crate::gtid::mysql::Tag, u64)> = None;
+    while pos < bytes.len() {
+        let ev = match dec.decode_next(&bytes[pos..], pos as u64) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => {
+                s.error = Some(crate::binlog::frame::incomplete_error(&bytes[pos..], pos as u64, dec.frame_state().header_len()));
+                break;
+            }
+            Err(e) => {
+                s.error = Some(e);
+                break;
+            }
+        };
+        pos += ev.header.event_size as usize;
+        s.events += 1;
+        match &ev.body {
+            EventBody::FormatDescription(f) => {
+                s.server_version = f.server_version();
+                s.mariadb = f.is_mariadb();
+                s.checksum = f.checksum().unwrap_or(ChecksumAlg::None);
+                s.server_id = ev.header.server_id;
+            }
+            EventBody::GtidList(l) if !ev.header.is_artificial() && s.events <= 3 => s.start_gtid_list = l.gtids.clone(),
+            EventBody::PreviousGtids(p) => s.previous_gtids = p.set.clone(),
+            EventBody::MariaGtid(g) => pending_mariadb = Some(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
+            EventBody::Gtid(g) if ev.kind == crate::binlog::EventType::GTID && g.gno > 0 => {
+                pending_mysql = Some((g.uuid, crate::gtid::mysql::Tag::untagged(), g.gno as u64));
+            }
+            EventBody::TaggedGtid(g) => {
+                if let (Some(u), Some(n)) = (g.uuid, g.gno) {
+                    pending_mysql = Some((u, g.tag.clone().unwrap_or_default(), n as u64));
+                }
+            }
+            EventBody::Rotate(_) | EventBody::Stop => s.closed = true,
+            _ => {}
+        }
+        if groups.observe(&ev) {
+            s.complete_end = pos as u64;
+            if let Some(g) = pending_mariadb.take() {
+                s.last_gtids.update(g);
+            }
+            if let Some((u, t, n)) = pending_mysql.take() {
+                s.gtids.add_range(u, t, n, n);
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// Frames only: the offset just past the last whole event of `bytes` (a file's torn tail
+/// starts there).
+pub fn whole_events_end(bytes: &[u8]) -> u64 {
+    if check_magic(bytes).is_err() {
+        return 0;
+    }
+    let mut st = FrameState::for_file();
+    let mut pos = 4usize;
+    while pos < bytes.len() {
+        match st.frame(&bytes[pos..], pos as u64) {
+            Ok(Framed::Event(f)) => pos += f.bytes.len(),
+            _ => break,
+        }
+    }
+    pos as u64
+}
