@@ -1,0 +1,331 @@
+//! One replica's binlog dump, as a state machine over the store's files.
+//!
+//! In: the start (file and position, or a MariaDB GTID state), the store's file summaries, and
+//! the file bytes the machine asks for. Out: [`DumpOutput`]s: events to send (as stored, plus
+//! the artificial ROTATE, GTID_LIST and HEARTBEAT a primary makes up), reads to perform, and
+//! when to wait for the store to grow. It never reads a file itself, so the same machine runs
+//! on tokio, on madsim, and behind Raft.
+
+use crate::binlog::checksum::{event_crc, ChecksumAlg, CHECKSUM_LEN};
+use crate::binlog::decoder::Decoder;
+use crate::binlog::event::Event;
+use crate::binlog::events::gtid_list::GtidList;
+use crate::binlog::events::misc::Heartbeat;
+use crate::binlog::events::rotate::Rotate;
+use crate::binlog::events::EventBody;
+use crate::binlog::header::flags::{ARTIFICIAL, BINLOG_IN_USE};
+use crate::binlog::{EventHeader, EventType};
+use crate::gtid::{MariaGtid, MariaGtidPos};
+use crate::mysql::errors::ServerError;
+use crate::store::groups::GroupTracker;
+use crate::store::index::FileSummary;
+use std::collections::VecDeque;
+
+/// Where the replica wants to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DumpStart {
+    /// MariaDB `@slave_connect_state` (empty: from the first file).
+    MariaGtid(MariaGtidPos),
+    /// COM_BINLOG_DUMP's file and position; an empty name means the first file.
+    FilePos { file: String, pos: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct DumpConfig {
+    pub server_id: u32,
+    /// MariaDB's flag 0x02: send ANNOTATE_ROWS events.
+    pub send_annotate_rows: bool,
+    /// Flag 0x01: stop with EOF at the end instead of waiting.
+    pub non_blocking: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DumpOutput {
+    /// One event to send, as it goes on the wire (without the 0x00 packet prefix).
+    Event(Vec<u8>),
+    /// Read `file` from `offset` and give the bytes to [`Dump::handle_bytes`].
+    Read { file: String, offset: u64 },
+    /// The store has nothing more yet: call [`Dump::resume`] when it grows.
+    Wait,
+    /// A non-blocking dump reached the end.
+    Eof,
+    /// The dump cannot go on (a damaged store file): send this error and end it.
+    Error(ServerError),
+}
+
+#[derive(Debug)]
+pub struct Dump {
+    cfg: DumpConfig,
+    files: Vec<FileSummary>,
+    file_idx: usize,
+    /// File offset of `buf[0]`.
+    buf_offset: u64,
+    buf: Vec<u8>,
+    decoder: Decoder,
+    /// Where to resume after the file's FORMAT_DESCRIPTION (file/position starts).
+    start_pos: u64,
+    /// MariaDB GTID start: groups the replica has are skipped.
+    have: Option<MariaGtidPos>,
+    skipping: bool,
+    /// End of the skipped part, for the artificial GTID_LIST that replaces it.
+    skipped_to: Option<u64>,
+    groups: GroupTracker,
+    checksum: ChecksumAlg,
+    out: VecDeque<DumpOutput>,
+    /// Sent the FORMAT_DESCRIPTION of the current file.
+    sent_fde: bool,
+}
+
+fn no_gtid(gtid: &MariaGtid) -> ServerError {
+    ServerError::binlog(format!(
+        "Error: connecting slave requested to start from GTID {gtid}, which is not in the master's binlog"
+    ))
+}
+
+impl Dump {
+    /// Plans a dump; an impossible start is ER_MASTER_FATAL_ERROR_READING_BINLOG (1236) with the
+    /// message MariaDB gives.
+    pub fn new(start: DumpStart, files: Vec<FileSummary>, cfg: DumpConfig) -> Result<Dump, ServerError> {
+        if files.is_empty() {
+            return Err(ServerError::binlog("Binary log is not open"));
+        }
+        let (file_idx, start_pos, have) = match start {
+            DumpStart::FilePos { file, pos } => {
+                let idx = if file.is_empty() {
+                    0
+                } else {
+                    files.iter().position(|f| f.name == file).ok_or_else(|| {
+                        ServerError::binlog("Could not find first log file name in binary log index file")
+                    })?
+                };
+                if pos > files[idx].size {
+                    return Err(ServerError::binlog(format!(
+                        "Client requested master to start replication from position > file size; the first event '{}' at {pos}, the last event read from '{}' at 4, the last byte read from '{}' at 4.",
+                        files[idx].name, files[idx].name, files[idx].name
+                    )));
+                }
+                (idx, pos.max(4), None)
+            }
+            DumpStart::MariaGtid(state) => {
+                // The replica may not be ahead of us in any domain.
+                for g in state.iter() {
+                    let ours = files.iter().rev().find_map(|f| f.last_gtids.get(g.domain).map(|x| x.seq)).or_else(|| {
+                        files.iter().rev().find_map(|f| f.start_gtid_list.iter().filter(|x| x.domain == g.domain).map(|x| x.seq).max())
+                    });
+                    match ours {
+                        Some(seq) if seq >= g.seq => {}
+                        _ => return Err(no_gtid(g)),
+                    }
+                }
+                // The newest file whose starting state the replica already has.
+                let idx = (0..files.len())
+                    .rev()
+                    .find(|&i| files[i].start_gtid_list.iter().all(|g| state.get(g.domain).is_some_and(|s| s.seq >= g.seq)))
+                    .ok_or_else(|| {
+                        ServerError::binlog("Could not find GTID state requested by slave in any binlog files. Probably the slave state is too old and required binlog files have been purged.")
+                    })?;
+                (idx, 4, Some(state))
+            }
+        };
+        let checksum = files[file_idx].checksum;
+        let mut d = Dump {
+            cfg,
+            files,
+            file_idx,
+            buf_offset: 4,
+            buf: Vec::new(),
+            decoder: Decoder::for_file().decode_rows(false),
+            start_pos,
+            have,
+            skipping: false,
+            skipped_to: None,
+            groups: GroupTracker::new(),
+            checksum,
+            out: VecDeque::new(),
+            sent_fde: false,
+        };
+        let name = d.files[file_idx].name.clone();
+        let rotate = d.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(start_pos), next_file: name.into_bytes() }));
+        d.out.push_back(DumpOutput::Event(rotate));
+        d.request_read();
+        Ok(d)
+    }
+
+    /// The file being sent and the offset reached.
+    pub fn position(&self) -> (&str, u64) {
+        (&self.files[self.file_idx].name, self.buf_offset)
+    }
+
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<DumpOutput> {
+        self.out.pop_front()
+    }
+
+    /// The store's files changed (new events, a new file): continue if waiting.
+    pub fn update_files(&mut self, files: Vec<FileSummary>) {
+        self.files = files;
+    }
+
+    /// Asks for the rest of the current file again (after a `Wait`).
+    pub fn resume(&mut self) {
+        self.request_read();
+    }
+
+    fn request_read(&mut self) {
+        let f = &self.files[self.file_idx];
+        self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: self.buf_offset + self.buf.len() as u64 });
+    }
+
+    /// A HEARTBEAT for an idle stream: current file and position.
+    pub fn heartbeat(&self) -> Vec<u8> {
+        let (file, pos) = self.position();
+        let mut h = self.header(EventType::HEARTBEAT, pos as u32);
+        h.timestamp = 0;
+        Event::new(h, EventBody::Heartbeat(Heartbeat { log_file: file.as_bytes().to_vec() }), self.checksum).encode()
+    }
+
+    fn header(&self, t: EventType, log_pos: u32) -> EventHeader {
+        EventHeader { timestamp: 0, event_type: t, server_id: self.cfg.server_id, event_size: 0, log_pos, flags: ARTIFICIAL }
+    }
+
+    fn artificial(&self, t: EventType, log_pos: u32, body: EventBody) -> Vec<u8> {
+        Event::new(self.header(t, log_pos), body, self.checksum).encode()
+    }
+
+    /// Bytes of the current file from the offset last asked for; `at_end` when the read reached
+    /// the file's current end.
+    pub fn handle_bytes(&mut self, bytes: &[u8], at_end: bool) {
+        self.buf.extend_from_slice(bytes);
+        let mut used = 0usize;
+        loop {
+            let rest = &self.buf[used..];
+            if rest.is_empty() {
+                break;
+            }
+            let offset = self.buf_offset + used as u64;
+            let ev = match self.decoder.decode_next(rest, offset) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => break,
+                Err(e) => {
+                    // A damaged store file: end this dump with the reason, as a primary does.
+                    let name = &self.files[self.file_idx].name;
+                    self.out.push_back(DumpOutput::Error(ServerError::binlog(format!("binlog '{name}' is damaged: {e}"))));
+                    return;
+                }
+            };
+            let size = ev.header.event_size as usize;
+            let raw = self.buf[used..used + size].to_vec();
+            used += size;
+            if let Some(jump) = self.on_event(&ev, raw) {
+                // Skip to the requested position after the FORMAT_DESCRIPTION.
+                self.buf.clear();
+                self.buf_offset = jump;
+                self.request_read();
+                return;
+            }
+            if self.out.back().is_some_and(|o| matches!(o, DumpOutput::Read { .. })) {
+                // Moved to the next file.
+                return;
+            }
+        }
+        self.buf.drain(..used);
+        self.buf_offset += used as u64;
+        if at_end {
+            let last = self.file_idx + 1 == self.files.len();
+            if self.cfg.non_blocking && last {
+                self.out.push_back(DumpOutput::Eof);
+            } else if !last && self.files[self.file_idx].closed && self.buf.is_empty() {
+                // A closed file that ended without a ROTATE we saw (STOP): go on.
+                self.next_file(true);
+            } else {
+                self.out.push_back(DumpOutput::Wait);
+            }
+        } else {
+            self.request_read();
+        }
+    }
+
+    /// Handles one event; returns an offset to jump to, if any.
+    fn on_event(&mut self, ev: &Event, mut raw: Vec<u8>) -> Option<u64> {
+        let group_end = self.groups.observe(ev);
+        match &ev.body {
+            EventBody::FormatDescription(_) if !self.sent_fde => {
+                self.sent_fde = true;
+                self.checksum = self.decoder.frame_state().checksum();
+                // The in-use flag is not sent (its checksum was computed without it).
+                let flags = u16::from_le_bytes([raw[17], raw[18]]) & !BINLOG_IN_USE;
+                raw[17..19].copy_from_slice(&flags.to_le_bytes());
+                if self.start_pos > ev.offset + raw.len() as u64 {
+                    // Starting mid-file: log_pos 0 tells the replica not to move its position.
+                    raw[13..17].copy_from_slice(&0u32.to_le_bytes());
+                    if self.checksum == ChecksumAlg::Crc32 {
+                        let n = raw.len() - CHECKSUM_LEN;
+                        let c = event_crc(&raw[..n], true);
+                        raw[n..].copy_from_slice(&c.to_le_bytes());
+                    }
+                    self.out.push_back(DumpOutput::Event(raw));
+                    return Some(self.start_pos);
+                }
+                self.out.push_back(DumpOutput::Event(raw));
+            }
+            EventBody::MariaGtid(g) => {
+                let gtid = MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq };
+                self.skipping = self.have.as_ref().is_some_and(|h| h.contains(&gtid));
+                if self.skipping {
+                    self.skipped_to = Some(ev.offset);
+                } else {
+                    self.flush_skipped(ev.offset);
+                    self.out.push_back(DumpOutput::Event(raw));
+                }
+            }
+            EventBody::AnnotateRows(_) if !self.cfg.send_annotate_rows => {}
+            EventBody::Rotate(r) if !ev.header.is_artificial() => {
+                self.flush_skipped(ev.offset);
+                self.out.push_back(DumpOutput::Event(raw));
+                let _ = r;
+                self.next_file(false);
+            }
+            _ => {
+                if !self.skipping {
+                    self.out.push_back(DumpOutput::Event(raw));
+                }
+            }
+        }
+        if self.skipping && group_end {
+            self.skipping = false;
+            self.skipped_to = Some(ev.offset + ev.header.event_size as u64);
+        }
+        None
+    }
+
+    /// After skipped groups: the artificial GTID_LIST a MariaDB primary sends in their place.
+    fn flush_skipped(&mut self, at: u64) {
+        if self.skipped_to.take().is_none() {
+            return;
+        }
+        let gtids: Vec<MariaGtid> = self.have.as_ref().map(|h| h.iter().copied().collect()).unwrap_or_default();
+        let list = self.artificial(EventType::GTID_LIST, at as u32, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }));
+        self.out.push_back(DumpOutput::Event(list));
+    }
+
+    fn next_file(&mut self, announce: bool) {
+        if self.file_idx + 1 >= self.files.len() {
+            // The next file is not in the store yet.
+            self.out.push_back(DumpOutput::Wait);
+            return;
+        }
+        self.file_idx += 1;
+        self.buf.clear();
+        self.buf_offset = 4;
+        self.start_pos = 4;
+        self.sent_fde = false;
+        self.decoder = Decoder::for_file().decode_rows(false);
+        self.groups = GroupTracker::new();
+        if announce {
+            let name = self.files[self.file_idx].name.clone();
+            let rotate = self.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(4), next_file: name.into_bytes() }));
+            self.out.push_back(DumpOutput::Event(rotate));
+        }
+        self.request_read();
+    }
+}
