@@ -37,6 +37,10 @@ pub struct DumpConfig {
     pub send_annotate_rows: bool,
     /// Flag 0x01: stop with EOF at the end instead of waiting.
     pub non_blocking: bool,
+    /// The checksum the replica declared (`@master_binlog_checksum`): the artificial ROTATE
+    /// that opens the stream carries one only if the replica asked for it, since it comes before
+    /// any FORMAT_DESCRIPTION. Later artificial events follow the file's algorithm.
+    pub replica_checksum: ChecksumAlg,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +131,7 @@ impl Dump {
                 (idx, 4, Some(state))
             }
         };
-        let checksum = files[file_idx].checksum;
+        let checksum = cfg.replica_checksum;
         let mut d = Dump {
             cfg,
             files,
@@ -147,6 +151,7 @@ impl Dump {
         let name = d.files[file_idx].name.clone();
         let rotate = d.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(start_pos), next_file: name.into_bytes() }));
         d.out.push_back(DumpOutput::Event(rotate));
+        d.checksum = d.files[file_idx].checksum;
         d.request_read();
         Ok(d)
     }

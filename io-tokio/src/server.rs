@@ -1,0 +1,318 @@
+//! `binraft run`: the node's MySQL port. Each connection is a task driving the core's
+//! `ServerConn` (handshake, auth, commands) and, once the client asks for the binlog, a `Dump`
+//! over the store. Everything decided lives in core; this file moves bytes and waits.
+
+use crate::store::Store;
+use binraft_core::binlog::ChecksumAlg;
+use binraft_core::gtid::MariaGtidPos;
+use binraft_core::mysql::auth::StoredPassword;
+use binraft_core::mysql::command::{dump_flags, Command};
+use binraft_core::mysql::errors::ServerError;
+use binraft_core::mysql::server::{Output, ServerConfig, ServerConn};
+use binraft_core::primary::dump::{Dump, DumpConfig, DumpOutput, DumpStart};
+use binraft_core::primary::{answer, Reply, ServerInfo, Session};
+use rand::RngCore;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(clap::Args, Clone)]
+pub struct Args {
+    /// The store directory.
+    #[arg(long, default_value = "binraft-data")]
+    pub data_dir: PathBuf,
+    /// Address of the MySQL port.
+    #[arg(long, default_value = "127.0.0.1:3307")]
+    pub listen: SocketAddr,
+    /// This node's server_id (must differ from the primary's and every replica's).
+    #[arg(long, default_value_t = 1000)]
+    pub server_id: u32,
+    /// A user allowed to connect, as NAME:PASSWORD (repeatable).
+    #[arg(long = "user", value_name = "NAME:PASSWORD", default_value = "repl:repl")]
+    pub users: Vec<String>,
+    /// Largest packet accepted from a client.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_packet_bytes: usize,
+}
+
+/// What connections share.
+struct Node {
+    store: Store,
+    server_id: u32,
+    version: String,
+    conn_config: Arc<ServerConfig>,
+    next_conn: AtomicU32,
+    replicas: Mutex<BTreeMap<u32, (u32, String, u16)>>,
+}
+
+const READ_CHUNK: usize = 1 << 20;
+
+pub async fn run(args: Args) -> Result<(), String> {
+    let store = Store::open(&args.data_dir).map_err(|e| format!("store {}: {e}", args.data_dir.display()))?;
+    let mut users = Vec::new();
+    for u in &args.users {
+        let (name, pw) = u.split_once(':').ok_or_else(|| format!("--user {u:?}: expected NAME:PASSWORD"))?;
+        users.push((name.to_string(), StoredPassword::from_plain(pw)));
+    }
+    let primary_version = store.files().last().map(|f| f.server_version.clone()).unwrap_or_else(|| "10.11.19-MariaDB".into());
+    let base = primary_version.trim_end_matches("-log");
+    let version = format!("{base}-binraft-log");
+    let mariadb = store.files().last().is_none_or(|f| f.mariadb);
+    // MariaDB servers prefix 5.5.5- in the greeting so that old clients accept them.
+    let greeting_version = if mariadb { format!("5.5.5-{version}") } else { version.clone() };
+    let conn_config = Arc::new(ServerConfig { server_version: greeting_version, users, max_packet: args.max_packet_bytes });
+    let node = Arc::new(Node { store, server_id: args.server_id, version, conn_config, next_conn: AtomicU32::new(1), replicas: Mutex::new(BTreeMap::new()) });
+    let listener = TcpListener::bind(args.listen).await.map_err(|e| format!("listen on {}: {e}", args.listen))?;
+    tracing::info!(listen = %args.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                continue;
+            }
+        };
+        let node = Arc::clone(&node);
+        tokio::spawn(async move {
+            let id = node.next_conn.fetch_add(1, Ordering::Relaxed);
+            match serve(stream, peer, id, &node).await {
+                Ok(reason) => tracing::info!(%peer, conn = id, "connection closed: {reason}"),
+                Err(e) => tracing::info!(%peer, conn = id, "connection ended: {e}"),
+            }
+            node.replicas.lock().map(|mut r| r.remove(&id)).ok();
+        });
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Node {
+    fn info(&self, conn: u32) -> ServerInfo {
+        let files = self.store.files();
+        let mut pos = MariaGtidPos::new();
+        for f in files {
+            pos = pos.union(&f.start_gtid_list.iter().copied().collect());
+            pos = pos.union(&f.last_gtids);
+        }
+        let mut gtid_executed = binraft_core::gtid::GtidSet::new();
+        for f in files {
+            gtid_executed = gtid_executed.union(&f.previous_gtids).union(&f.gtids);
+        }
+        let checksum = files.last().map_or("CRC32", |f| f.checksum.name());
+        let mut v = BTreeMap::new();
+        let mut set = |k: &str, val: String| {
+            v.insert(k.to_string(), val);
+        };
+        set("server_id", self.server_id.to_string());
+        set("version", self.version.clone());
+        set("version_comment", "binraft".into());
+        set("binlog_checksum", checksum.into());
+        set("log_bin", "ON".into());
+        set("binlog_format", "ROW".into());
+        set("binlog_row_image", "FULL".into());
+        set("binlog_row_metadata", "FULL".into());
+        set("gtid_domain_id", "0".into());
+        set("gtid_strict_mode", "ON".into());
+        set("gtid_binlog_pos", pos.to_string());
+        set("gtid_current_pos", pos.to_string());
+        set("gtid_slave_pos", String::new());
+        set("gtid_binlog_state", pos.to_string());
+        set("gtid_mode", if gtid_executed.is_empty() { "OFF".into() } else { "ON".into() });
+        set("gtid_executed", gtid_executed.to_string());
+        set("gtid_purged", files.first().map(|f| f.previous_gtids.to_string()).unwrap_or_default());
+        set("server_uuid", format!("{:08x}-0000-4000-8000-{:012x}", self.server_id, self.server_id));
+        set("rpl_semi_sync_master_enabled", "OFF".into());
+        set("max_allowed_packet", (self.conn_config.max_packet).to_string());
+        set("lower_case_table_names", "0".into());
+        set("character_set_server", "utf8mb4".into());
+        set("collation_server", "utf8mb4_general_ci".into());
+        set("time_zone", "SYSTEM".into());
+        set("system_time_zone", "UTC".into());
+        set("wait_timeout", "28800".into());
+        set("net_write_timeout", "60".into());
+        set("autocommit", "ON".into());
+        let replicas = self.replicas.lock().map(|r| r.values().cloned().collect()).unwrap_or_default();
+        ServerInfo {
+            variables: v,
+            binlogs: files.iter().map(|f| (f.name.clone(), f.complete_end)).collect(),
+            now: now_secs(),
+            connection_id: conn,
+            replicas,
+            gtid_pos_of: BTreeMap::new(),
+        }
+    }
+}
+
+async fn write_outputs(conn: &mut ServerConn, stream: &mut TcpStream) -> std::io::Result<Option<Output>> {
+    while let Some(o) = conn.poll_output() {
+        match o {
+            Output::Send(b) => stream.write_all(&b).await?,
+            other => return Ok(Some(other)),
+        }
+    }
+    Ok(None)
+}
+
+async fn serve(mut stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std::io::Result<String> {
+    stream.set_nodelay(true)?;
+    let mut scramble = [0u8; 20];
+    rand::thread_rng().fill_bytes(&mut scramble);
+    let mut conn = ServerConn::new(Arc::clone(&node.conn_config), id, scramble, peer.to_string());
+    let mut session = Session::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        while let Some(o) = write_outputs(&mut conn, &mut stream).await? {
+            match o {
+                Output::Authenticated { user, .. } => tracing::info!(%peer, conn = id, %user, "authenticated"),
+                Output::Close { reason } => {
+                    stream.flush().await?;
+                    return Ok(reason);
+                }
+                Output::Command(c) => {
+                    if let Some(dump) = command(c, &mut conn, &mut session, node, id, peer) {
+                        return stream_dump(dump, conn, stream, &session, id, node).await;
+                    }
+                }
+                Output::Send(_) => {}
+            }
+        }
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok("client disconnected".into());
+        }
+        conn.handle_bytes(&buf[..n]);
+    }
+}
+
+/// Answers one command; returns a dump when the client asked for the binlog.
+fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node, id: u32, peer: SocketAddr) -> Option<Dump> {
+    match c {
+        Command::Query(q) => {
+            match answer(&q, &node.info(id), session) {
+                Reply::Rows(rs) => conn.send_result_set(&rs),
+                Reply::Ok | Reply::Kill(_) => conn.send_ok(0, 0),
+                Reply::Err(e) => {
+                    tracing::info!(%peer, conn = id, code = e.code, "query refused: {q:.200}");
+                    conn.send_err(&e);
+                }
+            }
+            None
+        }
+        Command::Ping | Command::InitDb(_) => {
+            conn.send_ok(0, 0);
+            None
+        }
+        Command::RegisterSlave(r) => {
+            let host = if r.host.is_empty() { peer.ip().to_string() } else { r.host.clone() };
+            node.replicas.lock().map(|mut m| m.insert(id, (r.server_id, host, r.port))).ok();
+            conn.send_ok(0, 0);
+            None
+        }
+        Command::BinlogDump(d) => {
+            let gtid_state = session.user_vars.get("slave_connect_state").cloned().flatten();
+            let start = match gtid_state {
+                Some(s) => match MariaGtidPos::parse(&s) {
+                    Ok(p) => DumpStart::MariaGtid(p),
+                    Err(e) => {
+                        conn.send_err(&ServerError::binlog(format!("Malformed @slave_connect_state: {e}")));
+                        return None;
+                    }
+                },
+                None => DumpStart::FilePos { file: d.file.clone(), pos: u64::from(d.position) },
+            };
+            let cfg = DumpConfig {
+                server_id: node.server_id,
+                send_annotate_rows: d.flags & dump_flags::SEND_ANNOTATE_ROWS != 0,
+                non_blocking: d.flags & dump_flags::NON_BLOCK != 0,
+                replica_checksum: match session.user_vars.get("master_binlog_checksum").cloned().flatten() {
+                    Some(v) if v.eq_ignore_ascii_case("CRC32") => ChecksumAlg::Crc32,
+                    _ => ChecksumAlg::None,
+                },
+            };
+            match Dump::new(start.clone(), node.store.files().to_vec(), cfg) {
+                Ok(dump) => {
+                    tracing::info!(%peer, conn = id, replica_server_id = d.server_id, ?start, "binlog dump starts");
+                    Some(dump)
+                }
+                Err(e) => {
+                    tracing::info!(%peer, conn = id, "binlog dump refused: {}", e.message);
+                    conn.send_err(&e);
+                    None
+                }
+            }
+        }
+        Command::BinlogDumpGtid(_) => {
+            conn.send_err(&ServerError::binlog("COM_BINLOG_DUMP_GTID (MySQL GTID auto-position) is not served yet"));
+            None
+        }
+        Command::Quit => None,
+        Command::Other(cmd) => {
+            conn.send_err(&ServerError::unknown_command(cmd));
+            None
+        }
+    }
+}
+
+/// Streams a dump until the client goes away. Heartbeats follow `@master_heartbeat_period`
+/// (nanoseconds), 30 s by default as in MariaDB.
+async fn stream_dump(mut dump: Dump, mut conn: ServerConn, mut stream: TcpStream, session: &Session, id: u32, node: &Node) -> std::io::Result<String> {
+    conn.ignore_input();
+    let period_ns: u64 = session.user_vars.get("master_heartbeat_period").cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(30_000_000_000);
+    let period = Duration::from_nanos(period_ns.max(1_000_000));
+    let (mut rd, mut wr) = stream.split();
+    let mut scratch = [0u8; 512];
+    loop {
+        let Some(o) = dump.poll_output() else { return Ok("dump ended".into()) };
+        match o {
+            DumpOutput::Event(e) => {
+                conn.send_event(&e);
+                while let Some(Output::Send(b)) = conn.poll_output() {
+                    wr.write_all(&b).await?;
+                }
+            }
+            DumpOutput::Read { file, offset } => {
+                let (bytes, at_end) = node.store.read(&file, offset, READ_CHUNK).await?;
+                dump.handle_bytes(&bytes, at_end);
+            }
+            DumpOutput::Wait => {
+                // Nothing new: heartbeat until the store grows or the client leaves.
+                tokio::select! {
+                    _ = tokio::time::sleep(period) => {
+                        conn.send_event(&dump.heartbeat());
+                        while let Some(Output::Send(b)) = conn.poll_output() {
+                            wr.write_all(&b).await?;
+                        }
+                        dump.resume();
+                    }
+                    n = rd.read(&mut scratch) => {
+                        if n? == 0 {
+                            return Ok(format!("replica on connection {id} disconnected"));
+                        }
+                        dump.resume();
+                    }
+                }
+            }
+            DumpOutput::Eof => {
+                conn.send_eof();
+                while let Some(Output::Send(b)) = conn.poll_output() {
+                    wr.write_all(&b).await?;
+                }
+                return Ok("non-blocking dump reached the end".into());
+            }
+            DumpOutput::Error(e) => {
+                conn.send_err(&e);
+                while let Some(Output::Send(b)) = conn.poll_output() {
+                    wr.write_all(&b).await?;
+                }
+                return Ok(format!("dump failed: {}", e.message));
+            }
+        }
+    }
+}
