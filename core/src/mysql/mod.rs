@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod capabilities;
+pub mod client;
 pub mod command;
 pub mod errors;
 pub mod handshake;

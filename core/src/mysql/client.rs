@@ -1,0 +1,289 @@
+//! One connection to a primary, client side, as a state machine: the handshake and
+//! authentication, queries with their result sets, and the binlog stream after a dump command.
+//!
+//! In: bytes from the server, and requests (`query`, `send_command`). Out: [`ClientOutput`]s:
+//! bytes to write, the server's greeting once authenticated, query results, binlog events, and
+//! fatal errors. The driver polls until `None` after every input.
+
+use super::auth::{self, CACHING_SHA2_PASSWORD, NATIVE_PASSWORD};
+use super::capabilities::{self, DEPRECATE_EOF, PLUGIN_AUTH};
+use super::command::Command;
+use super::errors::ServerError;
+use super::handshake::{decode_auth_switch, HandshakeResponse, HandshakeV10};
+use super::packet::{write_message, PacketReader};
+use super::response::{decode_err, decode_text_row};
+use crate::codec::Reader;
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub user: String,
+    pub password: String,
+    /// Largest message accepted (a binlog event can be up to 1 GiB).
+    pub max_packet: usize,
+}
+
+/// The rows of a text result set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<Vec<u8>>>>,
+}
+
+impl Rows {
+    /// The first row's first value, as text.
+    pub fn scalar(&self) -> Option<String> {
+        self.rows.first()?.first()?.as_ref().map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientOutput {
+    Send(Vec<u8>),
+    /// Authenticated; the server's greeting.
+    Ready(HandshakeV10),
+    /// The answer to the last query or command: OK (`None`) or rows.
+    Done(Option<Rows>),
+    /// The server refused the last request (the connection stays usable).
+    Refused(ServerError),
+    /// One binlog event of the dump stream (without the 0x00 prefix).
+    Event(Vec<u8>),
+    /// The dump stream ended (non-blocking dump).
+    EndOfStream,
+    /// The connection cannot go on: authentication failed, the stream broke, the server
+    /// closed it with an error.
+    Fatal(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    AwaitGreeting,
+    AwaitAuth { plugin: String },
+    Idle,
+    AwaitResponse,
+    AwaitColumns { count: usize, names: Vec<String> },
+    AwaitRows { columns: Vec<String>, rows: Vec<Vec<Option<Vec<u8>>>> },
+    Dumping,
+    Failed,
+}
+
+#[derive(Debug)]
+pub struct ClientConn {
+    cfg: ClientConfig,
+    state: State,
+    reader: PacketReader,
+    seq: u8,
+    caps: u32,
+    greeting: Option<HandshakeV10>,
+    out: VecDeque<ClientOutput>,
+}
+
+impl ClientConn {
+    pub fn new(cfg: ClientConfig) -> Self {
+        let reader = PacketReader::new(cfg.max_packet);
+        ClientConn { cfg, state: State::AwaitGreeting, reader, seq: 0, caps: 0, greeting: None, out: VecDeque::new() }
+    }
+
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<ClientOutput> {
+        self.out.pop_front()
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Idle
+    }
+
+    fn send(&mut self, payload: &[u8]) {
+        let mut b = Vec::with_capacity(payload.len() + 4);
+        write_message(&mut b, &mut self.seq, payload);
+        // The reply continues the sequence.
+        self.reader.expect_seq(Some(self.seq));
+        self.out.push_back(ClientOutput::Send(b));
+    }
+
+    fn fail(&mut self, why: String) {
+        self.state = State::Failed;
+        self.out.push_back(ClientOutput::Fatal(why));
+    }
+
+    /// Sends a query; its answer comes as `Done` or `Refused`.
+    pub fn query(&mut self, sql: &str) {
+        self.send_command(&Command::Query(sql.to_string()));
+    }
+
+    /// Sends a command. After COM_BINLOG_DUMP(_GTID) the connection streams events.
+    pub fn send_command(&mut self, c: &Command) {
+        debug_assert_eq!(self.state, State::Idle);
+        let mut p = Vec::new();
+        c.encode(&mut p);
+        self.seq = 0;
+        self.send(&p);
+        self.state = if matches!(c, Command::BinlogDump(_) | Command::BinlogDumpGtid(_)) { State::Dumping } else { State::AwaitResponse };
+    }
+
+    pub fn handle_bytes(&mut self, bytes: &[u8]) {
+        self.reader.handle_bytes(bytes);
+        while self.state != State::Failed {
+            let msg = match self.reader.poll_message() {
+                None => return,
+                Some(Ok(m)) => m,
+                Some(Err(e)) => return self.fail(format!("protocol error: {e}")),
+            };
+            self.seq = msg.next_seq;
+            self.on_message(msg.payload);
+        }
+    }
+
+    fn on_message(&mut self, p: Vec<u8>) {
+        let first = p.first().copied();
+        match std::mem::replace(&mut self.state, State::Failed) {
+            State::AwaitGreeting => {
+                if first == Some(0xff) {
+                    let e = decode_err(&p).map(|e| e.message).unwrap_or_default();
+                    return self.fail(format!("the server refused the connection: {e}"));
+                }
+                let g = match HandshakeV10::decode(&p) {
+                    Ok(g) => g,
+                    Err(e) => return self.fail(format!("malformed greeting at {}", e.field)),
+                };
+                let plugin = if g.auth_plugin == CACHING_SHA2_PASSWORD { CACHING_SHA2_PASSWORD } else { NATIVE_PASSWORD };
+                self.caps = capabilities::SERVER_DEFAULT & g.capabilities & !capabilities::CONNECT_ATTRS;
+                let auth_response = scramble(plugin, &self.cfg.password, &g.scramble);
+                let resp = HandshakeResponse {
+                    capabilities: self.caps | capabilities::PROTOCOL_41 | capabilities::SECURE_CONNECTION | PLUGIN_AUTH,
+                    max_packet: self.cfg.max_packet.min(u32::MAX as usize) as u32,
+                    charset: 33,
+                    mariadb_capabilities: 0,
+                    user: self.cfg.user.clone(),
+                    auth_response,
+                    database: None,
+                    auth_plugin: Some(plugin.into()),
+                    attributes: Vec::new(),
+                };
+                let mut b = Vec::new();
+                resp.encode(&mut b);
+                self.greeting = Some(g);
+                self.send(&b);
+                self.state = State::AwaitAuth { plugin: plugin.into() };
+            }
+            State::AwaitAuth { plugin } => match first {
+                Some(0x00) => {
+                    self.state = State::Idle;
+                    if let Some(g) = self.greeting.clone() {
+                        self.out.push_back(ClientOutput::Ready(g));
+                    }
+                }
+                Some(0xff) => {
+                    let e = decode_err(&p).map(|e| format!("{} ({})", e.message, e.code)).unwrap_or_default();
+                    self.fail(format!("authentication failed: {e}"))
+                }
+                Some(0xfe) => {
+                    let Ok((new_plugin, data)) = decode_auth_switch(&p) else { return self.fail("malformed auth switch".into()) };
+                    if new_plugin != NATIVE_PASSWORD && new_plugin != CACHING_SHA2_PASSWORD {
+                        return self.fail(format!("the server asks for auth plugin {new_plugin}, which binraft does not speak"));
+                    }
+                    let r = scramble(&new_plugin, &self.cfg.password, &data);
+                    self.send(&r);
+                    self.state = State::AwaitAuth { plugin: new_plugin };
+                }
+                Some(0x01) if plugin == CACHING_SHA2_PASSWORD => match p.get(1) {
+                    Some(0x03) => self.state = State::AwaitAuth { plugin },
+                    _ => self.fail(
+                        "caching_sha2_password needs full authentication, which needs TLS: give the account a cached login or use mysql_native_password"
+                            .into(),
+                    ),
+                },
+                _ => self.fail("unexpected packet during authentication".into()),
+            },
+            State::AwaitResponse => match first {
+                Some(0x00) => {
+                    self.state = State::Idle;
+                    self.out.push_back(ClientOutput::Done(None));
+                }
+                Some(0xff) => {
+                    self.state = State::Idle;
+                    match decode_err(&p) {
+                        Ok(e) => self.out.push_back(ClientOutput::Refused(e)),
+                        Err(_) => self.fail("malformed error packet".into()),
+                    }
+                }
+                _ => match Reader::new(&p).lenenc_len("column_count") {
+                    Ok(n) if n > 0 && n < 4096 => self.state = State::AwaitColumns { count: n as usize, names: Vec::new() },
+                    _ => self.fail("malformed result set header".into()),
+                },
+            },
+            State::AwaitColumns { count, mut names } => {
+                if names.len() == count {
+                    // The EOF after the definitions (no DEPRECATE_EOF), or already a row.
+                    if self.caps & DEPRECATE_EOF == 0 && first == Some(0xfe) && p.len() < 9 {
+                        self.state = State::AwaitRows { columns: names, rows: Vec::new() };
+                        return;
+                    }
+                    self.state = State::AwaitRows { columns: names, rows: Vec::new() };
+                    return self.on_message(p);
+                }
+                let mut r = Reader::new(&p);
+                let mut name = String::new();
+                for i in 0..5 {
+                    match r.lenenc_bytes("column") {
+                        Ok(v) if i == 4 => name = String::from_utf8_lossy(v).into_owned(),
+                        Ok(_) => {}
+                        Err(_) => return self.fail("malformed column definition".into()),
+                    }
+                }
+                names.push(name);
+                self.state = State::AwaitColumns { count, names };
+                if self.caps & DEPRECATE_EOF != 0 {
+                    if let State::AwaitColumns { count, names } = &self.state {
+                        if names.len() == *count {
+                            let names = names.clone();
+                            self.state = State::AwaitRows { columns: names, rows: Vec::new() };
+                        }
+                    }
+                }
+            }
+            State::AwaitRows { columns, mut rows } => {
+                if first == Some(0xfe) && p.len() < 9 {
+                    self.state = State::Idle;
+                    self.out.push_back(ClientOutput::Done(Some(Rows { columns, rows })));
+                } else if first == Some(0xff) {
+                    self.state = State::Idle;
+                    if let Ok(e) = decode_err(&p) {
+                        self.out.push_back(ClientOutput::Refused(e));
+                    }
+                } else {
+                    match decode_text_row(&p, columns.len()) {
+                        Ok(r) => rows.push(r),
+                        Err(_) => return self.fail("malformed row".into()),
+                    }
+                    self.state = State::AwaitRows { columns, rows };
+                }
+            }
+            State::Dumping => {
+                self.state = State::Dumping;
+                match first {
+                    Some(0x00) => self.out.push_back(ClientOutput::Event(p[1..].to_vec())),
+                    Some(0xfe) if p.len() < 9 => {
+                        self.state = State::Idle;
+                        self.out.push_back(ClientOutput::EndOfStream);
+                    }
+                    Some(0xff) => {
+                        let e = decode_err(&p).map(|e| format!("{} (error {})", e.message, e.code)).unwrap_or_default();
+                        self.fail(format!("the primary ended the binlog stream: {e}"));
+                    }
+                    _ => self.fail("unexpected packet in the binlog stream".into()),
+                }
+            }
+            State::Idle => self.fail("unexpected packet from the server".into()),
+            State::Failed => {}
+        }
+    }
+}
+
+fn scramble(plugin: &str, password: &str, data: &[u8]) -> Vec<u8> {
+    if plugin == CACHING_SHA2_PASSWORD {
+        auth::sha2_scramble(password, data)
+    } else {
+        auth::native_scramble(password, data)
+    }
+}
