@@ -16,3 +16,4 @@ pub mod gtid;
 pub mod mysql;
 pub mod primary;
 pub mod store;
+pub mod upstream;

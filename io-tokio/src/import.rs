@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
-    let mut store = Store::open(&args.data_dir).map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+    let store = Store::open(&args.data_dir).map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
     let total = args.files.len();
     for (i, path) in args.files.iter().enumerate() {
         let name = file_name(path)?;

@@ -5,6 +5,7 @@ mod import;
 mod inspect;
 mod server;
 mod store;
+mod upstream;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

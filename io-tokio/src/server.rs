@@ -38,6 +38,18 @@ pub struct Args {
     /// Largest packet accepted from a client.
     #[arg(long, default_value_t = 64 << 20)]
     pub max_packet_bytes: usize,
+    /// The primary to replicate from, as HOST:PORT; without it the node serves its store as is.
+    #[arg(long)]
+    pub primary: Option<String>,
+    /// The user binraft logs in to the primary as.
+    #[arg(long, default_value = "repl")]
+    pub primary_user: String,
+    /// Its password.
+    #[arg(long, default_value = "", hide_default_value = true)]
+    pub primary_password: String,
+    /// Heartbeat period asked of the primary, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub primary_heartbeat_ms: u64,
 }
 
 /// What connections share.
@@ -59,7 +71,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         let (name, pw) = u.split_once(':').ok_or_else(|| format!("--user {u:?}: expected NAME:PASSWORD"))?;
         users.push((name.to_string(), StoredPassword::from_plain(pw)));
     }
-    let primary_version = store.files().last().map(|f| f.server_version.clone()).unwrap_or_else(|| "10.11.19-MariaDB".into());
+    let primary_version = store.files().last().map(|f| f.server_version.clone()).filter(|v| !v.is_empty()).unwrap_or_else(|| "10.11.19-MariaDB".into());
     let base = primary_version.trim_end_matches("-log");
     let version = format!("{base}-binraft-log");
     let mariadb = store.files().last().is_none_or(|f| f.mariadb);
@@ -68,6 +80,16 @@ pub async fn run(args: Args) -> Result<(), String> {
     let conn_config = Arc::new(ServerConfig { server_version: greeting_version, users, max_packet: args.max_packet_bytes });
     let node = Arc::new(Node { store, server_id: args.server_id, version, conn_config, next_conn: AtomicU32::new(1), replicas: Mutex::new(BTreeMap::new()) });
     let listener = TcpListener::bind(args.listen).await.map_err(|e| format!("listen on {}: {e}", args.listen))?;
+    if let Some(primary) = args.primary.clone() {
+        let cfg = binraft_core::upstream::UpstreamConfig {
+            user: args.primary_user.clone(),
+            password: args.primary_password.clone(),
+            server_id: args.server_id,
+            heartbeat_period_ms: args.primary_heartbeat_ms,
+        };
+        let node = Arc::clone(&node);
+        tokio::spawn(async move { crate::upstream::run(primary, cfg, &node.store).await });
+    }
     tracing::info!(listen = %args.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -96,6 +118,7 @@ fn now_secs() -> u64 {
 impl Node {
     fn info(&self, conn: u32) -> ServerInfo {
         let files = self.store.files();
+        let files = &files;
         let mut pos = MariaGtidPos::new();
         for f in files {
             pos = pos.union(&f.start_gtid_list.iter().copied().collect());
@@ -236,7 +259,7 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
                     _ => ChecksumAlg::None,
                 },
             };
-            match Dump::new(start.clone(), node.store.files().to_vec(), cfg) {
+            match Dump::new(start.clone(), node.store.files(), cfg) {
                 Ok(dump) => {
                     tracing::info!(%peer, conn = id, replica_server_id = d.server_id, ?start, "binlog dump starts");
                     Some(dump)
@@ -268,6 +291,7 @@ async fn stream_dump(mut dump: Dump, mut conn: ServerConn, mut stream: TcpStream
     let period = Duration::from_nanos(period_ns.max(1_000_000));
     let (mut rd, mut wr) = stream.split();
     let mut scratch = [0u8; 512];
+    let mut changes = node.store.subscribe();
     loop {
         let Some(o) = dump.poll_output() else { return Ok("dump ended".into()) };
         match o {
@@ -284,6 +308,10 @@ async fn stream_dump(mut dump: Dump, mut conn: ServerConn, mut stream: TcpStream
             DumpOutput::Wait => {
                 // Nothing new: heartbeat until the store grows or the client leaves.
                 tokio::select! {
+                    _ = changes.changed() => {
+                        dump.update_files(node.store.files());
+                        dump.resume();
+                    }
                     _ = tokio::time::sleep(period) => {
                         conn.send_event(&dump.heartbeat());
                         while let Some(Output::Send(b)) = conn.poll_output() {

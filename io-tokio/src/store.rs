@@ -1,76 +1,159 @@
 //! The binlog store on disk: a directory of binlog files under the primary's names, listed in
-//! order in `binlog.index` (one name a line, as MySQL and MariaDB keep theirs), each summarised
-//! once when opened.
+//! order in `binlog.index` (one name a line, as MySQL and MariaDB keep theirs). Each file is
+//! summarised when opened, and a torn tail (a transaction cut by a crash) is truncated then.
+//! Appends are whole groups, fsynced before the store says they exist; dumps waiting for more
+//! are woken through a watch channel.
 
-use binraft_core::store::index::{summarize, FileSummary};
-use std::io;
+use binraft_core::store::index::{summarize, Appended, FileSummary};
+use binraft_core::upstream::Resume;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use std::sync::RwLock;
+use tokio::sync::watch;
 
 const INDEX: &str = "binlog.index";
+const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
 
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
-    files: Vec<FileSummary>,
+    files: RwLock<Vec<FileSummary>>,
+    changed: watch::Sender<u64>,
+}
+
+fn io_err(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`, reading every file once.
+    /// Opens (or creates) the store in `dir`, reading every file once and truncating torn tails.
     pub fn open(dir: &Path) -> io::Result<Store> {
         std::fs::create_dir_all(dir)?;
-        let names = match std::fs::read_to_string(dir.join(INDEX)) {
+        let names: Vec<String> = match std::fs::read_to_string(dir.join(INDEX)) {
             Ok(s) => s.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
         let mut files = Vec::new();
         for name in names {
-            let bytes = std::fs::read(dir.join(&name))?;
-            let s = summarize(&name, &bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {e}")))?;
-            if let Some(e) = &s.error {
-                tracing::warn!(file = %name, complete_end = s.complete_end, "store file has a damaged or torn tail: {e}");
+            let path = dir.join(&name);
+            let bytes = std::fs::read(&path)?;
+            let mut s = summarize(&name, &bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {e}")))?;
+            if s.complete_end < s.size {
+                tracing::warn!(file = %name, kept = s.complete_end, size = s.size, error = ?s.error, "recovery: truncating an incomplete tail");
+                let f = std::fs::OpenOptions::new().write(true).open(&path)?;
+                f.set_len(s.complete_end)?;
+                f.sync_all()?;
+                s.size = s.complete_end;
+                s.error = None;
             }
             files.push(s);
         }
-        Ok(Store { dir: dir.to_path_buf(), files })
+        let (changed, _) = watch::channel(0);
+        Ok(Store { dir: dir.to_path_buf(), files: RwLock::new(files), changed })
     }
 
-    pub fn files(&self) -> &[FileSummary] {
-        &self.files
+    /// A snapshot of the files' summaries.
+    pub fn files(&self) -> Vec<FileSummary> {
+        self.files.read().map(|f| f.clone()).unwrap_or_default()
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Adds a file already written into the store directory (fsynced by the caller).
-    pub fn add(&mut self, summary: FileSummary) -> io::Result<()> {
-        self.files.push(summary);
+    /// Wakes when the store grows.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Where the upstream resumes: right after the last complete group, or at the start of
+    /// the file a closed last file rotates to.
+    pub fn resume_point(&self) -> Resume {
+        let files = self.files();
+        match files.last() {
+            None => Resume::Empty,
+            Some(f) if f.closed => match &f.next_file {
+                Some(n) => Resume::At { file: n.clone(), offset: 4 },
+                None => Resume::At { file: f.name.clone(), offset: f.complete_end },
+            },
+            Some(f) => Resume::At { file: f.name.clone(), offset: f.complete_end },
+        }
+    }
+
+    fn write_index(&self, files: &[FileSummary]) -> io::Result<()> {
         let mut index = String::new();
-        for f in &self.files {
+        for f in files {
             index.push_str(&f.name);
             index.push('\n');
         }
         write_atomically(&self.dir.join(INDEX), index.as_bytes())
     }
 
-    /// Up to `max` bytes of `file` from `offset`, and whether they reach the file's current end.
+    /// Adds a file already written into the store directory.
+    pub fn add(&self, summary: FileSummary) -> io::Result<()> {
+        let mut files = self.files.write().map_err(io_err)?;
+        files.push(summary);
+        self.write_index(&files)?;
+        drop(files);
+        self.changed.send_modify(|v| *v += 1);
+        Ok(())
+    }
+
+    /// Creates `name` holding only the magic (durably) and makes it the last file.
+    pub fn create_file(&self, name: &str) -> io::Result<()> {
+        if name.contains('/') || name.is_empty() || name == INDEX {
+            return Err(io_err(format!("refusing file name {name:?}")));
+        }
+        if self.files().iter().any(|f| f.name == name) {
+            // Reconnected into a file we created but did not write yet.
+            return Ok(());
+        }
+        write_atomically(&self.dir.join(name), &MAGIC)?;
+        self.add(FileSummary::empty(name))
+    }
+
+    /// Appends whole groups at `offset` of `name` (its current stored end), fsyncs, and only
+    /// then makes them visible.
+    pub fn append(&self, name: &str, offset: u64, bytes: &[u8], info: &Appended) -> io::Result<()> {
+        let end = self.files().iter().find(|f| f.name == name).map(|f| f.complete_end);
+        if end != Some(offset) {
+            return Err(io_err(format!("append to {name} at {offset}, but the store ends at {end:?}")));
+        }
+        let f = std::fs::OpenOptions::new().write(true).open(self.dir.join(name))?;
+        f.write_all_at(bytes, offset)?;
+        f.set_len(offset + bytes.len() as u64)?;
+        f.sync_data()?;
+        let mut files = self.files.write().map_err(io_err)?;
+        if let Some(s) = files.iter_mut().find(|f| f.name == name) {
+            s.apply(info);
+        }
+        drop(files);
+        self.changed.send_modify(|v| *v += 1);
+        Ok(())
+    }
+
+    /// Up to `max` bytes of `file` from `offset`, and whether they reach its stored end. Only
+    /// whole groups are ever served: a partial write stays invisible.
     pub async fn read(&self, file: &str, offset: u64, max: usize) -> io::Result<(Vec<u8>, bool)> {
-        let limit = self.files.iter().find(|f| f.name == file).map(|f| f.complete_end).unwrap_or(0);
-        let mut f = tokio::fs::File::open(self.dir.join(file)).await?;
-        f.seek(io::SeekFrom::Start(offset)).await?;
-        // Only whole groups are served: a torn tail stays invisible.
+        let limit = self.files().iter().find(|f| f.name == file).map(|f| f.complete_end).unwrap_or(0);
         let want = (limit.saturating_sub(offset) as usize).min(max);
-        let mut buf = vec![0u8; want];
-        f.read_exact(&mut buf).await?;
+        let path = self.dir.join(file);
+        let buf = tokio::task::spawn_blocking(move || -> io::Result<Vec<u8>> {
+            let f = std::fs::File::open(path)?;
+            let mut buf = vec![0u8; want];
+            f.read_exact_at(&mut buf, offset)?;
+            Ok(buf)
+        })
+        .await
+        .map_err(io_err)??;
         Ok((buf, offset + want as u64 >= limit))
     }
 }
 
 /// Write to a temporary file, fsync it, rename it over `path`, fsync the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
     let tmp = path.with_extension("tmp");
     {
         let mut f = std::fs::File::create(&tmp)?;

@@ -31,6 +31,8 @@ pub struct FileSummary {
     pub complete_end: u64,
     /// The file ends with ROTATE or STOP: nothing more will be written to it.
     pub closed: bool,
+    /// The file its closing ROTATE names.
+    pub next_file: Option<String>,
     pub events: u64,
     /// The first decode error, if the file is damaged after `complete_end`.
     pub error: Option<BinlogError>,
@@ -55,6 +57,7 @@ pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
         gtids: GtidSet::new(),
         complete_end: 4,
         closed: false,
+        next_file: None,
         events: 0,
         error: None,
     };
@@ -93,7 +96,11 @@ pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
                     pending_mysql = Some((u, g.tag.clone().unwrap_or_default(), n as u64));
                 }
             }
-            EventBody::Rotate(_) | EventBody::Stop => s.closed = true,
+            EventBody::Rotate(r) => {
+                s.closed = true;
+                s.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
+            }
+            EventBody::Stop => s.closed = true,
             _ => {}
         }
         if groups.observe(&ev) {
@@ -124,4 +131,71 @@ pub fn whole_events_end(bytes: &[u8]) -> u64 {
         }
     }
     pos as u64
+}
+
+/// What an append of whole groups adds to a file, as the upstream saw it while streaming.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Appended {
+    pub events: u64,
+    pub len: u64,
+    /// FORMAT_DESCRIPTION facts, when the append starts the file.
+    pub format: Option<(String, bool, ChecksumAlg, u32)>,
+    pub start_gtid_list: Option<Vec<MariaGtid>>,
+    pub previous_gtids: Option<GtidSet>,
+    pub mariadb_gtids: Vec<MariaGtid>,
+    pub mysql_gtids: GtidSet,
+    /// Ends with ROTATE or STOP.
+    pub closes: bool,
+    /// The file a closing ROTATE names.
+    pub rotate_to: Option<String>,
+}
+
+impl FileSummary {
+    /// The summary of a file that holds only the magic so far.
+    pub fn empty(name: &str) -> FileSummary {
+        FileSummary {
+            name: name.to_string(),
+            size: 4,
+            server_version: String::new(),
+            mariadb: false,
+            checksum: ChecksumAlg::None,
+            server_id: 0,
+            start_gtid_list: Vec::new(),
+            previous_gtids: GtidSet::new(),
+            last_gtids: MariaGtidPos::new(),
+            gtids: GtidSet::new(),
+            complete_end: 4,
+            closed: false,
+            next_file: None,
+            events: 0,
+            error: None,
+        }
+    }
+
+    /// Accounts for whole groups appended at the end of the file.
+    pub fn apply(&mut self, a: &Appended) {
+        self.size += a.len;
+        self.complete_end = self.size;
+        self.events += a.events;
+        if let Some((v, mariadb, checksum, server_id)) = &a.format {
+            self.server_version = v.clone();
+            self.mariadb = *mariadb;
+            self.checksum = *checksum;
+            self.server_id = *server_id;
+        }
+        if let Some(l) = &a.start_gtid_list {
+            self.start_gtid_list = l.clone();
+        }
+        if let Some(p) = &a.previous_gtids {
+            self.previous_gtids = p.clone();
+        }
+        for g in &a.mariadb_gtids {
+            self.last_gtids.update(*g);
+        }
+        self.gtids = self.gtids.union(&a.mysql_gtids);
+        self.closed |= a.closes;
+        if a.rotate_to.is_some() {
+            self.next_file = a.rotate_to.clone();
+        }
+    }
 }

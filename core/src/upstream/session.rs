@@ -1,0 +1,293 @@
+//! One connection to the primary, from login to the end of the stream.
+
+use crate::binlog::checksum::ChecksumAlg;
+use crate::binlog::decoder::Decoder;
+use crate::binlog::events::EventBody;
+use crate::binlog::EventType;
+use crate::gtid::MariaGtid;
+use crate::mysql::client::{ClientConfig, ClientConn, ClientOutput};
+use crate::mysql::command::{dump_flags, BinlogDump, Command, RegisterSlave};
+use crate::store::groups::GroupTracker;
+use crate::store::index::Appended;
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub user: String,
+    pub password: String,
+    /// binraft's server_id as the primary's replica.
+    pub server_id: u32,
+    /// The primary sends a heartbeat after this long without events.
+    pub heartbeat_period_ms: u64,
+}
+
+/// Where the store ends: the last file and the end of its last complete group, or nothing yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    Empty,
+    At { file: String, offset: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamOutput {
+    Send(Vec<u8>),
+    /// Logged in; the primary's version.
+    Connected { server_version: String },
+    /// Create `file` holding only the binlog magic (4 bytes) and make it the current one.
+    NewFile { file: String },
+    /// Append whole groups to `file`, which must end at `offset`; durable before anything
+    /// acknowledges them.
+    Append { file: String, offset: u64, bytes: Vec<u8>, info: Appended },
+    /// The session cannot go on; reconnect (with backoff) unless `fatal`.
+    Failed { reason: String, fatal: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Login,
+    Setup(usize),
+    Register,
+    Streaming,
+    Done,
+}
+
+#[derive(Debug)]
+pub struct UpstreamSession {
+    cfg: UpstreamConfig,
+    client: ClientConn,
+    phase: Phase,
+    resume: Resume,
+    setup: Vec<String>,
+    mariadb: bool,
+    decoder: Decoder,
+    groups: GroupTracker,
+    /// The file being written and where its stored part ends.
+    file: Option<String>,
+    file_end: u64,
+    /// The next file named by a real ROTATE.
+    next_file: Option<String>,
+    /// The group being received: its bytes, from `group_start`.
+    group: Vec<u8>,
+    group_start: u64,
+    info: Appended,
+    out: VecDeque<UpstreamOutput>,
+    /// Milliseconds (driver's clock) of the last packet from the primary.
+    last_heard_ms: u64,
+}
+
+impl UpstreamSession {
+    pub fn new(cfg: UpstreamConfig, resume: Resume, now_ms: u64) -> Self {
+        let client = ClientConn::new(ClientConfig { user: cfg.user.clone(), password: cfg.password.clone(), max_packet: (1 << 30) + 8192 });
+        UpstreamSession {
+            cfg,
+            client,
+            phase: Phase::Login,
+            resume,
+            setup: Vec::new(),
+            mariadb: false,
+            decoder: Decoder::for_stream(ChecksumAlg::Crc32).decode_rows(false),
+            groups: GroupTracker::new(),
+            file: None,
+            file_end: 0,
+            next_file: None,
+            group: Vec::new(),
+            group_start: 0,
+            info: Appended::default(),
+            out: VecDeque::new(),
+            last_heard_ms: now_ms,
+        }
+    }
+
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<UpstreamOutput> {
+        while let Some(o) = self.client.poll_output() {
+            self.on_client(o);
+        }
+        self.out.pop_front()
+    }
+
+    /// Whether the primary has been silent for longer than three heartbeat periods.
+    pub fn is_silent(&self, now_ms: u64) -> bool {
+        self.phase == Phase::Streaming && now_ms.saturating_sub(self.last_heard_ms) > 3 * self.cfg.heartbeat_period_ms.max(1000)
+    }
+
+    pub fn handle_bytes(&mut self, bytes: &[u8], now_ms: u64) {
+        self.last_heard_ms = now_ms;
+        self.client.handle_bytes(bytes);
+    }
+
+    fn fail(&mut self, reason: String, fatal: bool) {
+        if self.phase != Phase::Done {
+            self.phase = Phase::Done;
+            self.out.push_back(UpstreamOutput::Failed { reason, fatal });
+        }
+    }
+
+    fn on_client(&mut self, o: ClientOutput) {
+        match o {
+            ClientOutput::Send(b) => self.out.push_back(UpstreamOutput::Send(b)),
+            ClientOutput::Ready(g) => {
+                self.mariadb = g.server_version.contains("MariaDB");
+                self.out.push_back(UpstreamOutput::Connected { server_version: g.server_version.clone() });
+                let period_ns = self.cfg.heartbeat_period_ms * 1_000_000;
+                self.setup = vec![
+                    "SET @master_binlog_checksum= @@global.binlog_checksum".into(),
+                    "SELECT @master_binlog_checksum".into(),
+                    format!("SET @master_heartbeat_period= {period_ns}"),
+                ];
+                if self.mariadb {
+                    self.setup.push("SET @mariadb_slave_capability=4".into());
+                } else {
+                    self.setup.push("SELECT @@GLOBAL.GTID_MODE".into());
+                }
+                self.phase = Phase::Setup(0);
+                self.client.query(&self.setup[0].clone());
+            }
+            ClientOutput::Done(rows) => match self.phase {
+                Phase::Setup(i) => {
+                    if self.setup[i] == "SELECT @master_binlog_checksum" {
+                        let alg = rows.and_then(|r| r.scalar()).unwrap_or_default();
+                        let alg = if alg.eq_ignore_ascii_case("CRC32") { ChecksumAlg::Crc32 } else { ChecksumAlg::None };
+                        self.decoder = Decoder::for_stream(alg).decode_rows(false);
+                    }
+                    if i + 1 < self.setup.len() {
+                        self.phase = Phase::Setup(i + 1);
+                        self.client.query(&self.setup[i + 1].clone());
+                    } else {
+                        self.phase = Phase::Register;
+                        self.client.send_command(&Command::RegisterSlave(RegisterSlave {
+                            server_id: self.cfg.server_id,
+                            host: String::new(),
+                            user: String::new(),
+                            password: Vec::new(),
+                            port: 0,
+                        }));
+                    }
+                }
+                Phase::Register => {
+                    let (file, pos) = match &self.resume {
+                        Resume::Empty => (String::new(), 4),
+                        Resume::At { file, offset } => (file.clone(), *offset),
+                    };
+                    if let Resume::At { file, offset } = &self.resume {
+                        self.file = Some(file.clone());
+                        self.file_end = *offset;
+                    }
+                    self.phase = Phase::Streaming;
+                    self.client.send_command(&Command::BinlogDump(BinlogDump {
+                        position: u32::try_from(pos).unwrap_or(u32::MAX),
+                        flags: dump_flags::SEND_ANNOTATE_ROWS,
+                        server_id: self.cfg.server_id,
+                        file,
+                    }));
+                }
+                _ => self.fail("unexpected answer from the primary".into(), false),
+            },
+            ClientOutput::Refused(e) => {
+                let fatal = matches!(e.code, 1236);
+                let what = match self.phase {
+                    Phase::Setup(i) => format!("'{}'", self.setup[i]),
+                    Phase::Register => "COM_REGISTER_SLAVE".into(),
+                    _ => "the binlog request".into(),
+                };
+                self.fail(format!("the primary refused {what}: {} (error {})", e.message, e.code), fatal);
+            }
+            ClientOutput::Event(e) => self.on_event(e),
+            ClientOutput::EndOfStream => self.fail("the primary ended the stream".into(), false),
+            ClientOutput::Fatal(why) => {
+                let fatal = why.contains("(error 1236)") || why.contains("authentication failed");
+                self.fail(why, fatal)
+            }
+        }
+    }
+
+    fn on_event(&mut self, raw: Vec<u8>) {
+        let ev = match self.decoder.decode_next(&raw, 0) {
+            Ok(Some(ev)) if ev.header.event_size as usize == raw.len() => ev,
+            Ok(_) => return self.fail("an event packet did not hold exactly one event".into(), false),
+            Err(e) => return self.fail(format!("bad event from the primary: {e}"), false),
+        };
+        let artificial = ev.header.is_artificial();
+        match (&ev.body, artificial) {
+            (EventBody::Rotate(r), true) => {
+                // The stream (re)starts in this file.
+                let name = String::from_utf8_lossy(&r.next_file).into_owned();
+                if self.next_file.as_deref() == Some(name.as_str()) {
+                    self.next_file = None;
+                }
+                if self.file.as_deref() != Some(name.as_str()) {
+                    self.start_file(name);
+                }
+                return;
+            }
+            (_, true) => return, // artificial GTID_LIST, heartbeats: not stored
+            _ => {}
+        }
+        if ev.kind == EventType::HEARTBEAT || ev.kind == EventType::HEARTBEAT_V2 {
+            return;
+        }
+        if ev.kind == EventType::FORMAT_DESCRIPTION {
+            if let Some(n) = self.next_file.take() {
+                self.start_file(n);
+            }
+            if ev.header.log_pos == 0 {
+                // Sent ahead of a mid-file start: the store already has it.
+                return;
+            }
+        }
+        let Some(file) = self.file.clone() else { return self.fail("an event came before any ROTATE".into(), false) };
+        // Each event goes where the primary has it: log_pos is its end.
+        let start = u64::from(ev.header.log_pos).saturating_sub(raw.len() as u64);
+        if ev.header.log_pos != 0 && start != self.file_end + self.group.len() as u64 {
+            return self.fail(
+                format!("event at {file}:{start} does not follow the stored end {}", self.file_end + self.group.len() as u64),
+                true,
+            );
+        }
+        if self.group.is_empty() {
+            self.group_start = self.file_end;
+        }
+        self.group.extend_from_slice(&raw);
+        self.note(&ev);
+        if self.groups.observe(&ev) {
+            let bytes = std::mem::take(&mut self.group);
+            let mut info = std::mem::take(&mut self.info);
+            info.len = bytes.len() as u64;
+            self.file_end += bytes.len() as u64;
+            self.out.push_back(UpstreamOutput::Append { file, offset: self.group_start, bytes, info });
+        }
+        if let EventBody::Rotate(r) = &ev.body {
+            self.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
+        }
+    }
+
+    fn note(&mut self, ev: &crate::binlog::Event) {
+        self.info.events += 1;
+        match &ev.body {
+            EventBody::FormatDescription(f) => {
+                self.info.format = Some((f.server_version(), f.is_mariadb(), f.checksum().unwrap_or(ChecksumAlg::None), ev.header.server_id));
+            }
+            EventBody::GtidList(l) => self.info.start_gtid_list = Some(l.gtids.clone()),
+            EventBody::PreviousGtids(p) => self.info.previous_gtids = Some(p.set.clone()),
+            EventBody::MariaGtid(g) => self.info.mariadb_gtids.push(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
+            EventBody::Gtid(g) if ev.kind == EventType::GTID && g.gno > 0 => {
+                self.info.mysql_gtids.add_range(g.uuid, crate::gtid::mysql::Tag::untagged(), g.gno as u64, g.gno as u64)
+            }
+            EventBody::Rotate(r) => {
+                self.info.closes = true;
+                self.info.rotate_to = Some(String::from_utf8_lossy(&r.next_file).into_owned());
+            }
+            EventBody::Stop => self.info.closes = true,
+            _ => {}
+        }
+    }
+
+    fn start_file(&mut self, name: String) {
+        self.group.clear();
+        self.info = Appended::default();
+        self.groups = GroupTracker::new();
+        self.file = Some(name.clone());
+        self.file_end = 4;
+        self.out.push_back(UpstreamOutput::NewFile { file: name });
+    }
+}
