@@ -78,6 +78,18 @@ pub struct Dump {
     out: VecDeque<DumpOutput>,
     /// Sent the FORMAT_DESCRIPTION of the current file.
     sent_fde: bool,
+    /// The one request the driver has to answer: at most one is ever outstanding.
+    awaiting: Awaiting,
+    /// The current file is closed and everything in it was handled.
+    at_closed_end: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Awaiting {
+    Nothing,
+    Read,
+    Wait,
+    Done,
 }
 
 fn no_gtid(gtid: &MariaGtid) -> ServerError {
@@ -147,6 +159,8 @@ impl Dump {
             checksum,
             out: VecDeque::new(),
             sent_fde: false,
+            awaiting: Awaiting::Nothing,
+            at_closed_end: false,
         };
         let name = d.files[file_idx].name.clone();
         let rotate = d.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(start_pos), next_file: name.into_bytes() }));
@@ -171,14 +185,38 @@ impl Dump {
         self.files = files;
     }
 
-    /// Asks for the rest of the current file again (after a `Wait`).
+    /// After a `Wait`: look again (the store may have grown). Does nothing while a read is
+    /// outstanding.
     pub fn resume(&mut self) {
-        self.request_read();
+        if self.awaiting == Awaiting::Wait {
+            self.awaiting = Awaiting::Nothing;
+            if self.file_idx + 1 < self.files.len() && self.files[self.file_idx].closed && self.at_closed_end {
+                self.next_file(true);
+            } else {
+                self.request_read();
+            }
+        }
     }
 
     fn request_read(&mut self) {
+        if self.awaiting != Awaiting::Nothing {
+            return;
+        }
+        self.awaiting = Awaiting::Read;
         let f = &self.files[self.file_idx];
         self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: self.buf_offset + self.buf.len() as u64 });
+    }
+
+    fn wait(&mut self) {
+        if self.awaiting == Awaiting::Nothing {
+            self.awaiting = Awaiting::Wait;
+            self.out.push_back(DumpOutput::Wait);
+        }
+    }
+
+    fn finish(&mut self, last: DumpOutput) {
+        self.awaiting = Awaiting::Done;
+        self.out.push_back(last);
     }
 
     /// A HEARTBEAT for an idle stream: current file and position.
@@ -200,6 +238,10 @@ impl Dump {
     /// Bytes of the current file from the offset last asked for; `at_end` when the read reached
     /// the file's current end.
     pub fn handle_bytes(&mut self, bytes: &[u8], at_end: bool) {
+        if self.awaiting != Awaiting::Read {
+            return;
+        }
+        self.awaiting = Awaiting::Nothing;
         self.buf.extend_from_slice(bytes);
         let mut used = 0usize;
         loop {
@@ -213,14 +255,15 @@ impl Dump {
                 Ok(None) => break,
                 Err(e) => {
                     // A damaged store file: end this dump with the reason, as a primary does.
-                    let name = &self.files[self.file_idx].name;
-                    self.out.push_back(DumpOutput::Error(ServerError::binlog(format!("binlog '{name}' is damaged: {e}"))));
+                    let name = self.files[self.file_idx].name.clone();
+                    self.finish(DumpOutput::Error(ServerError::binlog(format!("binlog '{name}' is damaged: {e}"))));
                     return;
                 }
             };
             let size = ev.header.event_size as usize;
             let raw = self.buf[used..used + size].to_vec();
             used += size;
+            let file_before = self.file_idx;
             if let Some(jump) = self.on_event(&ev, raw) {
                 // Skip to the requested position after the FORMAT_DESCRIPTION.
                 self.buf.clear();
@@ -228,8 +271,13 @@ impl Dump {
                 self.request_read();
                 return;
             }
-            if self.out.back().is_some_and(|o| matches!(o, DumpOutput::Read { .. })) {
-                // Moved to the next file.
+            if self.file_idx != file_before || self.awaiting != Awaiting::Nothing {
+                // Moved to the next file (its buffer starts afresh), or must wait for it.
+                if self.file_idx == file_before {
+                    self.buf.drain(..used);
+                    self.buf_offset += used as u64;
+                    self.at_closed_end = true;
+                }
                 return;
             }
         }
@@ -237,13 +285,14 @@ impl Dump {
         self.buf_offset += used as u64;
         if at_end {
             let last = self.file_idx + 1 == self.files.len();
+            self.at_closed_end = self.buf.is_empty() && self.files[self.file_idx].closed;
             if self.cfg.non_blocking && last {
-                self.out.push_back(DumpOutput::Eof);
-            } else if !last && self.files[self.file_idx].closed && self.buf.is_empty() {
+                self.finish(DumpOutput::Eof);
+            } else if !last && self.at_closed_end {
                 // A closed file that ended without a ROTATE we saw (STOP): go on.
                 self.next_file(true);
             } else {
-                self.out.push_back(DumpOutput::Wait);
+                self.wait();
             }
         } else {
             self.request_read();
@@ -316,9 +365,11 @@ impl Dump {
     fn next_file(&mut self, announce: bool) {
         if self.file_idx + 1 >= self.files.len() {
             // The next file is not in the store yet.
-            self.out.push_back(DumpOutput::Wait);
+            self.at_closed_end = true;
+            self.wait();
             return;
         }
+        self.at_closed_end = false;
         self.file_idx += 1;
         self.buf.clear();
         self.buf_offset = 4;
