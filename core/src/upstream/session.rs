@@ -37,7 +37,7 @@ pub enum UpstreamOutput {
     NewFile { file: String },
     /// Append whole groups to `file`, which must end at `offset`; durable before anything
     /// acknowledges them.
-    Append { file: String, offset: u64, bytes: Vec<u8>, info: Appended },
+    Append { file: String, offset: u64, bytes: Vec<u8>, info: Box<Appended> },
     /// The session cannot go on; reconnect (with backoff) unless `fatal`.
     Failed { reason: String, fatal: bool },
 }
@@ -254,7 +254,7 @@ impl UpstreamSession {
             let mut info = std::mem::take(&mut self.info);
             info.len = bytes.len() as u64;
             self.file_end += bytes.len() as u64;
-            self.out.push_back(UpstreamOutput::Append { file, offset: self.group_start, bytes, info });
+            self.out.push_back(UpstreamOutput::Append { file, offset: self.group_start, bytes, info: Box::new(info) });
         }
         if let EventBody::Rotate(r) = &ev.body {
             self.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
