@@ -250,34 +250,43 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
                 },
                 None => DumpStart::FilePos { file: d.file.clone(), pos: u64::from(d.position) },
             };
-            let cfg = DumpConfig {
-                server_id: node.server_id,
-                send_annotate_rows: d.flags & dump_flags::SEND_ANNOTATE_ROWS != 0,
-                non_blocking: d.flags & dump_flags::NON_BLOCK != 0,
-                replica_checksum: match session.user_vars.get("master_binlog_checksum").cloned().flatten() {
-                    Some(v) if v.eq_ignore_ascii_case("CRC32") => ChecksumAlg::Crc32,
-                    _ => ChecksumAlg::None,
-                },
-            };
-            match Dump::new(start.clone(), node.store.files(), cfg) {
-                Ok(dump) => {
-                    tracing::info!(%peer, conn = id, replica_server_id = d.server_id, ?start, "binlog dump starts");
-                    Some(dump)
-                }
-                Err(e) => {
-                    tracing::info!(%peer, conn = id, "binlog dump refused: {}", e.message);
-                    conn.send_err(&e);
-                    None
-                }
-            }
+            start_dump(start, d.flags, d.server_id, conn, session, node, id, peer)
         }
-        Command::BinlogDumpGtid(_) => {
-            conn.send_err(&ServerError::binlog("COM_BINLOG_DUMP_GTID (MySQL GTID auto-position) is not served yet"));
-            None
+        Command::BinlogDumpGtid(d) => {
+            let start = if d.flags & dump_flags::THROUGH_GTID != 0 {
+                DumpStart::MySqlGtid(d.gtids.clone())
+            } else {
+                DumpStart::FilePos { file: d.file.clone(), pos: d.position }
+            };
+            start_dump(start, d.flags, d.server_id, conn, session, node, id, peer)
         }
         Command::Quit => None,
         Command::Other(cmd) => {
             conn.send_err(&ServerError::unknown_command(cmd));
+            None
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_dump(start: DumpStart, flags: u16, replica_id: u32, conn: &mut ServerConn, session: &Session, node: &Node, id: u32, peer: SocketAddr) -> Option<Dump> {
+    let cfg = DumpConfig {
+        server_id: node.server_id,
+        send_annotate_rows: flags & dump_flags::SEND_ANNOTATE_ROWS != 0,
+        non_blocking: flags & dump_flags::NON_BLOCK != 0,
+        replica_checksum: match session.user_vars.get("master_binlog_checksum").cloned().flatten() {
+            Some(v) if v.eq_ignore_ascii_case("CRC32") => ChecksumAlg::Crc32,
+            _ => ChecksumAlg::None,
+        },
+    };
+    match Dump::new(start.clone(), node.store.files(), cfg) {
+        Ok(dump) => {
+            tracing::info!(%peer, conn = id, replica_server_id = replica_id, ?start, "binlog dump starts");
+            Some(dump)
+        }
+        Err(e) => {
+            tracing::info!(%peer, conn = id, "binlog dump refused: {}", e.message);
+            conn.send_err(&e);
             None
         }
     }

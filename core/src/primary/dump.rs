@@ -15,6 +15,7 @@ use crate::binlog::events::rotate::Rotate;
 use crate::binlog::events::EventBody;
 use crate::binlog::header::flags::{ARTIFICIAL, BINLOG_IN_USE};
 use crate::binlog::{EventHeader, EventType};
+use crate::gtid::mysql::{GtidSet, Tag};
 use crate::gtid::{MariaGtid, MariaGtidPos};
 use crate::mysql::errors::ServerError;
 use crate::store::groups::GroupTracker;
@@ -28,6 +29,8 @@ pub enum DumpStart {
     MariaGtid(MariaGtidPos),
     /// COM_BINLOG_DUMP's file and position; an empty name means the first file.
     FilePos { file: String, pos: u64 },
+    /// MySQL COM_BINLOG_DUMP_GTID: the replica's gtid_executed.
+    MySqlGtid(GtidSet),
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +73,8 @@ pub struct Dump {
     start_pos: u64,
     /// MariaDB GTID start: groups the replica has are skipped.
     have: Option<MariaGtidPos>,
+    /// MySQL GTID start: transactions the replica has are skipped.
+    have_mysql: Option<GtidSet>,
     skipping: bool,
     /// End of the skipped part, for the artificial GTID_LIST that replaces it.
     skipped_to: Option<u64>,
@@ -105,7 +110,20 @@ impl Dump {
         if files.is_empty() {
             return Err(ServerError::binlog("Binary log is not open"));
         }
+        let mut have_mysql = None;
         let (file_idx, start_pos, have) = match start {
+            DumpStart::MySqlGtid(set) => {
+                // The newest file all of whose predecessors' GTIDs the replica has.
+                let idx = (0..files.len()).rev().find(|&i| files[i].previous_gtids.is_subset(&set));
+                let Some(idx) = idx else {
+                    let missing = files[0].previous_gtids.subtract(&set);
+                    return Err(ServerError::binlog(format!(
+                        "Cannot replicate because the master purged required binary logs. Replicate the missing transactions from elsewhere, or provision a new slave from backup. Consider increasing the master's binary log expiration period. The GTID set sent by the slave is '{set}', and the missing transactions are '{missing}'"
+                    )));
+                };
+                have_mysql = Some(set);
+                (idx, 4, None)
+            }
             DumpStart::FilePos { file, pos } => {
                 let idx = if file.is_empty() {
                     0
@@ -153,6 +171,7 @@ impl Dump {
             decoder: Decoder::for_file().decode_rows(false),
             start_pos,
             have,
+            have_mysql,
             skipping: false,
             skipped_to: None,
             groups: GroupTracker::new(),
@@ -332,6 +351,20 @@ impl Dump {
                     self.out.push_back(DumpOutput::Event(raw));
                 }
             }
+            EventBody::Gtid(g) if ev.kind == EventType::GTID => {
+                let has = |set: &GtidSet| set.contains(&crate::gtid::mysql::Gtid { uuid: g.uuid, tag: Tag::untagged(), gno: g.gno as u64 });
+                self.skipping = self.have_mysql.as_ref().is_some_and(has);
+                if !self.skipping {
+                    self.out.push_back(DumpOutput::Event(raw));
+                }
+            }
+            EventBody::TaggedGtid(g) => {
+                let gtid = crate::gtid::mysql::Gtid { uuid: g.uuid.unwrap_or_default(), tag: g.tag.clone().unwrap_or_default(), gno: g.gno.unwrap_or(0) as u64 };
+                self.skipping = self.have_mysql.as_ref().is_some_and(|s| s.contains(&gtid));
+                if !self.skipping {
+                    self.out.push_back(DumpOutput::Event(raw));
+                }
+            }
             EventBody::AnnotateRows(_) if !self.cfg.send_annotate_rows => {}
             EventBody::Rotate(r) if !ev.header.is_artificial() => {
                 self.flush_skipped(ev.offset);
@@ -347,7 +380,9 @@ impl Dump {
         }
         if self.skipping && group_end {
             self.skipping = false;
-            self.skipped_to = Some(ev.offset + ev.header.event_size as u64);
+            if self.have.is_some() {
+                self.skipped_to = Some(ev.offset + ev.header.event_size as u64);
+            }
         }
         None
     }
