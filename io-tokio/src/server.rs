@@ -162,7 +162,12 @@ impl Node {
         set("net_write_timeout", "60".into());
         set("autocommit", "ON".into());
         let replicas = self.replicas.lock().map(|r| r.values().cloned().collect()).unwrap_or_default();
+        let mut tables = BTreeMap::new();
+        for f in files {
+            tables.extend(f.tables.iter().map(|(k, t)| (k.clone(), Arc::clone(t))));
+        }
         ServerInfo {
+            tables,
             variables: v,
             binlogs: files.iter().map(|f| (f.name.clone(), f.complete_end)).collect(),
             now: now_secs(),

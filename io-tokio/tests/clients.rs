@@ -73,26 +73,40 @@ fn python_mysql_replication_mysql_mode_gtid_and_file_position() {
     assert_eq!(lines.iter().filter(|l| l.contains("RowsEvent")).count(), rows, "{lines:#?}");
 }
 
-#[test]
-fn python_mysql_replication_mariadb_mode() {
-    let captures: Vec<PathBuf> = captured_files()
+/// The project's MariaDB captures under their primary names, as plain files.
+fn plain_captures(tag: &str) -> Vec<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("binraft-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    captured_files()
         .iter()
         .map(|f| {
-            let plain = std::env::temp_dir().join(format!("binraft-pmr-{}-{}", std::process::id(), f.file_stem().unwrap().to_string_lossy()));
-            std::fs::write(&plain, read_binlog(f)).unwrap();
-            plain
-        })
-        .collect();
-    let renamed: Vec<PathBuf> = captures
-        .iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().rsplit('-').next().unwrap().to_string();
-            let dest = p.with_file_name(format!("pmr-{}", std::process::id())).join(format!("primary-bin.{}", name.rsplit('.').next().unwrap()));
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::rename(p, &dest).unwrap();
+            let name = f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz").to_string();
+            let dest = dir.join(name);
+            std::fs::write(&dest, read_binlog(f)).unwrap();
             dest
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn zongji_streams_every_row() {
+    let files = plain_captures("zongji-src");
+    let (_work, node) = store_of("zongji", &files);
+    let (rows, _) = expected(&files);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/clients/zongji/dump.js");
+    let out = Command::new("node").arg(&script).arg(node.port.to_string()).arg("s3cret").output().expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "zongji failed (npm install in fixtures/clients/zongji; .ci/run does): {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    let got = stdout.lines().filter(|l| l.contains(" writerows ") || l.contains(" updaterows ") || l.contains(" deleterows ")).count();
+    assert_eq!(got, rows, "{stdout}");
+    // Column names came from binraft's catalog (INFORMATION_SCHEMA.COLUMNS from TABLE_MAPs).
+    assert!(stdout.contains("writerows rigtest.strs rows=2"), "{stdout}");
+    let _ = std::fs::remove_dir_all(files[0].parent().unwrap());
+}
+
+#[test]
+fn python_mysql_replication_mariadb_mode() {
+    let renamed = plain_captures("pmr-src");
     let (_work, node) = store_of("pmr-mariadb", &renamed);
     let (rows, gtids) = expected(&renamed);
     let lines = pmr(node.port, "mariadb", None);

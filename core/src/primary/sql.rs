@@ -20,6 +20,8 @@ pub struct ServerInfo {
     pub replicas: Vec<(u32, String, u16)>,
     /// binlog_gtid_pos(file, pos) as the store computes it; `None` when unknown.
     pub gtid_pos_of: BTreeMap<(String, u64), String>,
+    /// The last TABLE_MAP of each (schema, table) in the store.
+    pub tables: BTreeMap<(String, String), std::sync::Arc<crate::binlog::events::table_map::TableMap>>,
 }
 
 /// Per-connection state: user variables (`@x`) and session system variables (`@@x`).
@@ -176,8 +178,34 @@ fn set(rest: &str, info: &ServerInfo, session: &mut Session) -> Reply {
     Reply::Ok
 }
 
+/// `SELECT a, b FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA='s' AND TABLE_NAME='t' ...`
+fn information_schema_columns(rest: &str, info: &ServerInfo) -> Option<Reply> {
+    let lower = rest.to_ascii_lowercase();
+    let from = lower.find(" from ")?;
+    let after = lower[from + 6..].trim_start();
+    if !after.starts_with("information_schema.columns") {
+        return None;
+    }
+    let select: Vec<String> = split_top(&rest[..from]).iter().map(|c| c.trim().trim_matches('`').to_string()).collect();
+    let value_of = |key: &str| -> Option<String> {
+        let i = lower.find(key)?;
+        let tail = rest[i + key.len()..].trim_start().strip_prefix('=')?.trim_start();
+        let q = tail.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+        let end = tail[1..].find(q)?;
+        Some(tail[1..1 + end].to_string())
+    };
+    let (Some(schema), Some(table)) = (value_of("table_schema"), value_of("table_name")) else {
+        return Some(Reply::Err(ServerError::syntax(rest)));
+    };
+    let t = info.tables.get(&(schema, table)).map(|t| &**t);
+    Some(Reply::Rows(crate::primary::catalog::columns_rows(t, &select)))
+}
+
 fn select(rest: &str, info: &ServerInfo, session: &mut Session) -> Reply {
     let rest = rest.trim();
+    if let Some(r) = information_schema_columns(rest, info) {
+        return r;
+    }
     let mut columns = Vec::new();
     let mut values = Vec::new();
     for item in split_top(rest) {

@@ -9,7 +9,10 @@ use crate::binlog::events::EventBody;
 use crate::binlog::frame::{check_magic, FrameState, Framed};
 use crate::binlog::ChecksumAlg;
 use crate::gtid::mysql::GtidSet;
+use crate::binlog::events::table_map::TableMap;
 use crate::gtid::{MariaGtid, MariaGtidPos};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileSummary {
@@ -36,6 +39,13 @@ pub struct FileSummary {
     pub events: u64,
     /// The first decode error, if the file is damaged after `complete_end`.
     pub error: Option<BinlogError>,
+    /// The last TABLE_MAP of each table in this file, by (schema, table): what binraft knows of
+    /// tables' columns (names and types with binlog_row_metadata=FULL).
+    pub tables: BTreeMap<(String, String), Arc<TableMap>>,
+}
+
+fn table_key(t: &TableMap) -> (String, String) {
+    (String::from_utf8_lossy(&t.schema).into_owned(), String::from_utf8_lossy(&t.table).into_owned())
 }
 
 /// Reads a whole file. A damaged or torn tail is not an error here: the summary says where the
@@ -60,6 +70,7 @@ pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
         next_file: None,
         events: 0,
         error: None,
+        tables: BTreeMap::new(),
     };
     let mut pos = 4usize;
     let mut pending_mariadb: Option<MariaGtid> = None;
@@ -87,6 +98,9 @@ pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
             }
             EventBody::GtidList(l) if !ev.header.is_artificial() && s.events <= 3 => s.start_gtid_list = l.gtids.clone(),
             EventBody::PreviousGtids(p) => s.previous_gtids = p.set.clone(),
+            EventBody::TableMap(t) => {
+                s.tables.insert(table_key(t), Arc::clone(t));
+            }
             EventBody::MariaGtid(g) => pending_mariadb = Some(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
             EventBody::Gtid(g) if ev.kind == crate::binlog::EventType::GTID && g.gno > 0 => {
                 pending_mysql = Some((g.uuid, crate::gtid::mysql::Tag::untagged(), g.gno as u64));
@@ -148,6 +162,7 @@ pub struct Appended {
     pub closes: bool,
     /// The file a closing ROTATE names.
     pub rotate_to: Option<String>,
+    pub tables: Vec<Arc<TableMap>>,
 }
 
 impl FileSummary {
@@ -169,6 +184,7 @@ impl FileSummary {
             next_file: None,
             events: 0,
             error: None,
+            tables: BTreeMap::new(),
         }
     }
 
@@ -196,6 +212,9 @@ impl FileSummary {
         self.closed |= a.closes;
         if a.rotate_to.is_some() {
             self.next_file = a.rotate_to.clone();
+        }
+        for t in &a.tables {
+            self.tables.insert(table_key(t), Arc::clone(t));
         }
     }
 }

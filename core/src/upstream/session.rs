@@ -269,6 +269,7 @@ impl UpstreamSession {
             }
             EventBody::GtidList(l) => self.info.start_gtid_list = Some(l.gtids.clone()),
             EventBody::PreviousGtids(p) => self.info.previous_gtids = Some(p.set.clone()),
+            EventBody::TableMap(t) => self.info.tables.push(std::sync::Arc::clone(t)),
             EventBody::MariaGtid(g) => self.info.mariadb_gtids.push(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
             EventBody::Gtid(g) if ev.kind == EventType::GTID && g.gno > 0 => {
                 self.info.mysql_gtids.add_range(g.uuid, crate::gtid::mysql::Tag::untagged(), g.gno as u64, g.gno as u64)
