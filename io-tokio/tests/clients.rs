@@ -121,3 +121,39 @@ fn python_mysql_replication_mariadb_mode() {
     assert!(!got.is_empty() && got.iter().all(|g| want.contains(g) || !g.starts_with(&from[..2])), "{got:?} vs {want:?}");
     let _ = std::fs::remove_dir_all(renamed[0].parent().unwrap());
 }
+
+#[test]
+fn mysql_async_binlog_stream_with_gtid_auto_position() {
+    use futures_util::StreamExt;
+    use mysql_async::binlog::events::EventData;
+    let dir = corpus_dir().join("Percona-Lab-percona-binlog-server/data_80045_gtid");
+    let files = vec![dir.join("binlog.000001"), dir.join("binlog.000002")];
+    let (_work, node) = store_of("mysql-async", &files);
+    let (_, gtids) = expected(&files);
+    let uuid = binraft_core::gtid::Uuid::parse(gtids[0].split(':').next().unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let got: Vec<String> = rt.block_on(async {
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(node.port)
+            .user(Some("repl"))
+            .pass(Some("s3cret"))
+            .prefer_socket(false);
+        let conn = mysql_async::Conn::new(opts).await.expect("mysql_async connects to binraft");
+        let sid = mysql_async::Sid::new(uuid.0).with_interval(mysql_async::GnoInterval::new(1, 4));
+        let req = mysql_async::BinlogStreamRequest::new(4242).with_gtid().with_gtid_set(vec![sid]);
+        let mut stream = conn.get_binlog_stream(req).await.expect("binlog stream");
+        let mut got = Vec::new();
+        while let Ok(Some(ev)) = tokio::time::timeout(std::time::Duration::from_secs(5), stream.next()).await {
+            let ev = ev.expect("event");
+            if let Ok(Some(EventData::GtidEvent(g))) = ev.read_data() {
+                got.push(format!("{}:{}", binraft_core::gtid::Uuid(g.sid()), g.gno()));
+                if got.len() == 3 {
+                    break;
+                }
+            }
+        }
+        got
+    });
+    assert_eq!(got, gtids[3..], "GTIDs after 1-3");
+}
