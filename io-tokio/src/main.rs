@@ -1,6 +1,7 @@
 //! The `binraft` command: `run` serves a store on a MySQL port, `import` seeds a store from
 //! existing binlog files, `inspect` shows, checks or counts the events of binlog files.
 
+mod config;
 mod import;
 mod inspect;
 mod server;
@@ -20,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the store to replicas and CDC clients on a MySQL port.
-    Run(server::Args),
+    Run(config::Args),
     /// Seed a store from existing binlog files.
     Import(import::Args),
     /// Show the events of binlog files, one line each (like mysqlbinlog --verbose).

@@ -2,7 +2,9 @@
 //! `ServerConn` (handshake, auth, commands) and, once the client asks for the binlog, a `Dump`
 //! over the store. Everything decided lives in core; this file moves bytes and waits.
 
+use crate::config::{Args, Replication};
 use crate::store::Store;
+use binraft_core::primary::admin::{self, AdminCommand, ReplicaStatus};
 use binraft_core::binlog::ChecksumAlg;
 use binraft_core::gtid::MariaGtidPos;
 use binraft_core::mysql::auth::StoredPassword;
@@ -14,83 +16,71 @@ use binraft_core::primary::{answer, Reply, ServerInfo, Session};
 use rand::RngCore;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-#[derive(clap::Args, Clone)]
-pub struct Args {
-    /// The store directory.
-    #[arg(long, default_value = "binraft-data")]
-    pub data_dir: PathBuf,
-    /// Address of the MySQL port.
-    #[arg(long, default_value = "127.0.0.1:3307")]
-    pub listen: SocketAddr,
-    /// This node's server_id (must differ from the primary's and every replica's).
-    #[arg(long, default_value_t = 1000)]
-    pub server_id: u32,
-    /// A user allowed to connect, as NAME:PASSWORD (repeatable).
-    #[arg(long = "user", value_name = "NAME:PASSWORD", default_value = "repl:repl")]
-    pub users: Vec<String>,
-    /// Largest packet accepted from a client.
-    #[arg(long, default_value_t = 64 << 20)]
-    pub max_packet_bytes: usize,
-    /// The primary to replicate from, as HOST:PORT; without it the node serves its store as is.
-    #[arg(long)]
-    pub primary: Option<String>,
-    /// The user binraft logs in to the primary as.
-    #[arg(long, default_value = "repl")]
-    pub primary_user: String,
-    /// Its password.
-    #[arg(long, default_value = "", hide_default_value = true)]
-    pub primary_password: String,
-    /// Heartbeat period asked of the primary, in milliseconds.
-    #[arg(long, default_value_t = 1000)]
-    pub primary_heartbeat_ms: u64,
-}
-
 /// What connections share.
-struct Node {
-    store: Store,
+pub struct Node {
+    pub store: Store,
     server_id: u32,
     version: String,
     conn_config: Arc<ServerConfig>,
+    admins: Vec<String>,
     next_conn: AtomicU32,
     replicas: Mutex<BTreeMap<u32, (u32, String, u16)>>,
+    /// The file each dumping connection is reading, so that PURGE spares it.
+    dump_files: Mutex<BTreeMap<u32, String>>,
+    /// binraft's own replication: settings (persisted), and what the upstream reports.
+    pub replication: Mutex<Option<Replication>>,
+    pub replica_status: Mutex<ReplicaStatus>,
+    replication_target: tokio::sync::watch::Sender<Option<Replication>>,
 }
 
 const READ_CHUNK: usize = 1 << 20;
 
 pub async fn run(args: Args) -> Result<(), String> {
-    let store = Store::open(&args.data_dir).map_err(|e| format!("store {}: {e}", args.data_dir.display()))?;
-    let mut users = Vec::new();
-    for u in &args.users {
-        let (name, pw) = u.split_once(':').ok_or_else(|| format!("--user {u:?}: expected NAME:PASSWORD"))?;
-        users.push((name.to_string(), StoredPassword::from_plain(pw)));
-    }
+    let settings = args.resolve()?;
+    let store = Store::open(&settings.data_dir).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
+    let users: Vec<(String, StoredPassword)> =
+        settings.users.iter().chain(&settings.admins).map(|(u, p)| (u.clone(), StoredPassword::from_plain(p))).collect();
     let primary_version = store.files().last().map(|f| f.server_version.clone()).filter(|v| !v.is_empty()).unwrap_or_else(|| "10.11.19-MariaDB".into());
     let base = primary_version.trim_end_matches("-log");
     let version = format!("{base}-binraft-log");
     let mariadb = store.files().last().is_none_or(|f| f.mariadb);
     // MariaDB servers prefix 5.5.5- in the greeting so that old clients accept them.
     let greeting_version = if mariadb { format!("5.5.5-{version}") } else { version.clone() };
-    let conn_config = Arc::new(ServerConfig { server_version: greeting_version, users, max_packet: args.max_packet_bytes });
-    let node = Arc::new(Node { store, server_id: args.server_id, version, conn_config, next_conn: AtomicU32::new(1), replicas: Mutex::new(BTreeMap::new()) });
-    let listener = TcpListener::bind(args.listen).await.map_err(|e| format!("listen on {}: {e}", args.listen))?;
-    if let Some(primary) = args.primary.clone() {
-        let cfg = binraft_core::upstream::UpstreamConfig {
-            user: args.primary_user.clone(),
-            password: args.primary_password.clone(),
-            server_id: args.server_id,
-            heartbeat_period_ms: args.primary_heartbeat_ms,
-        };
+    let conn_config = Arc::new(ServerConfig { server_version: greeting_version, users, max_packet: settings.max_packet_bytes });
+    // Replication from the command line or config file replaces what CHANGE MASTER TO saved.
+    let replication = match &settings.primary {
+        Some(r) => {
+            Replication::save(&settings.data_dir, Some(r)).map_err(|e| format!("saving replication settings: {e}"))?;
+            Some(r.clone())
+        }
+        None => Replication::load(&settings.data_dir)?,
+    };
+    let (replication_target, target_rx) = tokio::sync::watch::channel(replication.clone().filter(|r| r.running));
+    let node = Arc::new(Node {
+        store,
+        server_id: settings.server_id,
+        version,
+        conn_config,
+        admins: settings.admins.iter().map(|(u, _)| u.clone()).collect(),
+        next_conn: AtomicU32::new(1),
+        replicas: Mutex::new(BTreeMap::new()),
+        dump_files: Mutex::new(BTreeMap::new()),
+        replica_status: Mutex::new(ReplicaStatus::default()),
+        replication: Mutex::new(replication),
+        replication_target,
+    });
+    let listener = TcpListener::bind(settings.listen).await.map_err(|e| format!("listen on {}: {e}", settings.listen))?;
+    {
         let node = Arc::clone(&node);
-        tokio::spawn(async move { crate::upstream::run(primary, cfg, &node.store).await });
+        tokio::spawn(async move { crate::upstream::supervise(target_rx, node).await });
     }
-    tracing::info!(listen = %args.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
+    tracing::info!(listen = %settings.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -107,6 +97,7 @@ pub async fn run(args: Args) -> Result<(), String> {
                 Err(e) => tracing::info!(%peer, conn = id, "connection ended: {e}"),
             }
             node.replicas.lock().map(|mut r| r.remove(&id)).ok();
+            node.dump_files.lock().map(|mut r| r.remove(&id)).ok();
         });
     }
 }
@@ -116,6 +107,10 @@ fn now_secs() -> u64 {
 }
 
 impl Node {
+    pub fn server_id(&self) -> u32 {
+        self.server_id
+    }
+
     fn info(&self, conn: u32) -> ServerInfo {
         let files = self.store.files();
         let files = &files;
@@ -166,7 +161,9 @@ impl Node {
         for f in files {
             tables.extend(f.tables.iter().map(|(k, t)| (k.clone(), Arc::clone(t))));
         }
+        let replica_status = self.replication.lock().ok().and_then(|r| r.clone()).map(|_| self.replica_status.lock().map(|s| s.clone()).unwrap_or_default());
         ServerInfo {
+            replica_status,
             tables,
             variables: v,
             binlogs: files.iter().map(|f| (f.name.clone(), f.complete_end)).collect(),
@@ -175,6 +172,110 @@ impl Node {
             replicas,
             gtid_pos_of: BTreeMap::new(),
         }
+    }
+}
+
+impl Node {
+    /// Carries out an admin statement.
+    fn admin(&self, cmd: AdminCommand) -> Result<(), ServerError> {
+        let mut repl = self.replication.lock().map_err(|_| ServerError::binlog("internal: poisoned lock"))?;
+        let running = repl.as_ref().is_some_and(|r| r.running);
+        let persist = |r: Option<&Replication>| {
+            Replication::save(self.store.dir(), r).map_err(|e| ServerError::new(1105, b"HY000", format!("cannot save replication settings: {e}")))
+        };
+        match cmd {
+            AdminCommand::ChangeMaster(c) => {
+                if running {
+                    return Err(ServerError::new(1198, b"HY000", "This operation cannot be performed as you have a running slave; run STOP SLAVE first"));
+                }
+                if c.log_file.is_some() || c.log_pos.is_some() {
+                    return Err(ServerError::new(1064, b"42000", "binraft resumes from its own store: MASTER_LOG_FILE and MASTER_LOG_POS are not settable"));
+                }
+                let mut r = repl.clone().unwrap_or(Replication { host: String::new(), port: 3306, user: String::new(), password: String::new(), heartbeat_ms: 1000, running: false });
+                if let Some(h) = c.host {
+                    r.host = h;
+                }
+                if let Some(p) = c.port {
+                    r.port = p;
+                }
+                if let Some(u) = c.user {
+                    r.user = u;
+                }
+                if let Some(p) = c.password {
+                    r.password = p;
+                }
+                if let Some(h) = c.heartbeat_period_ms {
+                    r.heartbeat_ms = h.max(100);
+                }
+                persist(Some(&r))?;
+                tracing::info!(replication = ?r, "CHANGE MASTER TO");
+                *repl = Some(r);
+            }
+            AdminCommand::StartReplica => {
+                let Some(r) = repl.as_mut() else {
+                    return Err(ServerError::new(1200, b"HY000", "The server is not configured as slave; fix in config file or with CHANGE MASTER TO"));
+                };
+                if r.host.is_empty() {
+                    return Err(ServerError::new(1200, b"HY000", "The server is not configured as slave; fix in config file or with CHANGE MASTER TO"));
+                }
+                r.running = true;
+                persist(Some(r))?;
+                self.replication_target.send_replace(Some(r.clone()));
+            }
+            AdminCommand::StopReplica => {
+                if let Some(r) = repl.as_mut() {
+                    r.running = false;
+                    persist(Some(r))?;
+                }
+                self.replication_target.send_replace(None);
+                if let Ok(mut s) = self.replica_status.lock() {
+                    s.io_running = "No".into();
+                    s.io_state = String::new();
+                }
+            }
+            AdminCommand::ResetReplica { all } => {
+                if running {
+                    return Err(ServerError::new(1198, b"HY000", "This operation cannot be performed as you have a running slave; run STOP SLAVE first"));
+                }
+                if all {
+                    persist(None)?;
+                    *repl = None;
+                }
+                if let Ok(mut s) = self.replica_status.lock() {
+                    *s = ReplicaStatus::default();
+                }
+            }
+            AdminCommand::PurgeTo(file) => {
+                drop(repl);
+                let files = self.store.files();
+                let Some(upto) = files.iter().position(|f| f.name == file) else {
+                    return Err(ServerError::new(1373, b"HY000", "Target log not found in binlog index"));
+                };
+                self.purge(&files[..upto])?;
+            }
+            AdminCommand::PurgeBefore(ts) => {
+                drop(repl);
+                let files = self.store.files();
+                // Files last written before the time go; never the last one.
+                let n = files[..files.len().saturating_sub(1)]
+                    .iter()
+                    .take_while(|f| self.store.modified_secs(&f.name).is_some_and(|m| m < ts))
+                    .count();
+                self.purge(&files[..n])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn purge(&self, files: &[binraft_core::store::index::FileSummary]) -> Result<(), ServerError> {
+        let reading: Vec<String> = self.dump_files.lock().map(|d| d.values().cloned().collect()).unwrap_or_default();
+        if let Some(f) = files.iter().find(|f| reading.contains(&f.name)) {
+            return Err(ServerError::new(1378, b"HY000", format!("A purgeable log is in use, will not purge: a replica is reading {}", f.name)));
+        }
+        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+        self.store.purge(&names).map_err(|e| ServerError::new(1105, b"HY000", format!("purge failed: {e}")))?;
+        tracing::info!(files = ?names, "purged binary logs");
+        Ok(())
     }
 }
 
@@ -194,17 +295,21 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) ->
     rand::thread_rng().fill_bytes(&mut scramble);
     let mut conn = ServerConn::new(Arc::clone(&node.conn_config), id, scramble, peer.to_string());
     let mut session = Session::default();
+    let mut is_admin = false;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         while let Some(o) = write_outputs(&mut conn, &mut stream).await? {
             match o {
-                Output::Authenticated { user, .. } => tracing::info!(%peer, conn = id, %user, "authenticated"),
+                Output::Authenticated { user, .. } => {
+                    is_admin = node.admins.contains(&user);
+                    tracing::info!(%peer, conn = id, %user, admin = is_admin, "authenticated");
+                }
                 Output::Close { reason } => {
                     stream.flush().await?;
                     return Ok(reason);
                 }
                 Output::Command(c) => {
-                    if let Some(dump) = command(c, &mut conn, &mut session, node, id, peer) {
+                    if let Some(dump) = command(c, &mut conn, &mut session, node, id, peer, is_admin) {
                         return stream_dump(dump, conn, stream, &session, id, node).await;
                     }
                 }
@@ -220,8 +325,24 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) ->
 }
 
 /// Answers one command; returns a dump when the client asked for the binlog.
-fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node, id: u32, peer: SocketAddr) -> Option<Dump> {
+fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node, id: u32, peer: SocketAddr, is_admin: bool) -> Option<Dump> {
     match c {
+        Command::Query(q) if admin::parse(&q).is_some() => {
+            let result = match admin::parse(&q) {
+                Some(Ok(cmd)) if is_admin => node.admin(cmd),
+                Some(Ok(_)) => Err(ServerError::new(1227, b"42000", "Access denied; you need (at least one of) the SUPER, REPLICATION SLAVE ADMIN privilege(s) for this operation")),
+                Some(Err(e)) => Err(e),
+                None => Ok(()),
+            };
+            match result {
+                Ok(()) => conn.send_ok(0, 0),
+                Err(e) => {
+                    tracing::info!(%peer, conn = id, code = e.code, "admin statement refused: {}", e.message);
+                    conn.send_err(&e);
+                }
+            }
+            None
+        }
         Command::Query(q) => {
             match answer(&q, &node.info(id), session) {
                 Reply::Rows(rs) => conn.send_result_set(&rs),
@@ -316,6 +437,11 @@ async fn stream_dump(mut dump: Dump, mut conn: ServerConn, mut stream: TcpStream
                 }
             }
             DumpOutput::Read { file, offset } => {
+                if let Ok(mut d) = node.dump_files.lock() {
+                    if d.get(&id) != Some(&file) {
+                        d.insert(id, file.clone());
+                    }
+                }
                 let (bytes, at_end) = node.store.read(&file, offset, READ_CHUNK).await?;
                 dump.handle_bytes(&bytes, at_end);
             }

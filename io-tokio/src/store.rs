@@ -134,6 +134,28 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the oldest files: the index first (durably), then the files.
+    pub fn purge(&self, names: &[String]) -> io::Result<()> {
+        let mut files = self.files.write().map_err(io_err)?;
+        if files.iter().take(names.len()).map(|f| &f.name).ne(names.iter()) {
+            return Err(io_err("only the oldest files can be purged"));
+        }
+        let keep: Vec<FileSummary> = files[names.len()..].to_vec();
+        self.write_index(&keep)?;
+        *files = keep;
+        drop(files);
+        for n in names {
+            std::fs::remove_file(self.dir.join(n))?;
+        }
+        Ok(())
+    }
+
+    /// When a file was last written, in seconds since the epoch.
+    pub fn modified_secs(&self, name: &str) -> Option<u64> {
+        let m = std::fs::metadata(self.dir.join(name)).ok()?.modified().ok()?;
+        m.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs())
+    }
+
     /// Up to `max` bytes of `file` from `offset`, and whether they reach its stored end. Only
     /// whole groups are ever served: a partial write stays invisible.
     pub async fn read(&self, file: &str, offset: u64, max: usize) -> io::Result<(Vec<u8>, bool)> {
@@ -152,11 +174,12 @@ impl Store {
     }
 }
 
-/// Write to a temporary file, fsync it, rename it over `path`, fsync the directory.
+/// Write to a temporary file (owner-only), fsync it, rename it over `path`, fsync the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
     {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
     }

@@ -1,37 +1,88 @@
 //! The upstream driver: connects to the primary, drives the core's `UpstreamSession`, and
 //! applies what it decides to the store. Reconnects with backoff forever; each session resumes
-//! right after the last complete group stored.
+//! right after the last complete group stored. START/STOP SLAVE switch it on and off (stopping
+//! drops the session: a transaction half received is never stored).
 
-use crate::store::Store;
+use crate::config::Replication;
+use crate::server::Node;
 use binraft_core::upstream::{UpstreamConfig, UpstreamOutput, UpstreamSession};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
-pub async fn run(primary: String, cfg: UpstreamConfig, store: &Store) {
+/// Runs replication whenever the target says so.
+pub async fn supervise(mut target: watch::Receiver<Option<Replication>>, node: Arc<Node>) {
+    loop {
+        let current = target.borrow_and_update().clone();
+        match current {
+            None => {
+                if target.changed().await.is_err() {
+                    return;
+                }
+            }
+            Some(r) => {
+                tracing::info!(replication = ?r, "replication starts");
+                tokio::select! {
+                    _ = run(r, &node) => {}
+                    changed = target.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        tracing::info!("replication stops");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn status(node: &Node, f: impl FnOnce(&mut binraft_core::primary::admin::ReplicaStatus)) {
+    if let Ok(mut s) = node.replica_status.lock() {
+        f(&mut s);
+    }
+}
+
+async fn run(r: Replication, node: &Node) {
+    let primary = format!("{}:{}", r.host, r.port);
+    let cfg = UpstreamConfig { user: r.user.clone(), password: r.password.clone(), server_id: node.server_id(), heartbeat_period_ms: r.heartbeat_ms };
+    status(node, |s| {
+        s.host = r.host.clone();
+        s.port = r.port;
+        s.user = r.user.clone();
+        s.connect_retry_s = BACKOFF_MAX.as_secs();
+        s.using_gtid = "No".into();
+    });
     let start = Instant::now();
     let mut backoff = BACKOFF_MIN;
     loop {
-        let resume = store.resume_point();
+        let resume = node.store.resume_point();
+        status(node, |s| {
+            s.io_running = "Connecting".into();
+            s.io_state = "Connecting to master".into();
+        });
         let outcome = match TcpStream::connect(&primary).await {
-            Ok(stream) => session(stream, &cfg, resume.clone(), store, start).await,
+            Ok(stream) => session(stream, &cfg, resume.clone(), node, start).await,
             Err(e) => Err((format!("cannot connect: {e}"), false, false)),
         };
-        match outcome {
-            Ok(()) => {}
-            Err((reason, fatal, streamed)) => {
-                if streamed {
-                    backoff = BACKOFF_MIN;
-                }
-                if fatal {
-                    tracing::error!(%primary, ?resume, "upstream: {reason}; retrying in {BACKOFF_MAX:?}");
-                    backoff = BACKOFF_MAX;
-                } else {
-                    tracing::warn!(%primary, ?resume, "upstream: {reason}; reconnecting in {backoff:?}");
-                }
+        if let Err((reason, fatal, streamed)) = outcome {
+            if streamed {
+                backoff = BACKOFF_MIN;
+            }
+            status(node, |s| {
+                s.last_io_errno = if fatal { 1236 } else { 2003 };
+                s.last_io_error = reason.clone();
+                s.seconds_behind_master = None;
+            });
+            if fatal {
+                tracing::error!(%primary, ?resume, "upstream: {reason}; retrying in {BACKOFF_MAX:?}");
+                backoff = BACKOFF_MAX;
+            } else {
+                tracing::warn!(%primary, ?resume, "upstream: {reason}; reconnecting in {backoff:?}");
             }
         }
         tokio::time::sleep(backoff).await;
@@ -39,18 +90,32 @@ pub async fn run(primary: String, cfg: UpstreamConfig, store: &Store) {
     }
 }
 
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 /// One session; `Err((reason, fatal, streamed_anything))` when it ends.
-async fn session(mut stream: TcpStream, cfg: &UpstreamConfig, resume: binraft_core::upstream::Resume, store: &Store, t0: Instant) -> Result<(), (String, bool, bool)> {
+async fn session(mut stream: TcpStream, cfg: &UpstreamConfig, resume: binraft_core::upstream::Resume, node: &Node, t0: Instant) -> Result<(), (String, bool, bool)> {
+    let store = &node.store;
     let now = || t0.elapsed().as_millis() as u64;
     let mut s = UpstreamSession::new(cfg.clone(), resume, now());
     let mut buf = vec![0u8; 256 * 1024];
     let mut streamed = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_append = Instant::now();
     loop {
         while let Some(o) = s.poll_output() {
             match o {
                 UpstreamOutput::Send(b) => stream.write_all(&b).await.map_err(|e| (format!("write: {e}"), false, streamed))?,
-                UpstreamOutput::Connected { server_version } => tracing::info!(%server_version, "upstream: logged in to the primary"),
+                UpstreamOutput::Connected { server_version } => {
+                    tracing::info!(%server_version, "upstream: logged in to the primary");
+                    status(node, |st| {
+                        st.io_running = "Yes".into();
+                        st.io_state = "Waiting for master to send event".into();
+                        st.last_io_errno = 0;
+                        st.last_io_error.clear();
+                    });
+                }
                 UpstreamOutput::NewFile { file } => {
                     store.create_file(&file).map_err(|e| (format!("store: create {file}: {e}"), true, streamed))?;
                     tracing::info!(%file, "upstream: new binlog file");
@@ -58,6 +123,23 @@ async fn session(mut stream: TcpStream, cfg: &UpstreamConfig, resume: binraft_co
                 UpstreamOutput::Append { file, offset, bytes, info } => {
                     store.append(&file, offset, &bytes, &info).map_err(|e| (format!("store: {e}"), true, streamed))?;
                     streamed = true;
+                    last_append = Instant::now();
+                    let ts = if bytes.len() >= 4 { u64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])) } else { 0 };
+                    let server_id = if bytes.len() >= 9 { u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]) } else { 0 };
+                    let pos = store.files().into_iter().find(|f| f.name == file);
+                    status(node, |st| {
+                        st.master_log_file = file.clone();
+                        st.read_master_log_pos = offset + bytes.len() as u64;
+                        if ts > 0 {
+                            st.seconds_behind_master = Some(now_secs().saturating_sub(ts));
+                        }
+                        if server_id != 0 {
+                            st.master_server_id = server_id;
+                        }
+                        if let Some(f) = pos {
+                            st.gtid_io_pos = f.last_gtids.to_string();
+                        }
+                    });
                 }
                 UpstreamOutput::Failed { reason, fatal } => return Err((reason, fatal, streamed)),
             }
@@ -73,6 +155,10 @@ async fn session(mut stream: TcpStream, cfg: &UpstreamConfig, resume: binraft_co
             _ = tick.tick() => {
                 if s.is_silent(now()) {
                     return Err(("the primary is silent (no heartbeat)".into(), false, streamed));
+                }
+                // Caught up: nothing new for a second.
+                if last_append.elapsed() >= Duration::from_secs(1) {
+                    status(node, |st| if st.io_running == "Yes" { st.seconds_behind_master = Some(0) });
                 }
             }
         }

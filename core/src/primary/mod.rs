@@ -6,6 +6,7 @@
 //!
 //! In: a statement and the node's state. Out: a result set, an OK or an error.
 
+pub mod admin;
 pub mod catalog;
 pub mod dump;
 pub mod sql;

@@ -1,0 +1,178 @@
+//! The node's settings: command-line flags, over a TOML file (`--config`), over defaults. And
+//! the replication settings a DBA sets with CHANGE MASTER TO, kept in the data directory.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// `binraft run` flags. Each also has a key of the same name (with `_`) in the config file.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct Args {
+    /// A TOML file with any of the settings below.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The store directory [default: binraft-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the MySQL port [default: 127.0.0.1:3307].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// This node's server_id, unlike the primary's and every replica's [default: 1000].
+    #[arg(long)]
+    pub server_id: Option<u32>,
+    /// A replication user, NAME:PASSWORD (repeatable) [default: repl:repl].
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    pub users: Vec<String>,
+    /// An admin user, who may also run CHANGE MASTER TO, START/STOP SLAVE, PURGE BINARY LOGS
+    /// (repeatable) [default: admin:admin].
+    #[arg(long = "admin", value_name = "NAME:PASSWORD")]
+    pub admins: Vec<String>,
+    /// Largest packet accepted from a client [default: 67108864].
+    #[arg(long)]
+    pub max_packet_bytes: Option<usize>,
+    /// The primary to replicate from, HOST:PORT; also settable with CHANGE MASTER TO.
+    #[arg(long)]
+    pub primary: Option<String>,
+    /// The user binraft logs in to the primary as [default: repl].
+    #[arg(long)]
+    pub primary_user: Option<String>,
+    /// Its password [default: empty].
+    #[arg(long)]
+    pub primary_password: Option<String>,
+    /// Heartbeat period asked of the primary, in milliseconds [default: 1000].
+    #[arg(long)]
+    pub primary_heartbeat_ms: Option<u64>,
+}
+
+/// The same settings, as the config file spells them.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct File {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    server_id: Option<u32>,
+    users: Option<Vec<String>>,
+    admins: Option<Vec<String>>,
+    max_packet_bytes: Option<usize>,
+    primary: Option<String>,
+    primary_user: Option<String>,
+    primary_password: Option<String>,
+    primary_heartbeat_ms: Option<u64>,
+}
+
+/// Settings resolved from flags, file and defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub server_id: u32,
+    pub users: Vec<(String, String)>,
+    pub admins: Vec<(String, String)>,
+    pub max_packet_bytes: usize,
+    pub primary: Option<Replication>,
+}
+
+fn user(spec: &str, what: &str) -> Result<(String, String), String> {
+    let (n, p) = spec.split_once(':').ok_or_else(|| format!("{what} {spec:?}: expected NAME:PASSWORD"))?;
+    if n.is_empty() {
+        return Err(format!("{what} {spec:?}: empty user name"));
+    }
+    Ok((n.to_string(), p.to_string()))
+}
+
+impl Args {
+    pub fn resolve(&self) -> Result<Settings, String> {
+        let file: File = match &self.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| format!("config {}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("config {}: {e}", p.display()))?
+            }
+            None => File::default(),
+        };
+        let pick = |flag: &Vec<String>, file: &Option<Vec<String>>, default: &str| -> Vec<String> {
+            if !flag.is_empty() {
+                flag.clone()
+            } else {
+                file.clone().unwrap_or_else(|| vec![default.to_string()])
+            }
+        };
+        let users = pick(&self.users, &file.users, "repl:repl").iter().map(|u| user(u, "user")).collect::<Result<Vec<_>, _>>()?;
+        let admins = pick(&self.admins, &file.admins, "admin:admin").iter().map(|u| user(u, "admin")).collect::<Result<Vec<_>, _>>()?;
+        let server_id = self.server_id.or(file.server_id).unwrap_or(1000);
+        if server_id == 0 {
+            return Err("server_id must not be 0".into());
+        }
+        let primary = match self.primary.clone().or(file.primary) {
+            None => None,
+            Some(hp) => {
+                let (host, port) = hp.rsplit_once(':').ok_or_else(|| format!("primary {hp:?}: expected HOST:PORT"))?;
+                let port: u16 = port.parse().map_err(|_| format!("primary {hp:?}: bad port"))?;
+                Some(Replication {
+                    host: host.to_string(),
+                    port,
+                    user: self.primary_user.clone().or(file.primary_user).unwrap_or_else(|| "repl".into()),
+                    password: self.primary_password.clone().or(file.primary_password).unwrap_or_default(),
+                    heartbeat_ms: self.primary_heartbeat_ms.or(file.primary_heartbeat_ms).unwrap_or(1000),
+                    running: true,
+                })
+            }
+        };
+        Ok(Settings {
+            data_dir: self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "binraft-data".into()),
+            listen: self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:3307".parse().expect("literal address")),
+            server_id,
+            users,
+            admins,
+            max_packet_bytes: self.max_packet_bytes.or(file.max_packet_bytes).unwrap_or(64 << 20),
+            primary,
+        })
+    }
+}
+
+/// Where binraft replicates from; persisted in `replication.toml` in the data directory.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct Replication {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub heartbeat_ms: u64,
+    /// START SLAVE'd (true) or STOP SLAVE'd.
+    pub running: bool,
+}
+
+impl std::fmt::Debug for Replication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}:{} (running: {})", self.user, self.host, self.port, self.running)
+    }
+}
+
+const REPLICATION_FILE: &str = "replication.toml";
+
+impl Replication {
+    pub fn load(dir: &Path) -> Result<Option<Replication>, String> {
+        let p = dir.join(REPLICATION_FILE);
+        match std::fs::read_to_string(&p) {
+            Ok(t) => toml::from_str(&t).map(Some).map_err(|e| format!("{}: {e}", p.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", p.display())),
+        }
+    }
+
+    /// Saves (or, for `None`, removes) the settings, readable by the owner only.
+    pub fn save(dir: &Path, r: Option<&Replication>) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(REPLICATION_FILE);
+        match r {
+            None => match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+            Some(r) => {
+                let text = toml::to_string(r).map_err(std::io::Error::other)?;
+                crate::store::write_atomically(&p, text.as_bytes())?;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+            }
+        }
+    }
+}

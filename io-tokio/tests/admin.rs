@@ -1,0 +1,85 @@
+//! A DBA drives binraft with the SQL they drive a replica with: CHANGE MASTER TO, START and
+//! STOP SLAVE, SHOW SLAVE STATUS, PURGE BINARY LOGS. Settings survive a restart; replication
+//! users may not run these; PURGE spares files a connected replica still reads.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+fn as_user(port: u16, user: &str, password: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("mariadb")
+        .args(["--no-defaults", "-h127.0.0.1", "-N", "-B"])
+        .arg(format!("-P{port}"))
+        .arg(format!("-u{user}"))
+        .arg(format!("-p{password}"))
+        .arg("-e")
+        .arg(sql)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn status(port: u16) -> Vec<(String, String)> {
+    let out = Command::new("mariadb")
+        .args(["--no-defaults", "-h127.0.0.1", "-uadmin", "-pchief", "-E", "-e", "SHOW SLAVE STATUS"])
+        .arg(format!("-P{port}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_once(": ").map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect()
+}
+
+#[test]
+fn replication_is_driven_with_sql_and_survives_restart() {
+    let work = work_dir("admin");
+    let p = primary(&work);
+    p.sql("CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY); INSERT INTO d.t VALUES (1), (2)");
+    let extra = ["--admin".to_string(), "admin:chief".into()];
+    let mut node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &extra);
+    let port = node.port;
+    assert_eq!(as_user(port, "admin", "chief", "SHOW SLAVE STATUS").unwrap(), "", "no row before configuration");
+    assert!(as_user(port, "admin", "chief", "START SLAVE").unwrap_err().contains("ERROR 1200"));
+    as_user(port, "admin", "chief", &format!(
+        "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='repl', MASTER_PASSWORD='s3cret', MASTER_HEARTBEAT_PERIOD=0.5",
+        p.port
+    ))
+    .unwrap();
+    as_user(port, "admin", "chief", "START SLAVE").unwrap();
+    let r = replica("admin-replica", 2);
+    change_master(&r, port, "MASTER_USE_GTID=slave_pos");
+    assert_converged(&p, &r);
+    let st = status(port);
+    assert_eq!(field(&st, "Slave_IO_Running"), "Yes", "{st:?}");
+    assert_eq!(field(&st, "Master_Host"), "127.0.0.1");
+    assert_eq!(field(&st, "Master_Server_Id"), "1");
+    assert_eq!(field(&st, "Gtid_IO_Pos"), p.sql("SELECT @@gtid_binlog_pos"));
+    assert!(!st.iter().any(|(_, v)| v.contains("s3cret")), "the password is shown");
+
+    // Replication users cannot; a running replica refuses CHANGE MASTER.
+    assert!(as_user(port, "repl", "s3cret", "STOP SLAVE").unwrap_err().contains("ERROR 1227"));
+    assert!(as_user(port, "admin", "chief", "CHANGE MASTER TO MASTER_PORT=1").unwrap_err().contains("ERROR 1198"));
+
+    // Restarted, binraft goes on replicating with the saved settings.
+    node.kill9_and_restart();
+    p.sql("FLUSH BINARY LOGS; INSERT INTO d.t VALUES (3)");
+    assert_converged(&p, &r);
+
+    // PURGE spares what the replica reads, and removes what nobody needs.
+    let logs = as_user(port, "admin", "chief", "SHOW BINARY LOGS").unwrap();
+    let names: Vec<&str> = logs.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    assert!(names.len() >= 2, "{logs}");
+    r.sql("STOP SLAVE");
+    as_user(port, "admin", "chief", &format!("PURGE BINARY LOGS TO '{}'", names[names.len() - 1])).unwrap();
+    let after = as_user(port, "admin", "chief", "SHOW BINARY LOGS").unwrap();
+    assert_eq!(after.lines().count(), 1, "{after}");
+    assert!(!work.join("store").join(names[0]).exists());
+    let st = status(port);
+    assert_eq!(field(&st, "Slave_IO_Running"), "Yes", "{st:?}");
+    as_user(port, "admin", "chief", "STOP SLAVE").unwrap();
+    assert_eq!(field(&status(port), "Slave_IO_Running"), "No");
+    assert!(!std::fs::read_to_string(work.join("binraft.log")).unwrap().contains("s3cret"), "the password is logged");
+}
