@@ -150,6 +150,15 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `max` bytes of `file` from `offset`, within its stored part, read now.
+    pub fn read_sync(&self, file: &str, offset: u64, max: usize) -> io::Result<Vec<u8>> {
+        let limit = self.files().iter().find(|f| f.name == file).map(|f| f.complete_end).unwrap_or(0);
+        let want = (limit.saturating_sub(offset) as usize).min(max);
+        let mut buf = vec![0u8; want];
+        std::fs::File::open(self.dir.join(file))?.read_exact_at(&mut buf, offset)?;
+        Ok(buf)
+    }
+
     /// When a file was last written, in seconds since the epoch.
     pub fn modified_secs(&self, name: &str) -> Option<u64> {
         let m = std::fs::metadata(self.dir.join(name)).ok()?.modified().ok()?;

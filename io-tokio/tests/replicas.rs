@@ -65,12 +65,13 @@ fn mariadb_replicas_converge_through_binraft_and_bad_clients_do_not_disturb_them
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    client.stdin.take().unwrap().write_all(b"SELECT nonsense FROM nowhere;\nSHOW BINARY LOGS;\nSELECT @@server_id;\n").unwrap();
+    client.stdin.take().unwrap().write_all(b"SELECT nonsense FROM nowhere;\nSHOW BINLOG EVENTS LIMIT 2;\nSHOW BINARY LOGS;\nSELECT @@server_id;\n").unwrap();
     let mixed = client.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&mixed.stderr);
     let stdout = String::from_utf8_lossy(&mixed.stdout);
     assert!(stderr.contains("ERROR 1064 (42000)"), "{stderr}");
     assert!(stdout.contains(&files[0]) && stdout.lines().last() == Some("100"), "{stdout}");
+    assert!(stdout.contains(&format!("{}\t4\tFormat_desc\t1\t", files[0])), "SHOW BINLOG EVENTS: {stdout}");
 
     // Both replicas reach the primary's position, with identical tables.
     for r in [&by_gtid, &by_pos] {

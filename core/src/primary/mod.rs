@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod catalog;
 pub mod dump;
+pub mod show_events;
 pub mod sql;
 
 pub use sql::{answer, Reply, ServerInfo, Session};
