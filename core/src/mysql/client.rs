@@ -106,6 +106,14 @@ impl ClientConn {
         self.out.push_back(ClientOutput::Fatal(why));
     }
 
+    /// A semi-sync ACK while streaming: its own packet sequence (id 0), no reply.
+    pub fn send_semi_sync_ack(&mut self, payload: &[u8]) {
+        self.reader.ignore_seq();
+        let mut b = Vec::with_capacity(payload.len() + 4);
+        write_message(&mut b, &mut 0, payload);
+        self.out.push_back(ClientOutput::Send(b));
+    }
+
     /// Sends a query; its answer comes as `Done` or `Refused`.
     pub fn query(&mut self, sql: &str) {
         self.send_command(&Command::Query(sql.to_string()));
@@ -147,7 +155,8 @@ impl ClientConn {
                     Err(e) => return self.fail(format!("malformed greeting at {}", e.field)),
                 };
                 let plugin = if g.auth_plugin == CACHING_SHA2_PASSWORD { CACHING_SHA2_PASSWORD } else { NATIVE_PASSWORD };
-                self.caps = capabilities::SERVER_DEFAULT & g.capabilities & !capabilities::CONNECT_ATTRS;
+                // No database is named, so CONNECT_WITH_DB is not claimed.
+                self.caps = capabilities::SERVER_DEFAULT & g.capabilities & !capabilities::CONNECT_ATTRS & !capabilities::CONNECT_WITH_DB;
                 let auth_response = scramble(plugin, &self.cfg.password, &g.scramble);
                 let resp = HandshakeResponse {
                     capabilities: self.caps | capabilities::PROTOCOL_41 | capabilities::SECURE_CONNECTION | PLUGIN_AUTH,

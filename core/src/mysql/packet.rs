@@ -56,6 +56,7 @@ pub struct PacketReader {
     /// The message being joined from 2^24 - 1 byte packets, and its first sequence id.
     partial: Vec<u8>,
     partial_seq: Option<u8>,
+    check_seq: bool,
 }
 
 /// One whole message and the sequence id of its first packet.
@@ -70,7 +71,13 @@ pub struct Message {
 impl PacketReader {
     /// A reader that refuses messages over `max_message` bytes.
     pub fn new(max_message: usize) -> Self {
-        PacketReader { buf: Vec::new(), start: 0, expected_seq: None, max_message, partial: Vec::new(), partial_seq: None }
+        PacketReader { buf: Vec::new(), start: 0, expected_seq: None, max_message, partial: Vec::new(), partial_seq: None, check_seq: true }
+    }
+
+    /// Stops checking sequence ids: a semi-sync primary restarts them after each ACK it reads,
+    /// while packets already sent carry the old ones. Framing is by length either way.
+    pub fn ignore_seq(&mut self) {
+        self.check_seq = false;
     }
 
     /// The sequence id the next packet must carry, or `None` to accept any (a new command).
@@ -105,7 +112,7 @@ impl PacketReader {
             }
             let len = usize::from(avail[0]) | usize::from(avail[1]) << 8 | usize::from(avail[2]) << 16;
             let seq = avail[3];
-            if let Some(e) = self.expected_seq {
+            if let Some(e) = self.expected_seq.filter(|_| self.check_seq) {
                 if e != seq {
                     return Some(Err(PacketError::OutOfOrder { expected: e, found: seq }));
                 }

@@ -21,6 +21,11 @@ pub struct UpstreamConfig {
     pub heartbeat_period_ms: u64,
 }
 
+/// Semi-sync: the byte in front of every event, and the flag that asks for an ACK.
+const SEMI_SYNC_MAGIC: u8 = 0xef;
+const SEMI_SYNC_NEED_ACK: u8 = 0x01;
+const SEMI_SYNC_PROBE: &str = "SELECT @@GLOBAL.rpl_semi_sync_master_enabled";
+
 /// Where the store ends: the last file and the end of its last complete group, or nothing yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resume {
@@ -73,6 +78,10 @@ pub struct UpstreamSession {
     out: VecDeque<UpstreamOutput>,
     /// Milliseconds (driver's clock) of the last packet from the primary.
     last_heard_ms: u64,
+    /// The primary has semi-sync on and binraft asked for it.
+    semi_sync: bool,
+    /// An ACK is owed once the group holding the flagged event is stored.
+    ack_due: bool,
 }
 
 impl UpstreamSession {
@@ -95,6 +104,8 @@ impl UpstreamSession {
             info: Appended::default(),
             out: VecDeque::new(),
             last_heard_ms: now_ms,
+            semi_sync: false,
+            ack_due: false,
         }
     }
 
@@ -140,11 +151,21 @@ impl UpstreamSession {
                 } else {
                     self.setup.push("SELECT @@GLOBAL.GTID_MODE".into());
                 }
+                // Semi-sync if the primary has it on: binraft then ACKs what it has stored.
+                self.setup.push(SEMI_SYNC_PROBE.into());
                 self.phase = Phase::Setup(0);
                 self.client.query(&self.setup[0].clone());
             }
             ClientOutput::Done(rows) => match self.phase {
                 Phase::Setup(i) => {
+                    if self.setup[i] == SEMI_SYNC_PROBE {
+                        let on = rows.as_ref().and_then(|r| r.scalar()).unwrap_or_default();
+                        if on == "1" || on.eq_ignore_ascii_case("ON") {
+                            self.setup.push("SET @rpl_semi_sync_slave= 1".into());
+                        }
+                    } else if self.setup[i] == "SET @rpl_semi_sync_slave= 1" {
+                        self.semi_sync = true;
+                    }
                     if self.setup[i] == "SELECT @master_binlog_checksum" {
                         let alg = rows.and_then(|r| r.scalar()).unwrap_or_default();
                         let alg = if alg.eq_ignore_ascii_case("CRC32") { ChecksumAlg::Crc32 } else { ChecksumAlg::None };
@@ -183,6 +204,10 @@ impl UpstreamSession {
                 }
                 _ => self.fail("unexpected answer from the primary".into(), false),
             },
+            ClientOutput::Refused(_) if matches!(self.phase, Phase::Setup(i) if self.setup[i] == SEMI_SYNC_PROBE) => {
+                // No semi-sync on this primary (MySQL without the plugin): go on without it.
+                self.on_client(ClientOutput::Done(None));
+            }
             ClientOutput::Refused(e) => {
                 let fatal = matches!(e.code, 1236);
                 let what = match self.phase {
@@ -201,7 +226,16 @@ impl UpstreamSession {
         }
     }
 
-    fn on_event(&mut self, raw: Vec<u8>) {
+    fn on_event(&mut self, mut raw: Vec<u8>) {
+        if self.semi_sync {
+            if raw.len() < 2 || raw[0] != SEMI_SYNC_MAGIC {
+                return self.fail("a semi-sync event packet without its header".into(), false);
+            }
+            if raw[1] & SEMI_SYNC_NEED_ACK != 0 {
+                self.ack_due = true;
+            }
+            raw.drain(..2);
+        }
         let ev = match self.decoder.decode_next(&raw, 0) {
             Ok(Some(ev)) if ev.header.event_size as usize == raw.len() => ev,
             Ok(_) => return self.fail("an event packet did not hold exactly one event".into(), false),
@@ -254,7 +288,15 @@ impl UpstreamSession {
             let mut info = std::mem::take(&mut self.info);
             info.len = bytes.len() as u64;
             self.file_end += bytes.len() as u64;
-            self.out.push_back(UpstreamOutput::Append { file, offset: self.group_start, bytes, info: Box::new(info) });
+            let end = self.group_start + bytes.len() as u64;
+            self.out.push_back(UpstreamOutput::Append { file: file.clone(), offset: self.group_start, bytes, info: Box::new(info) });
+            if std::mem::take(&mut self.ack_due) {
+                // After the append in the driver's order: the ACK goes out once it is durable.
+                let mut ack = vec![SEMI_SYNC_MAGIC];
+                ack.extend_from_slice(&end.to_le_bytes());
+                ack.extend_from_slice(file.as_bytes());
+                self.client.send_semi_sync_ack(&ack);
+            }
         }
         if let EventBody::Rotate(r) = &ev.body {
             self.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
