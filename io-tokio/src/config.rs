@@ -42,6 +42,10 @@ pub struct Args {
     /// Heartbeat period asked of the primary, in milliseconds [default: 1000].
     #[arg(long)]
     pub primary_heartbeat_ms: Option<u64>,
+    /// How received transactions are made durable: `group` (one fsync for all those received
+    /// together) or `transaction` (one fsync each) [default: group].
+    #[arg(long)]
+    pub sync: Option<String>,
 }
 
 /// The same settings, as the config file spells them.
@@ -58,6 +62,7 @@ struct File {
     primary_user: Option<String>,
     primary_password: Option<String>,
     primary_heartbeat_ms: Option<u64>,
+    sync: Option<String>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -70,6 +75,8 @@ pub struct Settings {
     pub admins: Vec<(String, String)>,
     pub max_packet_bytes: usize,
     pub primary: Option<Replication>,
+    /// One fsync for all transactions received together (else one each).
+    pub group_commit: bool,
 }
 
 fn user(spec: &str, what: &str) -> Result<(String, String), String> {
@@ -125,6 +132,11 @@ impl Args {
             admins,
             max_packet_bytes: self.max_packet_bytes.or(file.max_packet_bytes).unwrap_or(64 << 20),
             primary,
+            group_commit: match self.sync.clone().or(file.sync).as_deref() {
+                None | Some("group") => true,
+                Some("transaction") => false,
+                Some(other) => return Err(format!("sync {other:?}: expected group or transaction")),
+            },
         })
     }
 }

@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the store to replicas and CDC clients on a MySQL port.
-    Run(config::Args),
+    Run(Box<config::Args>),
     /// Seed a store from existing binlog files.
     Import(import::Args),
     /// Show the events of binlog files, one line each (like mysqlbinlog --verbose).
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match rt.block_on(server::run(args)) {
+            match rt.block_on(server::run(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("binraft run: {e}");

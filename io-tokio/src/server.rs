@@ -36,6 +36,7 @@ pub struct Node {
     /// binraft's own replication: settings (persisted), and what the upstream reports.
     pub replication: Mutex<Option<Replication>>,
     pub replica_status: Mutex<ReplicaStatus>,
+    group_commit: bool,
     replication_target: tokio::sync::watch::Sender<Option<Replication>>,
 }
 
@@ -73,6 +74,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         dump_files: Mutex::new(BTreeMap::new()),
         replica_status: Mutex::new(ReplicaStatus::default()),
         replication: Mutex::new(replication),
+        group_commit: settings.group_commit,
         replication_target,
     });
     let listener = TcpListener::bind(settings.listen).await.map_err(|e| format!("listen on {}: {e}", settings.listen))?;
@@ -109,6 +111,10 @@ fn now_secs() -> u64 {
 impl Node {
     pub fn server_id(&self) -> u32 {
         self.server_id
+    }
+
+    pub fn group_commit(&self) -> bool {
+        self.group_commit
     }
 
     fn info(&self, conn: u32) -> ServerInfo {

@@ -6,6 +6,7 @@
 
 use binraft_core::store::index::{summarize, Appended, FileSummary};
 use binraft_core::upstream::Resume;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -114,20 +115,35 @@ impl Store {
         self.add(FileSummary::empty(name))
     }
 
-    /// Appends whole groups at `offset` of `name` (its current stored end), fsyncs, and only
-    /// then makes them visible.
-    pub fn append(&self, name: &str, offset: u64, bytes: &[u8], info: &Appended) -> io::Result<()> {
-        let end = self.files().iter().find(|f| f.name == name).map(|f| f.complete_end);
-        if end != Some(offset) {
-            return Err(io_err(format!("append to {name} at {offset}, but the store ends at {end:?}")));
+    /// Group commit: writes each group as it comes, then one fsync for all, then makes them
+    /// visible together (to dumps, to the resume point, to semi-sync ACKs sent after it).
+    pub fn append_batch(&self, batch: &mut Vec<(String, u64, Vec<u8>, Box<Appended>)>) -> io::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
         }
-        let f = std::fs::OpenOptions::new().write(true).open(self.dir.join(name))?;
-        f.write_all_at(bytes, offset)?;
-        f.set_len(offset + bytes.len() as u64)?;
-        f.sync_data()?;
+        let mut touched: Vec<String> = Vec::new();
+        let mut ends: BTreeMap<String, u64> = self.files().iter().map(|f| (f.name.clone(), f.complete_end)).collect();
+        for (name, offset, bytes, _) in batch.iter() {
+            if ends.get(name) != Some(offset) {
+                return Err(io_err(format!("append to {name} at {offset}, but the store ends at {:?}", ends.get(name))));
+            }
+            let f = std::fs::OpenOptions::new().write(true).open(self.dir.join(name))?;
+            f.write_all_at(bytes, *offset)?;
+            ends.insert(name.clone(), offset + bytes.len() as u64);
+            if !touched.contains(name) {
+                touched.push(name.clone());
+            }
+        }
+        for name in &touched {
+            let f = std::fs::OpenOptions::new().write(true).open(self.dir.join(name))?;
+            f.set_len(ends[name])?;
+            f.sync_data()?;
+        }
         let mut files = self.files.write().map_err(io_err)?;
-        if let Some(s) = files.iter_mut().find(|f| f.name == name) {
-            s.apply(info);
+        for (name, _, _, info) in batch.drain(..) {
+            if let Some(s) = files.iter_mut().find(|f| f.name == name) {
+                s.apply(&info);
+            }
         }
         drop(files);
         self.changed.send_modify(|v| *v += 1);

@@ -90,6 +90,13 @@ async fn run(r: Replication, node: &Node) {
     }
 }
 
+/// Timestamp, server id and end offset of a group's first event.
+fn header_facts(bytes: &[u8], offset: u64) -> (u64, u32, u64) {
+    let ts = bytes.get(..4).map_or(0, |b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+    let server_id = bytes.get(5..9).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    (ts, server_id, offset + bytes.len() as u64)
+}
+
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -99,12 +106,18 @@ async fn session(mut stream: TcpStream, cfg: &UpstreamConfig, resume: binraft_co
     let store = &node.store;
     let now = || t0.elapsed().as_millis() as u64;
     let mut s = UpstreamSession::new(cfg.clone(), resume, now());
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; 4 << 20];
     let mut streamed = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_append = Instant::now();
+    let mut batch = Vec::new();
+    let group_commit = node.group_commit();
     loop {
         while let Some(o) = s.poll_output() {
+            // Whatever is not an append waits for the appends before it to be durable.
+            if !matches!(o, UpstreamOutput::Append { .. }) {
+                store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+            }
             match o {
                 UpstreamOutput::Send(b) => stream.write_all(&b).await.map_err(|e| (format!("write: {e}"), false, streamed))?,
                 UpstreamOutput::Connected { server_version } => {
@@ -121,28 +134,33 @@ async fn session(mut stream: TcpStream, cfg: &UpstreamConfig, resume: binraft_co
                     tracing::info!(%file, "upstream: new binlog file");
                 }
                 UpstreamOutput::Append { file, offset, bytes, info } => {
-                    store.append(&file, offset, &bytes, &info).map_err(|e| (format!("store: {e}"), true, streamed))?;
+                    let (ts, server_id, end) = header_facts(&bytes, offset);
+                    batch.push((file.clone(), offset, bytes, info));
+                    if !group_commit {
+                        store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+                    }
                     streamed = true;
                     last_append = Instant::now();
-                    let ts = if bytes.len() >= 4 { u64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])) } else { 0 };
-                    let server_id = if bytes.len() >= 9 { u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]) } else { 0 };
-                    let pos = store.files().into_iter().find(|f| f.name == file);
                     status(node, |st| {
                         st.master_log_file = file.clone();
-                        st.read_master_log_pos = offset + bytes.len() as u64;
+                        st.read_master_log_pos = end;
                         if ts > 0 {
                             st.seconds_behind_master = Some(now_secs().saturating_sub(ts));
                         }
                         if server_id != 0 {
                             st.master_server_id = server_id;
                         }
-                        if let Some(f) = pos {
-                            st.gtid_io_pos = f.last_gtids.to_string();
-                        }
                     });
                 }
                 UpstreamOutput::Failed { reason, fatal } => return Err((reason, fatal, streamed)),
             }
+        }
+        // Nothing more to do until the primary sends more: make the batch durable and visible.
+        let had = !batch.is_empty();
+        store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+        if had {
+            let pos = store.files().last().map(|f| f.last_gtids.to_string()).unwrap_or_default();
+            status(node, |st| st.gtid_io_pos = pos);
         }
         tokio::select! {
             n = stream.read(&mut buf) => {

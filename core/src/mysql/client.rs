@@ -155,8 +155,10 @@ impl ClientConn {
                     Err(e) => return self.fail(format!("malformed greeting at {}", e.field)),
                 };
                 let plugin = if g.auth_plugin == CACHING_SHA2_PASSWORD { CACHING_SHA2_PASSWORD } else { NATIVE_PASSWORD };
-                // No database is named, so CONNECT_WITH_DB is not claimed.
-                self.caps = capabilities::SERVER_DEFAULT & g.capabilities & !capabilities::CONNECT_ATTRS & !capabilities::CONNECT_WITH_DB;
+                // No database is named, so CONNECT_WITH_DB is not claimed; NO_SCHEMA would forbid
+                // db.table names (MariaDB then answers 'No database selected'); ODBC is legacy.
+                let not_ours = capabilities::CONNECT_ATTRS | capabilities::CONNECT_WITH_DB | capabilities::NO_SCHEMA | capabilities::ODBC;
+                self.caps = capabilities::SERVER_DEFAULT & g.capabilities & !not_ours;
                 let auth_response = scramble(plugin, &self.cfg.password, &g.scramble);
                 let resp = HandshakeResponse {
                     capabilities: self.caps | capabilities::PROTOCOL_41 | capabilities::SECURE_CONNECTION | PLUGIN_AUTH,

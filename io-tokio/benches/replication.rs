@@ -1,0 +1,339 @@
+//! The replication benchmark, in one go: `cargo bench -p binraft --bench replication`.
+//!
+//! 1. Latency and throughput on the same workload, each path measured by a binlog reader
+//!    ("replica") attached at its end: primary → replica; primary → MariaDB relay
+//!    (log_slave_updates) → replica; primary → binraft → replica. Latency is commit on the
+//!    primary to receipt of the transaction's GTID at the reader; the added latency of the relay
+//!    and of binraft is their receipt minus the direct one, and the two are compared as a ratio.
+//! 2. binraft's ingest ceiling: a binraft serving a synthetic store at full speed over loopback
+//!    feeds a second binraft, which stores it (fsync per transaction).
+//! 3. Fan-out: 1 and then 50 readers attached to binraft at once, each reading the whole store.
+//!
+//! Needs MariaDB 10.11 (Debian's mariadb-server). Figures are ratios measured in the same run.
+
+use binraft_core::binlog::decoder::Decoder;
+use binraft_core::binlog::{ChecksumAlg, EventBody};
+use binraft_core::mysql::client::{ClientConfig, ClientConn, ClientOutput};
+use binraft_core::mysql::command::{dump_flags, BinlogDump, Command};
+use binraft_fixtures::mariadb::{free_port, MariaDb};
+use std::collections::BTreeMap;
+use std::net::TcpStream as StdTcp;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Proc, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A MySQL connection driven by the core's client machine.
+struct Conn {
+    stream: TcpStream,
+    client: ClientConn,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(port: u16, user: &str, password: &str) -> Conn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        let client = ClientConn::new(ClientConfig { user: user.into(), password: password.into(), max_packet: 1 << 30 });
+        let mut c = Conn { stream, client, buf: vec![0; 1 << 20] };
+        match c.next().await {
+            ClientOutput::Ready(_) => c,
+            other => panic!("login to {port}: {other:?}"),
+        }
+    }
+
+    /// The next output other than bytes to send (which it sends).
+    async fn next(&mut self) -> ClientOutput {
+        loop {
+            while let Some(o) = self.client.poll_output() {
+                match o {
+                    ClientOutput::Send(b) => self.stream.write_all(&b).await.expect("write"),
+                    other => return other,
+                }
+            }
+            let n = self.stream.read(&mut self.buf).await.expect("read");
+            assert!(n > 0, "server closed the connection");
+            self.client.handle_bytes(&self.buf[..n]);
+        }
+    }
+
+    async fn query(&mut self, sql: &str) -> Option<String> {
+        self.client.query(sql);
+        match self.next().await {
+            ClientOutput::Done(rows) => rows.and_then(|r| r.scalar()),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+}
+
+/// Receipt times of MariaDB GTID sequence numbers (domain 0) at a reader, and bytes received.
+#[derive(Default)]
+struct Receipts {
+    at: BTreeMap<u64, Instant>,
+    bytes: u64,
+}
+
+/// A reader attached to `port` from GTID state `state`, until it has `upto`.
+async fn probe(port: u16, user: &str, password: &str, state: String, upto: u64, out: Arc<Mutex<Receipts>>) {
+    let mut c = Conn::open(port, user, password).await;
+    for q in ["SET @master_binlog_checksum= @@global.binlog_checksum", "SET @mariadb_slave_capability=4", "SET @master_heartbeat_period=1000000000"] {
+        c.query(q).await;
+    }
+    c.query(&format!("SET @slave_connect_state='{state}'")).await;
+    c.client.send_command(&Command::BinlogDump(BinlogDump { position: 4, flags: dump_flags::SEND_ANNOTATE_ROWS, server_id: 7000 + u32::from(port % 1000), file: String::new() }));
+    let mut dec = Decoder::for_stream(ChecksumAlg::Crc32).decode_rows(false);
+    loop {
+        match c.next().await {
+            ClientOutput::Event(e) => {
+                let now = Instant::now();
+                let mut r = out.lock().unwrap();
+                r.bytes += e.len() as u64;
+                if let Ok(Some(ev)) = dec.decode_next(&e, 0) {
+                    if let EventBody::MariaGtid(g) = &ev.body {
+                        if g.domain == 0 {
+                            r.at.entry(g.seq).or_insert(now);
+                            if g.seq >= upto {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+            other => panic!("probe on {port}: {other:?}"),
+        }
+    }
+}
+
+struct Binraft(Child);
+
+impl Drop for Binraft {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn binraft(store: &Path, port: u16, extra: &[String]) -> Binraft {
+    let mut child = Proc::new(env!("CARGO_BIN_EXE_binraft"))
+        .args(["run", "--server-id", "100", "--user", "bench:bench", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(store)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binraft");
+    let t = Instant::now();
+    while StdTcp::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().ok().flatten().is_none(), "binraft exited at start");
+        assert!(t.elapsed() < Duration::from_secs(30), "binraft did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Binraft(child)
+}
+
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn work_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("binraft-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const USER: &str = "bench";
+const PASSWORD: &str = "bench";
+
+fn gtid_seq(pos: &str) -> u64 {
+    pos.split(',').find(|g| g.starts_with("0-")).and_then(|g| g.rsplit('-').next()).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Part 1: the same workload through three paths.
+fn latency(rt: &tokio::runtime::Runtime, n: u64) {
+    let w = work_dir("latency");
+    let p = MariaDb::start("bench-primary", &["--log-bin=primary-bin".into(), "--server-id=1".into(), "--binlog-format=ROW".into(), "--gtid-strict-mode=1".into()]);
+    p.sql(&format!(
+        "CREATE USER {USER}@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON *.* TO {USER}@'%'; CREATE DATABASE b; CREATE TABLE b.t (id INT PRIMARY KEY AUTO_INCREMENT, payload VARCHAR(255))"
+    ));
+    let relay = MariaDb::start("bench-relay", &["--server-id=2".into(), "--log-bin=relay-bin".into(), "--log-slave-updates".into(), "--gtid-strict-mode=1".into()]);
+    relay.sql(&format!("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='{USER}', MASTER_PASSWORD='{PASSWORD}', MASTER_USE_GTID=slave_pos; START SLAVE", p.port));
+    let bport = free_port();
+    let _b = binraft(&w.join("store"), bport, &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
+    let start_pos = p.sql("SELECT @@gtid_binlog_pos");
+    let t = Instant::now();
+    while relay.sql("SELECT @@gtid_slave_pos") != start_pos {
+        assert!(t.elapsed() < Duration::from_secs(30), "relay did not catch up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let base = gtid_seq(&start_pos);
+    let upto = base + n;
+    let paths = [("primary -> replica", p.port), ("primary -> MariaDB relay -> replica", relay.port), ("primary -> binraft -> replica", bport)];
+    let receipts: Vec<Arc<Mutex<Receipts>>> = paths.iter().map(|_| Arc::default()).collect();
+    let commits: BTreeMap<u64, Instant> = rt.block_on(async {
+        let mut probes = Vec::new();
+        for ((_, port), r) in paths.iter().zip(&receipts) {
+            probes.push(tokio::spawn(probe(*port, USER, PASSWORD, start_pos.clone(), upto, Arc::clone(r))));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut w = Conn::open(p.port, USER, PASSWORD).await;
+        let mut commits = BTreeMap::new();
+        for i in 1..=n {
+            w.query("INSERT INTO b.t (payload) VALUES (REPEAT('x', 200))").await;
+            commits.insert(base + i, Instant::now());
+        }
+        for pr in probes {
+            tokio::time::timeout(Duration::from_secs(120), pr).await.expect("a reader did not get every transaction").unwrap();
+        }
+        commits
+    });
+    let first = *commits.values().next().unwrap();
+    let direct: Vec<Duration> = {
+        let r = receipts[0].lock().unwrap();
+        (base + 1..=upto).map(|s| r.at[&s].saturating_duration_since(commits[&s])).collect()
+    };
+    println!("\n1. {n} single-row transactions (200-byte rows), one writer, readers attached at each path's end");
+    println!("{:<38} {:>9} {:>8} {:>9} {:>9} {:>14} {:>14}", "path", "tx/s", "MB/s", "p50 ms", "p99 ms", "added p50 ms", "added p99 ms");
+    let mut added_p99 = Vec::new();
+    for (i, (name, _)) in paths.iter().enumerate() {
+        let r = receipts[i].lock().unwrap();
+        let mut lat: Vec<Duration> = (base + 1..=upto).map(|s| r.at[&s].saturating_duration_since(commits[&s])).collect();
+        let mut added: Vec<Duration> = lat.iter().zip(&direct).map(|(a, d)| a.saturating_sub(*d)).collect();
+        let span = r.at[&upto].duration_since(first).as_secs_f64();
+        let (p50, p99) = (percentile(&mut lat, 0.5), percentile(&mut lat, 0.99));
+        let (a50, a99) = (percentile(&mut added, 0.5), percentile(&mut added, 0.99));
+        println!(
+            "{name:<38} {:>9.0} {:>8.2} {:>9.3} {:>9.3} {:>14.3} {:>14.3}",
+            n as f64 / span,
+            r.bytes as f64 / span / 1e6,
+            ms(p50),
+            ms(p99),
+            ms(a50),
+            ms(a99)
+        );
+        added_p99.push((ms(a50), ms(a99)));
+    }
+    let (relay_added, binraft_added) = (added_p99[1], added_p99[2]);
+    println!(
+        "binraft's added latency / the relay's: p50 {:.2}, p99 {:.2}",
+        binraft_added.0 / relay_added.0.max(1e-9),
+        binraft_added.1 / relay_added.1.max(1e-9)
+    );
+}
+
+/// A MariaDB store of `n` copies of one real transaction from the captures (re-encoded with new
+/// sequence numbers, positions and checksums), to feed binraft at full speed.
+fn synthetic_store(dir: &Path, n: u64, big_rows: bool) -> (u64, u64) {
+    use binraft_core::binlog::events::EventBody as B;
+    let file = binraft_fixtures::read_binlog(&binraft_fixtures::captured_files()[0]);
+    let (events, _) = binraft_fixtures::decode_all(&file);
+    // The template: the group whose rows event is largest (big) or smallest (small).
+    let mut groups: Vec<Vec<binraft_core::binlog::Event>> = Vec::new();
+    let mut cur = Vec::new();
+    let mut tracker = binraft_core::store::groups::GroupTracker::new();
+    for d in &events {
+        cur.push(d.event.clone());
+        if tracker.observe(&d.event) {
+            if cur.iter().any(|e| matches!(e.body, B::Rows(_))) && cur.iter().any(|e| matches!(e.body, B::Xid(_))) {
+                groups.push(std::mem::take(&mut cur));
+            }
+            cur.clear();
+        }
+    }
+    let size = |g: &Vec<binraft_core::binlog::Event>| g.iter().map(|e| e.header.event_size as u64).sum::<u64>();
+    let template = if big_rows { groups.iter().max_by_key(|g| size(g)) } else { groups.iter().min_by_key(|g| size(g)) }.unwrap().clone();
+    let mut out = file[..events[2].event.offset as usize].to_vec(); // magic, FDE, GTID_LIST
+    for seq in 1..=n {
+        for e in &template {
+            let mut e = e.clone();
+            if let B::MariaGtid(g) = &mut e.body {
+                g.seq = seq;
+            }
+            let bytes = e.encode();
+            e.header.log_pos = (out.len() + bytes.len()) as u32;
+            out.extend_from_slice(&e.encode());
+        }
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("primary-bin.000001"), &out).unwrap();
+    std::fs::write(dir.join("binlog.index"), "primary-bin.000001\n").unwrap();
+    (out.len() as u64, size(&template))
+}
+
+/// Part 2: binraft storing a full-speed feed.
+fn ingest(n: u64, big_rows: bool) {
+    let w = work_dir(if big_rows { "ingest-big" } else { "ingest-small" });
+    let (bytes, tx) = synthetic_store(&w.join("source"), n, big_rows);
+    let src_port = free_port();
+    let _src = binraft(&w.join("source"), src_port, &[]);
+    let dst_port = free_port();
+    let t = Instant::now();
+    let _dst = binraft(
+        &w.join("dest"),
+        dst_port,
+        &["--primary".into(), format!("127.0.0.1:{src_port}"), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()],
+    );
+    let file = w.join("dest").join("primary-bin.000001");
+    while std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) < bytes {
+        assert!(t.elapsed() < Duration::from_secs(300), "ingest did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{:<38} {:>9.0} {:>8.1}   ({n} transactions of {tx} bytes, group commit)",
+        if big_rows { "ingest, large transactions" } else { "ingest, small transactions" },
+        n as f64 / secs,
+        bytes as f64 / secs / 1e6
+    );
+}
+
+/// Part 3: `k` readers of the whole store at once; each one's MB/s.
+fn fan_out(rt: &tokio::runtime::Runtime, port: u16, upto: u64, bytes: u64, k: usize) -> Vec<f64> {
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..k {
+            tasks.push(tokio::spawn(async move {
+                let t = Instant::now();
+                probe(port, USER, PASSWORD, String::new(), upto, Arc::default()).await;
+                bytes as f64 / t.elapsed().as_secs_f64() / 1e6
+            }));
+        }
+        let mut v = Vec::new();
+        for t in tasks {
+            v.push(t.await.unwrap());
+        }
+        v
+    })
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    latency(&rt, 2000);
+
+    println!("\n2. binraft's ingest ceiling: a binraft serving a synthetic store feeds another over loopback");
+    println!("{:<38} {:>9} {:>8}", "", "tx/s", "MB/s");
+    ingest(20_000, false);
+    ingest(2_000, true);
+
+    let w = work_dir("fanout");
+    let (bytes, _) = synthetic_store(&w.join("store"), 2_000, true);
+    let port = free_port();
+    let _b = binraft(&w.join("store"), port, &[]);
+    let one = fan_out(&rt, port, 2_000, bytes, 1)[0];
+    let fifty = fan_out(&rt, port, 2_000, bytes, 50);
+    let mean = fifty.iter().sum::<f64>() / fifty.len() as f64;
+    let worst = fifty.iter().cloned().fold(f64::MAX, f64::min);
+    println!("\n3. fan-out: readers of a {:.0} MB store at once", bytes as f64 / 1e6);
+    println!("1 reader: {one:.0} MB/s; 50 readers: mean {mean:.0} MB/s each (worst {worst:.0}), {:.0} MB/s in all", mean * 50.0);
+    println!("per-reader throughput with 50 readers / with 1: mean {:.2}, worst {:.2}", mean / one, worst / one);
+}
