@@ -73,8 +73,10 @@ async fn run(r: Replication, node: &Node) {
             if streamed {
                 backoff = BACKOFF_MIN;
             }
+            // The server's own error number when it gave one, else "cannot connect" (2003).
+            let errno = ["1045", "1236", "1227", "1044"].iter().find(|c| reason.contains(&format!("({c})")) || reason.contains(&format!("error {c}"))).and_then(|c| c.parse().ok());
             status(node, |s| {
-                s.last_io_errno = if fatal { 1236 } else { 2003 };
+                s.last_io_errno = errno.unwrap_or(if fatal { 1236 } else { 2003 });
                 s.last_io_error = reason.clone();
                 s.seconds_behind_master = None;
             });

@@ -48,6 +48,15 @@ fn replication_is_driven_with_sql_and_survives_restart() {
         p.port
     ))
     .unwrap();
+    // A wrong password: the primary's 1045, in binraft's own slave status.
+    as_user(port, "admin", "chief", "CHANGE MASTER TO MASTER_PASSWORD='wrong'; START SLAVE").unwrap();
+    let t = std::time::Instant::now();
+    while field(&status(port), "Last_IO_Errno") != "1045" {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", status(port));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(field(&status(port), "Last_IO_Error").contains("Access denied for user 'repl'"));
+    as_user(port, "admin", "chief", "STOP SLAVE; CHANGE MASTER TO MASTER_PASSWORD='s3cret'").unwrap();
     as_user(port, "admin", "chief", "START SLAVE").unwrap();
     let r = replica("admin-replica", 2);
     change_master(&r, port, "MASTER_USE_GTID=slave_pos");

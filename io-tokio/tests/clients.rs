@@ -157,3 +157,34 @@ fn mysql_async_binlog_stream_with_gtid_auto_position() {
     });
     assert_eq!(got, gtids[3..], "GTIDs after 1-3");
 }
+
+/// binraft pulling from a MySQL-flavour source (another binraft serving an imported MySQL 8.0.45
+/// store: no MySQL server can run here): the same files, byte for byte, then served on.
+#[test]
+fn pulling_from_a_mysql_flavour_source() {
+    let dir = corpus_dir().join("Percona-Lab-percona-binlog-server/data_80045_gtid");
+    let files = vec![dir.join("binlog.000001"), dir.join("binlog.000002")];
+    let (_work, source) = store_of("mysql-source", &files);
+    let work = work_dir("mysql-pull");
+    let node = Binraft::start(
+        &work.join("store"),
+        &work.join("binraft.log"),
+        &["--primary".into(), format!("127.0.0.1:{}", source.port), "--primary-user".into(), "repl".into(), "--primary-password".into(), "s3cret".into()],
+    );
+    let t = std::time::Instant::now();
+    for f in &files {
+        let name = f.file_name().unwrap();
+        loop {
+            if std::fs::read(work.join("store").join(name)).ok().as_deref() == Some(&read_binlog(f)[..]) {
+                break;
+            }
+            assert!(t.elapsed() < std::time::Duration::from_secs(20), "{name:?} never matched the source:\n{}", node.log());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    // And python-mysql-replication reads it from the pulling node by GTID.
+    let (_, gtids) = expected(&files);
+    let lines = pmr(node.port, "mysql-gtid", Some(&format!("{}:1-4", gtids[0].split(':').next().unwrap())));
+    let got: Vec<&str> = lines.iter().filter(|l| l.contains(" GtidEvent ")).map(|l| l.rsplit(' ').next().unwrap()).collect();
+    assert_eq!(got, gtids[4..].iter().map(String::as_str).collect::<Vec<_>>());
+}
