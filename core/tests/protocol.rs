@@ -48,6 +48,8 @@ fn server(version: &str) -> ServerConn {
         server_version: version.into(),
         users: vec![("repl".into(), StoredPassword::from_plain("pw"))],
         max_packet: 1 << 20,
+        tls: false,
+        require_tls: false,
     });
     ServerConn::new(cfg, 9, [7; 20], "127.0.0.1:1".into())
 }

@@ -46,6 +46,15 @@ pub struct Args {
     /// together) or `transaction` (one fsync each) [default: group].
     #[arg(long)]
     pub sync: Option<String>,
+    /// PEM certificate chain for TLS on the MySQL port (with --tls-key).
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS on the MySQL port.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse clients that do not use TLS.
+    #[arg(long)]
+    pub require_tls: bool,
 }
 
 /// The same settings, as the config file spells them.
@@ -63,6 +72,9 @@ struct File {
     primary_password: Option<String>,
     primary_heartbeat_ms: Option<u64>,
     sync: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    require_tls: Option<bool>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -77,6 +89,9 @@ pub struct Settings {
     pub primary: Option<Replication>,
     /// One fsync for all transactions received together (else one each).
     pub group_commit: bool,
+    /// Certificate chain and key files for TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub require_tls: bool,
 }
 
 fn user(spec: &str, what: &str) -> Result<(String, String), String> {
@@ -132,6 +147,12 @@ impl Args {
             admins,
             max_packet_bytes: self.max_packet_bytes.or(file.max_packet_bytes).unwrap_or(64 << 20),
             primary,
+            tls: match (self.tls_cert.clone().or(file.tls_cert), self.tls_key.clone().or(file.tls_key)) {
+                (Some(c), Some(k)) => Some((c, k)),
+                (None, None) => None,
+                _ => return Err("tls_cert and tls_key go together".into()),
+            },
+            require_tls: self.require_tls || file.require_tls.unwrap_or(false),
             group_commit: match self.sync.clone().or(file.sync).as_deref() {
                 None | Some("group") => true,
                 Some("transaction") => false,

@@ -6,6 +6,7 @@ mod import;
 mod inspect;
 mod server;
 mod store;
+mod tls;
 mod upstream;
 
 use clap::{Parser, Subcommand};

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// What connections share.
@@ -37,6 +37,7 @@ pub struct Node {
     pub replication: Mutex<Option<Replication>>,
     pub replica_status: Mutex<ReplicaStatus>,
     group_commit: bool,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     replication_target: tokio::sync::watch::Sender<Option<Replication>>,
 }
 
@@ -53,7 +54,17 @@ pub async fn run(args: Args) -> Result<(), String> {
     let mariadb = store.files().last().is_none_or(|f| f.mariadb);
     // MariaDB servers prefix 5.5.5- in the greeting so that old clients accept them.
     let greeting_version = if mariadb { format!("5.5.5-{version}") } else { version.clone() };
-    let conn_config = Arc::new(ServerConfig { server_version: greeting_version, users, max_packet: settings.max_packet_bytes });
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
+        None => None,
+    };
+    let conn_config = Arc::new(ServerConfig {
+        server_version: greeting_version,
+        users,
+        max_packet: settings.max_packet_bytes,
+        tls: tls.is_some(),
+        require_tls: settings.require_tls,
+    });
     // Replication from the command line or config file replaces what CHANGE MASTER TO saved.
     let replication = match &settings.primary {
         Some(r) => {
@@ -75,6 +86,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         replica_status: Mutex::new(ReplicaStatus::default()),
         replication: Mutex::new(replication),
         group_commit: settings.group_commit,
+        tls,
         replication_target,
     });
     let listener = TcpListener::bind(settings.listen).await.map_err(|e| format!("listen on {}: {e}", settings.listen))?;
@@ -345,38 +357,72 @@ impl Node {
     }
 }
 
-async fn write_outputs(conn: &mut ServerConn, stream: &mut TcpStream) -> std::io::Result<Option<Output>> {
+async fn write_outputs<S: AsyncWrite + Unpin>(conn: &mut ServerConn, stream: &mut S) -> std::io::Result<Option<Output>> {
     while let Some(o) = conn.poll_output() {
         match o {
             Output::Send(b) => stream.write_all(&b).await?,
             other => return Ok(Some(other)),
         }
     }
+    stream.flush().await?;
     Ok(None)
 }
 
-async fn serve(mut stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std::io::Result<String> {
+/// Where a connection's command loop ended.
+enum Step {
+    Closed(String),
+    StartTls,
+    Dump(Box<Dump>),
+}
+
+/// A connection's state between its phases (before and after TLS, then the dump).
+struct Conn {
+    conn: ServerConn,
+    session: Session,
+    is_admin: bool,
+}
+
+async fn serve(stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std::io::Result<String> {
     stream.set_nodelay(true)?;
     let mut scramble = [0u8; 20];
     rand::thread_rng().fill_bytes(&mut scramble);
-    let mut conn = ServerConn::new(Arc::clone(&node.conn_config), id, scramble, peer.to_string());
-    let mut session = Session::default();
-    let mut is_admin = false;
+    let conn = ServerConn::new(Arc::clone(&node.conn_config), id, scramble, peer.to_string());
+    let mut c = Conn { conn, session: Session::default(), is_admin: false };
+    let mut plain = stream;
+    match drive(&mut plain, &mut c, peer, id, node).await? {
+        Step::Closed(reason) => Ok(reason),
+        Step::Dump(dump) => stream_dump(*dump, c.conn, plain, &c.session, id, node).await,
+        Step::StartTls => {
+            let Some(acceptor) = node.tls.clone() else { return Ok("TLS requested without TLS configured".into()) };
+            let mut tls = acceptor.accept(plain).await.map_err(|e| std::io::Error::other(format!("TLS handshake: {e}")))?;
+            tracing::debug!(%peer, conn = id, "TLS established");
+            match drive(&mut tls, &mut c, peer, id, node).await? {
+                Step::Closed(reason) => Ok(reason),
+                Step::Dump(dump) => stream_dump(*dump, c.conn, tls, &c.session, id, node).await,
+                Step::StartTls => Ok("TLS requested twice".into()),
+            }
+        }
+    }
+}
+
+/// Runs the command phase on `stream` until the connection closes, asks for TLS, or dumps.
+async fn drive<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, peer: SocketAddr, id: u32, node: &Node) -> std::io::Result<Step> {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        while let Some(o) = write_outputs(&mut conn, &mut stream).await? {
+        while let Some(o) = write_outputs(&mut c.conn, stream).await? {
             match o {
                 Output::Authenticated { user, .. } => {
-                    is_admin = node.admins.contains(&user);
-                    tracing::info!(%peer, conn = id, %user, admin = is_admin, "authenticated");
+                    c.is_admin = node.admins.contains(&user);
+                    tracing::info!(%peer, conn = id, %user, admin = c.is_admin, "authenticated");
                 }
                 Output::Close { reason } => {
                     stream.flush().await?;
-                    return Ok(reason);
+                    return Ok(Step::Closed(reason));
                 }
-                Output::Command(c) => {
-                    if let Some(dump) = command(c, &mut conn, &mut session, node, id, peer, is_admin) {
-                        return stream_dump(dump, conn, stream, &session, id, node).await;
+                Output::StartTls => return Ok(Step::StartTls),
+                Output::Command(cmd) => {
+                    if let Some(dump) = command(cmd, &mut c.conn, &mut c.session, node, id, peer, c.is_admin) {
+                        return Ok(Step::Dump(Box::new(dump)));
                     }
                 }
                 Output::Send(_) => {}
@@ -384,9 +430,9 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) ->
         }
         let n = stream.read(&mut buf).await?;
         if n == 0 {
-            return Ok("client disconnected".into());
+            return Ok(Step::Closed("client disconnected".into()));
         }
-        conn.handle_bytes(&buf[..n]);
+        c.conn.handle_bytes(&buf[..n]);
     }
 }
 
@@ -497,11 +543,11 @@ fn start_dump(start: DumpStart, flags: u16, replica_id: u32, conn: &mut ServerCo
 
 /// Streams a dump until the client goes away. Heartbeats follow `@master_heartbeat_period`
 /// (nanoseconds), 30 s by default as in MariaDB.
-async fn stream_dump(mut dump: Dump, mut conn: ServerConn, mut stream: TcpStream, session: &Session, id: u32, node: &Node) -> std::io::Result<String> {
+async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn: ServerConn, stream: S, session: &Session, id: u32, node: &Node) -> std::io::Result<String> {
     conn.ignore_input();
     let period_ns: u64 = session.user_vars.get("master_heartbeat_period").cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(30_000_000_000);
     let period = Duration::from_nanos(period_ns.max(1_000_000));
-    let (mut rd, mut wr) = stream.split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let mut scratch = [0u8; 512];
     let mut changes = node.store.subscribe();
     loop {

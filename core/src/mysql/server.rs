@@ -26,6 +26,9 @@ pub enum Output {
     Command(Command),
     /// Close the connection after writing what was sent; `reason` is for the log.
     Close { reason: String },
+    /// The client asked for TLS: write what was sent, run the TLS handshake on the socket, then
+    /// go on feeding the decrypted bytes.
+    StartTls,
 }
 
 /// Server-wide settings a connection needs.
@@ -35,6 +38,10 @@ pub struct ServerConfig {
     pub users: Vec<(String, StoredPassword)>,
     /// Largest message accepted from a client.
     pub max_packet: usize,
+    /// TLS is configured: the greeting offers it.
+    pub tls: bool,
+    /// Clients must use TLS.
+    pub require_tls: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +60,7 @@ pub struct ServerConn {
     scramble: [u8; 20],
     seq: u8,
     client_caps: u32,
+    tls_active: bool,
     pending: Option<HandshakeResponse>,
     out: VecDeque<Output>,
     peer: String,
@@ -64,11 +72,12 @@ impl ServerConn {
     pub fn new(config: std::sync::Arc<ServerConfig>, connection_id: u32, scramble: [u8; 20], peer: String) -> Self {
         // Scramble bytes must be printable-ish and never zero: clients read them as a C string.
         let scramble = scramble.map(|b| (b % 94) + 33);
+        let caps = capabilities::SERVER_DEFAULT | if config.tls { capabilities::SSL } else { 0 };
         let greeting = HandshakeV10 {
             server_version: config.server_version.clone(),
             connection_id,
             scramble,
-            capabilities: capabilities::SERVER_DEFAULT,
+            capabilities: caps,
             charset: 33,
             status: capabilities::status::AUTOCOMMIT,
             mariadb_capabilities: 0,
@@ -83,7 +92,7 @@ impl ServerConn {
         reader.expect_seq(Some(1));
         let mut out = VecDeque::new();
         out.push_back(Output::Send(bytes));
-        ServerConn { config, state: State::AwaitResponse, reader, scramble, seq, client_caps: 0, pending: None, out, peer }
+        ServerConn { config, state: State::AwaitResponse, reader, scramble, seq, client_caps: 0, tls_active: false, pending: None, out, peer }
     }
 
     pub fn client_capabilities(&self) -> u32 {
@@ -140,8 +149,20 @@ impl ServerConn {
 
     fn on_response(&mut self, payload: &[u8]) {
         if HandshakeResponse::is_ssl_request(payload) {
-            self.send_err(&ServerError::new(super::errors::ER_NOT_SUPPORTED_YET, b"08004", "TLS is not configured on this binraft node"));
-            self.close("client asked for TLS, which is not configured".into());
+            if !self.config.tls || self.tls_active {
+                self.send_err(&ServerError::new(super::errors::ER_NOT_SUPPORTED_YET, b"08004", "TLS is not configured on this binraft node"));
+                self.close("client asked for TLS, which is not configured".into());
+                return;
+            }
+            // The full response follows over TLS, continuing the sequence.
+            self.tls_active = true;
+            self.reader.expect_seq(Some(self.seq));
+            self.out.push_back(Output::StartTls);
+            return;
+        }
+        if self.config.require_tls && !self.tls_active {
+            self.send_err(&ServerError::new(super::errors::ER_ACCESS_DENIED, b"28000", "Connections using insecure transport are prohibited; use TLS"));
+            self.close("client without TLS, which is required".into());
             return;
         }
         let resp = match HandshakeResponse::decode(payload) {
@@ -274,6 +295,8 @@ mod tests {
             server_version: "5.5.5-10.11.19-MariaDB-binraft".into(),
             users: vec![("repl".into(), StoredPassword::from_plain("pw"))],
             max_packet: 1 << 20,
+            tls: false,
+            require_tls: false,
         })
     }
 

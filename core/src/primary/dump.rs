@@ -399,9 +399,13 @@ impl Dump {
 
     fn next_file(&mut self, announce: bool) {
         if self.file_idx + 1 >= self.files.len() {
-            // The next file is not in the store yet.
+            // The next file is not in the store yet: a non-blocking dump is done.
             self.at_closed_end = true;
-            self.wait();
+            if self.cfg.non_blocking {
+                self.finish(DumpOutput::Eof);
+            } else {
+                self.wait();
+            }
             return;
         }
         self.at_closed_end = false;

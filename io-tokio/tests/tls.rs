@@ -1,0 +1,59 @@
+//! TLS on binraft's MySQL port: with --require-tls a client without TLS is refused, the
+//! mariadb client gets an encrypted session, and a MariaDB replica with MASTER_SSL=1 replicates.
+
+mod common;
+
+use binraft_fixtures::{captured_files, read_binlog};
+use common::*;
+use std::process::Command;
+
+#[test]
+fn tls_clients_and_replicas() {
+    let work = work_dir("tls");
+    let ok = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(work.join("key.pem"))
+        .arg("-out")
+        .arg(work.join("cert.pem"))
+        .output()
+        .expect("openssl (apt-get install openssl; .ci/run does)");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let mut import = vec!["import".to_string(), "--data-dir".into(), work.join("store").display().to_string()];
+    for f in captured_files() {
+        let plain = work.join(f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz"));
+        std::fs::write(&plain, read_binlog(&f)).unwrap();
+        import.push(plain.display().to_string());
+    }
+    let out = binraft(&import.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let node = Binraft::start(
+        &work.join("store"),
+        &work.join("binraft.log"),
+        &[
+            "--tls-cert".into(),
+            work.join("cert.pem").display().to_string(),
+            "--tls-key".into(),
+            work.join("key.pem").display().to_string(),
+            "--require-tls".into(),
+        ],
+    );
+    let client = |ssl: &str| {
+        Command::new("mariadb")
+            .args(["--no-defaults", "-h127.0.0.1", "-urepl", "-ps3cret", ssl, "-e", "status"])
+            .arg(format!("-P{}", node.port))
+            .output()
+            .unwrap()
+    };
+    let plain = client("--skip-ssl");
+    assert!(!plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("insecure transport"), "{}", String::from_utf8_lossy(&plain.stderr));
+    let tls = client("--ssl");
+    assert!(tls.status.success(), "{}", String::from_utf8_lossy(&tls.stderr));
+    assert!(String::from_utf8_lossy(&tls.stdout).contains("Cipher in use is TLS"), "{}", String::from_utf8_lossy(&tls.stdout));
+
+    let r = replica("tls-replica", 2);
+    change_master(&r, node.port, "MASTER_USE_GTID=slave_pos, MASTER_SSL=1, MASTER_SSL_VERIFY_SERVER_CERT=0");
+    wait_for(&r, "the imported GTIDs", |db| db.sql("SELECT @@gtid_slave_pos").contains("0-1-43"));
+    assert_eq!(r.sql("SELECT COUNT(*) FROM rigtest.stmt"), "10");
+    assert_eq!(field(&r.slave_status(), "Master_SSL_Allowed"), "Yes");
+}
