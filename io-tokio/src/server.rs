@@ -164,7 +164,7 @@ impl Node {
         set("gtid_executed", gtid_executed.to_string());
         set("gtid_purged", files.first().map(|f| f.previous_gtids.to_string()).unwrap_or_default());
         set("server_uuid", format!("{:08x}-0000-4000-8000-{:012x}", self.server_id, self.server_id));
-        set("rpl_semi_sync_master_enabled", "OFF".into());
+        set("rpl_semi_sync_master_enabled", "ON".into());
         set("max_allowed_packet", (self.conn_config.max_packet).to_string());
         set("lower_case_table_names", "0".into());
         set("character_set_server", "utf8mb4".into());
@@ -550,15 +550,27 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut scratch = [0u8; 512];
     let mut changes = node.store.subscribe();
+    // A replica that asked for semi-sync gets every event with its header; binraft asks for an
+    // ACK at each transaction's end (it waits on none: its own durability does not depend on them).
+    let semi_sync = session.user_vars.get("rpl_semi_sync_slave").cloned().flatten().is_some_and(|v| v == "1");
+    let mut held: Option<Vec<u8>> = None;
     loop {
         let Some(o) = dump.poll_output() else { return Ok("dump ended".into()) };
-        match o {
-            DumpOutput::Event(e) => {
+        // An event is sent when the next output says whether it ends a transaction.
+        if let Some(e) = held.take() {
+            let end = matches!(o, DumpOutput::GroupEnd);
+            if semi_sync {
+                conn.send_event_semi_sync(&e, end);
+            } else {
                 conn.send_event(&e);
-                while let Some(Output::Send(b)) = conn.poll_output() {
-                    wr.write_all(&b).await?;
-                }
             }
+            while let Some(Output::Send(b)) = conn.poll_output() {
+                wr.write_all(&b).await?;
+            }
+        }
+        match o {
+            DumpOutput::Event(e) => held = Some(e),
+            DumpOutput::GroupEnd => {}
             DumpOutput::Read { file, offset } => {
                 if let Ok(mut d) = node.dump_files.lock() {
                     if d.get(&id) != Some(&file) {

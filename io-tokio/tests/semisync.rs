@@ -43,3 +43,27 @@ fn every_commit_is_acknowledged_after_binraft_stored_it() {
     assert!(stat("Rpl_semi_sync_master_yes_tx").parse::<u32>().unwrap() >= 52);
     assert_eq!(stat("Rpl_semi_sync_master_status"), "ON");
 }
+
+/// A MariaDB replica that enables semi-sync replicates from binraft with semi-sync on: every
+/// event carries the semi-sync header and each transaction's last one asks for an ACK.
+#[test]
+fn semi_sync_replicas_of_binraft() {
+    use binraft_fixtures::{captured_files, read_binlog};
+    let work = work_dir("semisync-serve");
+    let mut import = vec!["import".to_string(), "--data-dir".into(), work.join("store").display().to_string()];
+    for f in captured_files() {
+        let plain = work.join(f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz"));
+        std::fs::write(&plain, read_binlog(&f)).unwrap();
+        import.push(plain.display().to_string());
+    }
+    assert!(binraft(&import.iter().map(String::as_str).collect::<Vec<_>>()).status.success());
+    let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &[]);
+    let r = binraft_fixtures::mariadb::MariaDb::start(
+        "semisync-replica",
+        &["--server-id=2".into(), "--gtid-strict-mode=1".into(), "--max-allowed-packet=1G".into(), "--rpl-semi-sync-slave-enabled=ON".into()],
+    );
+    change_master(&r, node.port, "MASTER_USE_GTID=slave_pos");
+    wait_for(&r, "the imported GTIDs", |db| db.sql("SELECT @@gtid_slave_pos").contains("0-1-43"));
+    assert_eq!(r.sql("SHOW STATUS LIKE 'Rpl_semi_sync_slave_status'"), "Rpl_semi_sync_slave_status\tON");
+    assert_eq!(r.sql("SELECT COUNT(*) FROM rigtest.stmt"), "10");
+}

@@ -270,6 +270,17 @@ impl ServerConn {
         self.out.push_back(Output::Send(bytes));
     }
 
+    /// A binlog event to a semi-sync replica: 0x00, the semi-sync magic 0xEF, a flag asking for
+    /// an ACK or not, then the event.
+    pub fn send_event_semi_sync(&mut self, event: &[u8], need_ack: bool) {
+        let mut bytes = Vec::with_capacity(event.len() + 7);
+        let mut payload = Vec::with_capacity(event.len() + 3);
+        payload.extend_from_slice(&[0, 0xef, u8::from(need_ack)]);
+        payload.extend_from_slice(event);
+        write_message(&mut bytes, &mut self.seq, &payload);
+        self.out.push_back(Output::Send(bytes));
+    }
+
     /// The EOF that ends a non-blocking dump.
     pub fn send_eof(&mut self) {
         let mut p = Vec::new();

@@ -50,6 +50,8 @@ pub struct DumpConfig {
 pub enum DumpOutput {
     /// One event to send, as it goes on the wire (without the 0x00 packet prefix).
     Event(Vec<u8>),
+    /// The event just before ends a transaction (a semi-sync primary asks for an ACK there).
+    GroupEnd,
     /// Read `file` from `offset` and give the bytes to [`Dump::handle_bytes`].
     Read { file: String, offset: u64 },
     /// The store has nothing more yet: call [`Dump::resume`] when it grows.
@@ -377,6 +379,9 @@ impl Dump {
                     self.out.push_back(DumpOutput::Event(raw));
                 }
             }
+        }
+        if group_end && !self.skipping && matches!(self.out.back(), Some(DumpOutput::Event(_))) {
+            self.out.push_back(DumpOutput::GroupEnd);
         }
         if self.skipping && group_end {
             self.skipping = false;
