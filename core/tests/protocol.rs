@@ -60,7 +60,7 @@ fn login_query_and_errors() {
     info.variables.insert("server_id".into(), "100".into());
     let mut session = Session::default();
     let mut s = server("5.5.5-10.11.19-MariaDB-binraft-log");
-    let mut c = ClientConn::new(ClientConfig { user: "repl".into(), password: "pw".into(), max_packet: 1 << 20 });
+    let mut c = ClientConn::new(ClientConfig { user: "repl".into(), password: "pw".into(), max_packet: 1 << 20, tls: false });
     let out = pump(&mut c, &mut s, &mut session, &info);
     assert!(matches!(&out[..], [ClientOutput::Ready(g)] if g.server_version.contains("MariaDB")), "{out:?}");
     c.query("SELECT @@server_id, 'x' AS y");
@@ -79,7 +79,7 @@ fn login_query_and_errors() {
 fn wrong_password_is_fatal_with_the_servers_words() {
     let info = ServerInfo::default();
     let mut s = server("8.0.45-binraft");
-    let mut c = ClientConn::new(ClientConfig { user: "repl".into(), password: "nope".into(), max_packet: 1 << 20 });
+    let mut c = ClientConn::new(ClientConfig { user: "repl".into(), password: "nope".into(), max_packet: 1 << 20, tls: false });
     let out = pump(&mut c, &mut s, &mut Session::default(), &info);
     let [ClientOutput::Fatal(why)] = &out[..] else { panic!("{out:?}") };
     assert!(why.contains("Access denied for user 'repl'") && why.contains("1045"), "{why}");

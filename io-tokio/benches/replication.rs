@@ -36,7 +36,7 @@ impl Conn {
     async fn open(port: u16, user: &str, password: &str) -> Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
         stream.set_nodelay(true).unwrap();
-        let client = ClientConn::new(ClientConfig { user: user.into(), password: password.into(), max_packet: 1 << 30 });
+        let client = ClientConn::new(ClientConfig { user: user.into(), password: password.into(), max_packet: 1 << 30, tls: false });
         let mut c = Conn { stream, client, buf: vec![0; 1 << 20] };
         match c.next().await {
             ClientOutput::Ready(_) => c,

@@ -55,6 +55,13 @@ pub struct Args {
     /// Refuse clients that do not use TLS.
     #[arg(long)]
     pub require_tls: bool,
+    /// Talk to the primary over TLS.
+    #[arg(long)]
+    pub primary_ssl: bool,
+    /// CA certificate (PEM) to verify the primary's certificate with; without it any
+    /// certificate is accepted, as with MASTER_SSL_VERIFY_SERVER_CERT=0.
+    #[arg(long)]
+    pub primary_ssl_ca: Option<PathBuf>,
 }
 
 /// The same settings, as the config file spells them.
@@ -75,6 +82,8 @@ struct File {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     require_tls: Option<bool>,
+    primary_ssl: Option<bool>,
+    primary_ssl_ca: Option<PathBuf>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -136,6 +145,8 @@ impl Args {
                     password: self.primary_password.clone().or(file.primary_password).unwrap_or_default(),
                     heartbeat_ms: self.primary_heartbeat_ms.or(file.primary_heartbeat_ms).unwrap_or(1000),
                     running: true,
+                    ssl: self.primary_ssl || file.primary_ssl.unwrap_or(false),
+                    ssl_ca: self.primary_ssl_ca.clone().or(file.primary_ssl_ca),
                 })
             }
         };
@@ -172,11 +183,17 @@ pub struct Replication {
     pub heartbeat_ms: u64,
     /// START SLAVE'd (true) or STOP SLAVE'd.
     pub running: bool,
+    /// MASTER_SSL.
+    #[serde(default)]
+    pub ssl: bool,
+    /// MASTER_SSL_CA.
+    #[serde(default)]
+    pub ssl_ca: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Replication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}@{}:{} (running: {})", self.user, self.host, self.port, self.running)
+        write!(f, "{}@{}:{} (running: {}, tls: {})", self.user, self.host, self.port, self.running, self.ssl)
     }
 }
 

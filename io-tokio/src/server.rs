@@ -209,7 +209,23 @@ impl Node {
                 if c.log_file.is_some() || c.log_pos.is_some() {
                     return Err(ServerError::new(1064, b"42000", "binraft resumes from its own store: MASTER_LOG_FILE and MASTER_LOG_POS are not settable"));
                 }
-                let mut r = repl.clone().unwrap_or(Replication { host: String::new(), port: 3306, user: String::new(), password: String::new(), heartbeat_ms: 1000, running: false });
+                let mut r = repl.clone().unwrap_or(Replication {
+                    host: String::new(),
+                    port: 3306,
+                    user: String::new(),
+                    password: String::new(),
+                    heartbeat_ms: 1000,
+                    running: false,
+                    ssl: false,
+                    ssl_ca: None,
+                });
+                if let Some(ssl) = c.ssl {
+                    r.ssl = ssl;
+                }
+                if let Some(ca) = c.ssl_ca {
+                    r.ssl_ca = Some(ca.into());
+                    r.ssl = true;
+                }
                 if let Some(h) = c.host {
                     r.host = h;
                 }

@@ -8,7 +8,7 @@ use crate::server::Node;
 use binraft_core::upstream::{UpstreamConfig, UpstreamOutput, UpstreamSession};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -49,7 +49,23 @@ fn status(node: &Node, f: impl FnOnce(&mut binraft_core::primary::admin::Replica
 
 async fn run(r: Replication, node: &Node) {
     let primary = format!("{}:{}", r.host, r.port);
-    let cfg = UpstreamConfig { user: r.user.clone(), password: r.password.clone(), server_id: node.server_id(), heartbeat_period_ms: r.heartbeat_ms };
+    let cfg = UpstreamConfig { user: r.user.clone(), password: r.password.clone(), server_id: node.server_id(), heartbeat_period_ms: r.heartbeat_ms, tls: r.ssl };
+    let tls = if r.ssl {
+        match crate::tls::connector(r.ssl_ca.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                status(node, |s| {
+                    s.io_running = "No".into();
+                    s.last_io_errno = 2026;
+                    s.last_io_error = e.clone();
+                });
+                tracing::error!("replication cannot start: {e}");
+                return std::future::pending().await;
+            }
+        }
+    } else {
+        None
+    };
     status(node, |s| {
         s.host = r.host.clone();
         s.port = r.port;
@@ -66,7 +82,7 @@ async fn run(r: Replication, node: &Node) {
             s.io_state = "Connecting to master".into();
         });
         let outcome = match TcpStream::connect(&primary).await {
-            Ok(stream) => session(stream, &cfg, resume.clone(), node, start).await,
+            Ok(stream) => session(stream, &cfg, tls.as_ref(), &r.host, resume.clone(), node, start).await,
             Err(e) => Err((format!("cannot connect: {e}"), false, false)),
         };
         if let Err((reason, fatal, streamed)) = outcome {
@@ -103,11 +119,38 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// One session; `Err((reason, fatal, streamed_anything))` when it ends.
-async fn session(mut stream: TcpStream, cfg: &UpstreamConfig, resume: binraft_core::upstream::Resume, node: &Node, t0: Instant) -> Result<(), (String, bool, bool)> {
+type Outcome = Result<(), (String, bool, bool)>;
+
+/// One session; `Err((reason, fatal, streamed_anything))` when it ends. It starts on the plain
+/// socket and, if the session asks for TLS, goes on over it.
+async fn session(
+    stream: TcpStream,
+    cfg: &UpstreamConfig,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    host: &str,
+    resume: binraft_core::upstream::Resume,
+    node: &Node,
+    t0: Instant,
+) -> Outcome {
+    let mut s = UpstreamSession::new(cfg.clone(), resume, t0.elapsed().as_millis() as u64);
+    let mut plain = stream;
+    let TlsRequested = pump(&mut plain, &mut s, node, t0).await?;
+    let Some(tls) = tls else { return Err(("TLS asked for without a TLS configuration".into(), true, false)) };
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| (format!("TLS: bad server name {host}: {e}"), true, false))?;
+    let mut secure = tls.connect(name, plain).await.map_err(|e| (format!("TLS handshake with the primary: {e}"), false, false))?;
+    s.tls_established();
+    let TlsRequested = pump(&mut secure, &mut s, node, t0).await?;
+    Err(("TLS asked for twice".into(), true, false))
+}
+
+/// The session asked for TLS: the only way a pump ends without an error.
+struct TlsRequested;
+
+/// Drives the session over `stream` until it fails or asks for TLS.
+async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut UpstreamSession, node: &Node, t0: Instant) -> Result<TlsRequested, (String, bool, bool)> {
     let store = &node.store;
     let now = || t0.elapsed().as_millis() as u64;
-    let mut s = UpstreamSession::new(cfg.clone(), resume, now());
     let mut buf = vec![0u8; 4 << 20];
     let mut streamed = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -122,6 +165,10 @@ async fn session(mut stream: TcpStream, cfg: &UpstreamConfig, resume: binraft_co
             }
             match o {
                 UpstreamOutput::Send(b) => stream.write_all(&b).await.map_err(|e| (format!("write: {e}"), false, streamed))?,
+                UpstreamOutput::StartTls => {
+                    stream.flush().await.map_err(|e| (format!("write: {e}"), false, streamed))?;
+                    return Ok(TlsRequested);
+                }
                 UpstreamOutput::Connected { server_version } => {
                     tracing::info!(%server_version, "upstream: logged in to the primary");
                     status(node, |st| {

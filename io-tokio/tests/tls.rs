@@ -57,3 +57,47 @@ fn tls_clients_and_replicas() {
     assert_eq!(r.sql("SELECT COUNT(*) FROM rigtest.stmt"), "10");
     assert_eq!(field(&r.slave_status(), "Master_SSL_Allowed"), "Yes");
 }
+
+/// binraft pulling over TLS from a MariaDB primary whose replication user requires it.
+#[test]
+fn pulling_over_tls_from_a_primary_that_requires_it() {
+    let work = work_dir("tls-pull");
+    let ok = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(work.join("key.pem"))
+        .arg("-out")
+        .arg(work.join("cert.pem"))
+        .output()
+        .expect("openssl");
+    assert!(ok.status.success());
+    let p = binraft_fixtures::mariadb::MariaDb::start(
+        "tls-primary",
+        &[
+            "--log-bin=primary-bin".into(),
+            "--server-id=1".into(),
+            "--binlog-format=ROW".into(),
+            format!("--ssl-cert={}", work.join("cert.pem").display()),
+            format!("--ssl-key={}", work.join("key.pem").display()),
+        ],
+    );
+    p.sql("CREATE USER repl@'%' IDENTIFIED BY 's3cret' REQUIRE SSL; GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO repl@'%'");
+    p.sql("CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY); INSERT INTO d.t VALUES (1), (2)");
+    let node = Binraft::start(
+        &work.join("store"),
+        &work.join("binraft.log"),
+        &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), "repl".into(), "--primary-password".into(), "s3cret".into(), "--primary-ssl".into()],
+    );
+    let theirs = p.data_dir().join("primary-bin.000001");
+    let t = std::time::Instant::now();
+    loop {
+        // The active file differs only in its in-use flag (byte 21).
+        let ours = std::fs::read(work.join("store").join("primary-bin.000001")).unwrap_or_default();
+        let mut primary = std::fs::read(&theirs).unwrap();
+        primary[21] &= !1;
+        if ours == primary {
+            break;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "not replicated over TLS:\n{}", node.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -21,6 +21,8 @@ pub struct ClientConfig {
     pub password: String,
     /// Largest message accepted (a binlog event can be up to 1 GiB).
     pub max_packet: usize,
+    /// Ask for TLS (fail if the server does not offer it).
+    pub tls: bool,
 }
 
 /// The rows of a text result set.
@@ -53,6 +55,8 @@ pub enum ClientOutput {
     /// The connection cannot go on: authentication failed, the stream broke, the server
     /// closed it with an error.
     Fatal(String),
+    /// Run the TLS handshake on the socket now, then call [`ClientConn::tls_established`].
+    StartTls,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,13 +79,15 @@ pub struct ClientConn {
     seq: u8,
     caps: u32,
     greeting: Option<HandshakeV10>,
+    /// The handshake response, held until TLS is up.
+    after_tls: Option<Vec<u8>>,
     out: VecDeque<ClientOutput>,
 }
 
 impl ClientConn {
     pub fn new(cfg: ClientConfig) -> Self {
         let reader = PacketReader::new(cfg.max_packet);
-        ClientConn { cfg, state: State::AwaitGreeting, reader, seq: 0, caps: 0, greeting: None, out: VecDeque::new() }
+        ClientConn { cfg, state: State::AwaitGreeting, reader, seq: 0, caps: 0, greeting: None, after_tls: None, out: VecDeque::new() }
     }
 
     #[must_use]
@@ -104,6 +110,13 @@ impl ClientConn {
     fn fail(&mut self, why: String) {
         self.state = State::Failed;
         self.out.push_back(ClientOutput::Fatal(why));
+    }
+
+    /// TLS is up: the held handshake response goes out over it.
+    pub fn tls_established(&mut self) {
+        if let Some(b) = self.after_tls.take() {
+            self.send(&b);
+        }
     }
 
     /// A semi-sync ACK while streaming: its own packet sequence (id 0), no reply.
@@ -172,6 +185,20 @@ impl ClientConn {
                     attributes: Vec::new(),
                 };
                 let mut b = Vec::new();
+                if self.cfg.tls {
+                    if g.capabilities & capabilities::SSL == 0 {
+                        return self.fail("TLS was asked for, but the primary does not offer it".into());
+                    }
+                    let resp = HandshakeResponse { capabilities: resp.capabilities | capabilities::SSL, ..resp };
+                    resp.encode(&mut b);
+                    // SSLRequest: the response's fixed 32 bytes, then TLS, then the response.
+                    self.send(&b[..super::handshake::SSL_REQUEST_LEN]);
+                    self.after_tls = Some(b);
+                    self.greeting = Some(g);
+                    self.state = State::AwaitAuth { plugin: plugin.into() };
+                    self.out.push_back(ClientOutput::StartTls);
+                    return;
+                }
                 resp.encode(&mut b);
                 self.greeting = Some(g);
                 self.send(&b);

@@ -23,6 +23,7 @@ pub struct ChangeMaster {
     pub connect_retry_s: Option<u64>,
     pub heartbeat_period_ms: Option<u64>,
     pub ssl: Option<bool>,
+    pub ssl_ca: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +127,11 @@ fn change_master(opts: &str) -> Result<ChangeMaster, ServerError> {
                 c.heartbeat_period_ms = Some((secs * 1000.0) as u64);
             }
             "MASTER_SSL" => c.ssl = Some(num()? != 0),
+            "MASTER_SSL_CA" => c.ssl_ca = Some(text()?),
+            "MASTER_SSL_VERIFY_SERVER_CERT" => {
+                // Verification follows MASTER_SSL_CA: with a CA the certificate is checked.
+                num()?;
+            }
             _ => {
                 return Err(ServerError::new(
                     1064,

@@ -19,6 +19,8 @@ pub struct UpstreamConfig {
     pub server_id: u32,
     /// The primary sends a heartbeat after this long without events.
     pub heartbeat_period_ms: u64,
+    /// Talk to the primary over TLS.
+    pub tls: bool,
 }
 
 /// Semi-sync: the byte in front of every event, and the flag that asks for an ACK.
@@ -45,6 +47,8 @@ pub enum UpstreamOutput {
     Append { file: String, offset: u64, bytes: Vec<u8>, info: Box<Appended> },
     /// The session cannot go on; reconnect (with backoff) unless `fatal`.
     Failed { reason: String, fatal: bool },
+    /// Run the TLS handshake now, then call [`UpstreamSession::tls_established`].
+    StartTls,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +90,7 @@ pub struct UpstreamSession {
 
 impl UpstreamSession {
     pub fn new(cfg: UpstreamConfig, resume: Resume, now_ms: u64) -> Self {
-        let client = ClientConn::new(ClientConfig { user: cfg.user.clone(), password: cfg.password.clone(), max_packet: (1 << 30) + 8192 });
+        let client = ClientConn::new(ClientConfig { user: cfg.user.clone(), password: cfg.password.clone(), max_packet: (1 << 30) + 8192, tls: cfg.tls });
         UpstreamSession {
             cfg,
             client,
@@ -122,6 +126,10 @@ impl UpstreamSession {
         self.phase == Phase::Streaming && now_ms.saturating_sub(self.last_heard_ms) > 3 * self.cfg.heartbeat_period_ms.max(1000)
     }
 
+    pub fn tls_established(&mut self) {
+        self.client.tls_established();
+    }
+
     pub fn handle_bytes(&mut self, bytes: &[u8], now_ms: u64) {
         self.last_heard_ms = now_ms;
         self.client.handle_bytes(bytes);
@@ -137,6 +145,7 @@ impl UpstreamSession {
     fn on_client(&mut self, o: ClientOutput) {
         match o {
             ClientOutput::Send(b) => self.out.push_back(UpstreamOutput::Send(b)),
+            ClientOutput::StartTls => self.out.push_back(UpstreamOutput::StartTls),
             ClientOutput::Ready(g) => {
                 self.mariadb = g.server_version.contains("MariaDB");
                 self.out.push_back(UpstreamOutput::Connected { server_version: g.server_version.clone() });
