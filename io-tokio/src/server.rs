@@ -301,6 +301,23 @@ impl Node {
         Ok(())
     }
 
+    /// The GTID position at `pos` of `file` (binlog_gtid_pos()): the file's starting state,
+    /// updated by every GTID before `pos`. `None` when `pos` is not inside the stored file.
+    fn gtid_pos_at(&self, file: &str, pos: u64) -> Option<String> {
+        let f = self.store.files().into_iter().find(|f| f.name == file)?;
+        if pos < 4 || pos > f.complete_end {
+            return None;
+        }
+        let bytes = self.store.read_sync(file, 0, pos as usize).ok()?;
+        let mut state: binraft_core::gtid::MariaGtidPos = f.start_gtid_list.iter().copied().collect();
+        for ev in binraft_core::binlog::decoder::Decoder::decode_file(&bytes).flatten() {
+            if let binraft_core::binlog::EventBody::MariaGtid(g) = &ev.body {
+                state.update(binraft_core::gtid::MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq });
+            }
+        }
+        Some(state.to_string())
+    }
+
     /// SHOW BINLOG EVENTS: decodes the file's FORMAT_DESCRIPTION, then events from the position,
     /// reading no more of the file than the rows asked for need.
     fn show_binlog_events(&self, q: &binraft_core::primary::show_events::ShowBinlogEvents) -> Result<binraft_core::mysql::response::ResultSet, ServerError> {
@@ -483,7 +500,13 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
             None
         }
         Command::Query(q) => {
-            match answer(&q, &node.info(id), session) {
+            let mut info = node.info(id);
+            if let Some((file, pos)) = binlog_gtid_pos_args(&q) {
+                if let Some(p) = node.gtid_pos_at(&file, pos) {
+                    info.gtid_pos_of.insert((file, pos), p);
+                }
+            }
+            match answer(&q, &info, session) {
                 Reply::Rows(rs) => conn.send_result_set(&rs),
                 Reply::Ok | Reply::Kill(_) => conn.send_ok(0, 0),
                 Reply::Err(e) => {
@@ -531,6 +554,16 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
             None
         }
     }
+}
+
+/// `binlog_gtid_pos('file', pos)` in a query: its arguments.
+fn binlog_gtid_pos_args(q: &str) -> Option<(String, u64)> {
+    let lower = q.to_ascii_lowercase();
+    let at = lower.find("binlog_gtid_pos(")? + "binlog_gtid_pos(".len();
+    let end = q[at..].find(')')? + at;
+    let (file, pos) = q[at..end].split_once(',')?;
+    let file = file.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
+    Some((file, pos.trim().parse().ok()?))
 }
 
 #[allow(clippy::too_many_arguments)]

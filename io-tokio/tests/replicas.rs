@@ -65,13 +65,21 @@ fn mariadb_replicas_converge_through_binraft_and_bad_clients_do_not_disturb_them
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    client.stdin.take().unwrap().write_all(b"SELECT nonsense FROM nowhere;\nSHOW BINLOG EVENTS LIMIT 2;\nSHOW BINARY LOGS;\nSELECT @@server_id;\n").unwrap();
+    client.stdin.take().unwrap().write_all(format!("SELECT nonsense FROM nowhere;\nSHOW BINLOG EVENTS LIMIT 2;\nSELECT binlog_gtid_pos('{}', 4);\nSHOW BINARY LOGS;\nSELECT @@server_id;\n", files[1]).as_bytes()).unwrap();
     let mixed = client.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&mixed.stderr);
     let stdout = String::from_utf8_lossy(&mixed.stdout);
     assert!(stderr.contains("ERROR 1064 (42000)"), "{stderr}");
     assert!(stdout.contains(&files[0]) && stdout.lines().last() == Some("100"), "{stdout}");
     assert!(stdout.contains(&format!("{}\t4\tFormat_desc\t1\t", files[0])), "SHOW BINLOG EVENTS: {stdout}");
+    // binlog_gtid_pos at the start of the second file: where the first one ended, per domain.
+    let second_start: Vec<String> = primary.sql(&format!("SHOW BINLOG EVENTS IN '{}' LIMIT 1,1", files[1])).split('\t').nth(5).unwrap_or("").trim_matches(|c| c == '[' || c == ']').split(',').map(String::from).collect();
+    let pos_line = stdout.lines().find(|l| l.starts_with("0-") || l.contains(",0-") || l.starts_with("1-")).unwrap_or("");
+    let mut got: Vec<&str> = pos_line.split(',').collect();
+    got.sort();
+    let mut want: Vec<&str> = second_start.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(got, want, "binlog_gtid_pos: {stdout}");
 
     // Both replicas reach the primary's position, with identical tables.
     for r in [&by_gtid, &by_pos] {

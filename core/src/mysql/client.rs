@@ -81,13 +81,14 @@ pub struct ClientConn {
     greeting: Option<HandshakeV10>,
     /// The handshake response, held until TLS is up.
     after_tls: Option<Vec<u8>>,
+    tls_up: bool,
     out: VecDeque<ClientOutput>,
 }
 
 impl ClientConn {
     pub fn new(cfg: ClientConfig) -> Self {
         let reader = PacketReader::new(cfg.max_packet);
-        ClientConn { cfg, state: State::AwaitGreeting, reader, seq: 0, caps: 0, greeting: None, after_tls: None, out: VecDeque::new() }
+        ClientConn { cfg, state: State::AwaitGreeting, reader, seq: 0, caps: 0, greeting: None, after_tls: None, tls_up: false, out: VecDeque::new() }
     }
 
     #[must_use]
@@ -114,6 +115,7 @@ impl ClientConn {
 
     /// TLS is up: the held handshake response goes out over it.
     pub fn tls_established(&mut self) {
+        self.tls_up = true;
         if let Some(b) = self.after_tls.take() {
             self.send(&b);
         }
@@ -225,9 +227,17 @@ impl ClientConn {
                     self.state = State::AwaitAuth { plugin: new_plugin };
                 }
                 Some(0x01) if plugin == CACHING_SHA2_PASSWORD => match p.get(1) {
+                    // Fast authentication succeeded; the OK follows.
                     Some(0x03) => self.state = State::AwaitAuth { plugin },
+                    // Full authentication: the password in clear, which only TLS may carry.
+                    Some(0x04) if self.tls_up => {
+                        let mut clear = self.cfg.password.clone().into_bytes();
+                        clear.push(0);
+                        self.send(&clear);
+                        self.state = State::AwaitAuth { plugin };
+                    }
                     _ => self.fail(
-                        "caching_sha2_password needs full authentication, which needs TLS: give the account a cached login or use mysql_native_password"
+                        "caching_sha2_password asks for full authentication, which binraft does only over TLS: use --primary-ssl, or log in once with another client to fill the server's cache"
                             .into(),
                     ),
                 },
