@@ -116,8 +116,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A length-encoded integer where NULL is not allowed: NULL and 0xff read as 0xfb/0xff sentinels
-    /// would be corrupt, so they come back as `Err` via the caller's `invalid` mapping.
+    /// A length-encoded integer where NULL has no meaning: it reads as `u64::MAX`, which no
+    /// length check accepts, so the caller fails on it like on any impossible length.
     pub fn lenenc_len(&mut self, field: &'static str) -> Result<u64, Short> {
         Ok(self.lenenc(field)?.unwrap_or(u64::MAX))
     }

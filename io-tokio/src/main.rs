@@ -1,6 +1,7 @@
 //! The `binraft` command: `run` serves a store on a MySQL port, `import` seeds a store from
 //! existing binlog files, `inspect` shows, checks or counts the events of binlog files.
 
+mod admin;
 mod config;
 mod import;
 mod inspect;

@@ -4,7 +4,7 @@
 
 use crate::config::{Args, Replication};
 use crate::store::Store;
-use binraft_core::primary::admin::{self, AdminCommand, ReplicaStatus};
+use binraft_core::primary::admin::{self, ReplicaStatus};
 use binraft_core::binlog::ChecksumAlg;
 use binraft_core::gtid::MariaGtidPos;
 use binraft_core::mysql::auth::StoredPassword;
@@ -32,13 +32,13 @@ pub struct Node {
     next_conn: AtomicU32,
     replicas: Mutex<BTreeMap<u32, (u32, String, u16)>>,
     /// The file each dumping connection is reading, so that PURGE spares it.
-    dump_files: Mutex<BTreeMap<u32, String>>,
+    pub(crate) dump_files: Mutex<BTreeMap<u32, String>>,
     /// binraft's own replication: settings (persisted), and what the upstream reports.
     pub replication: Mutex<Option<Replication>>,
     pub replica_status: Mutex<ReplicaStatus>,
     group_commit: bool,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    replication_target: tokio::sync::watch::Sender<Option<Replication>>,
+    pub(crate) replication_target: tokio::sync::watch::Sender<Option<Replication>>,
 }
 
 const READ_CHUNK: usize = 1 << 20;
@@ -193,203 +193,6 @@ impl Node {
     }
 }
 
-impl Node {
-    /// Carries out an admin statement.
-    fn admin(&self, cmd: AdminCommand) -> Result<(), ServerError> {
-        let mut repl = self.replication.lock().map_err(|_| ServerError::binlog("internal: poisoned lock"))?;
-        let running = repl.as_ref().is_some_and(|r| r.running);
-        let persist = |r: Option<&Replication>| {
-            Replication::save(self.store.dir(), r).map_err(|e| ServerError::new(1105, b"HY000", format!("cannot save replication settings: {e}")))
-        };
-        match cmd {
-            AdminCommand::ChangeMaster(c) => {
-                if running {
-                    return Err(ServerError::new(1198, b"HY000", "This operation cannot be performed as you have a running slave; run STOP SLAVE first"));
-                }
-                if c.log_file.is_some() || c.log_pos.is_some() {
-                    return Err(ServerError::new(1064, b"42000", "binraft resumes from its own store: MASTER_LOG_FILE and MASTER_LOG_POS are not settable"));
-                }
-                let mut r = repl.clone().unwrap_or(Replication {
-                    host: String::new(),
-                    port: 3306,
-                    user: String::new(),
-                    password: String::new(),
-                    heartbeat_ms: 1000,
-                    running: false,
-                    ssl: false,
-                    ssl_ca: None,
-                });
-                if let Some(ssl) = c.ssl {
-                    r.ssl = ssl;
-                }
-                if let Some(ca) = c.ssl_ca {
-                    r.ssl_ca = Some(ca.into());
-                    r.ssl = true;
-                }
-                if let Some(h) = c.host {
-                    r.host = h;
-                }
-                if let Some(p) = c.port {
-                    r.port = p;
-                }
-                if let Some(u) = c.user {
-                    r.user = u;
-                }
-                if let Some(p) = c.password {
-                    r.password = p;
-                }
-                if let Some(h) = c.heartbeat_period_ms {
-                    r.heartbeat_ms = h.max(100);
-                }
-                persist(Some(&r))?;
-                tracing::info!(replication = ?r, "CHANGE MASTER TO");
-                *repl = Some(r);
-            }
-            AdminCommand::StartReplica => {
-                let Some(r) = repl.as_mut() else {
-                    return Err(ServerError::new(1200, b"HY000", "The server is not configured as slave; fix in config file or with CHANGE MASTER TO"));
-                };
-                if r.host.is_empty() {
-                    return Err(ServerError::new(1200, b"HY000", "The server is not configured as slave; fix in config file or with CHANGE MASTER TO"));
-                }
-                r.running = true;
-                persist(Some(r))?;
-                self.replication_target.send_replace(Some(r.clone()));
-            }
-            AdminCommand::StopReplica => {
-                if let Some(r) = repl.as_mut() {
-                    r.running = false;
-                    persist(Some(r))?;
-                }
-                self.replication_target.send_replace(None);
-                if let Ok(mut s) = self.replica_status.lock() {
-                    s.io_running = "No".into();
-                    s.io_state = String::new();
-                }
-            }
-            AdminCommand::ResetReplica { all } => {
-                if running {
-                    return Err(ServerError::new(1198, b"HY000", "This operation cannot be performed as you have a running slave; run STOP SLAVE first"));
-                }
-                if all {
-                    persist(None)?;
-                    *repl = None;
-                }
-                if let Ok(mut s) = self.replica_status.lock() {
-                    *s = ReplicaStatus::default();
-                }
-            }
-            AdminCommand::PurgeTo(file) => {
-                drop(repl);
-                let files = self.store.files();
-                let Some(upto) = files.iter().position(|f| f.name == file) else {
-                    return Err(ServerError::new(1373, b"HY000", "Target log not found in binlog index"));
-                };
-                self.purge(&files[..upto])?;
-            }
-            AdminCommand::PurgeBefore(ts) => {
-                drop(repl);
-                let files = self.store.files();
-                // Files last written before the time go; never the last one.
-                let n = files[..files.len().saturating_sub(1)]
-                    .iter()
-                    .take_while(|f| self.store.modified_secs(&f.name).is_some_and(|m| m < ts))
-                    .count();
-                self.purge(&files[..n])?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The GTID position at `pos` of `file` (binlog_gtid_pos()): the file's starting state,
-    /// updated by every GTID before `pos`. `None` when `pos` is not inside the stored file.
-    fn gtid_pos_at(&self, file: &str, pos: u64) -> Option<String> {
-        let f = self.store.files().into_iter().find(|f| f.name == file)?;
-        if pos < 4 || pos > f.complete_end {
-            return None;
-        }
-        let bytes = self.store.read_sync(file, 0, pos as usize).ok()?;
-        let mut state: binraft_core::gtid::MariaGtidPos = f.start_gtid_list.iter().copied().collect();
-        for ev in binraft_core::binlog::decoder::Decoder::decode_file(&bytes).flatten() {
-            if let binraft_core::binlog::EventBody::MariaGtid(g) = &ev.body {
-                state.update(binraft_core::gtid::MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq });
-            }
-        }
-        Some(state.to_string())
-    }
-
-    /// SHOW BINLOG EVENTS: decodes the file's FORMAT_DESCRIPTION, then events from the position,
-    /// reading no more of the file than the rows asked for need.
-    fn show_binlog_events(&self, q: &binraft_core::primary::show_events::ShowBinlogEvents) -> Result<binraft_core::mysql::response::ResultSet, ServerError> {
-        use binraft_core::primary::show_events;
-        let files = self.store.files();
-        let f = match &q.file {
-            None => files.first(),
-            Some(n) => files.iter().find(|f| &f.name == n),
-        };
-        let Some(f) = f else {
-            return Err(ServerError::new(1220, b"HY000", "Error when executing command SHOW BINLOG EVENTS: Could not find target log"));
-        };
-        let err = |e: &dyn std::fmt::Display| ServerError::new(1220, b"HY000", format!("Error when executing command SHOW BINLOG EVENTS: {e}"));
-        // The FORMAT_DESCRIPTION first (it says how to read the rest), then chunks from the position.
-        let head = self.store.read_sync(&f.name, 0, 64 * 1024).map_err(|e| err(&e))?;
-        let mut dec = binraft_core::binlog::decoder::Decoder::for_file().decode_rows(false);
-        let fde = match head.get(4..).map(|h| dec.decode_next(h, 4)) {
-            Some(Ok(Some(ev))) => ev,
-            Some(Err(e)) => return Err(err(&e)),
-            _ => return Err(err(&"the file holds no complete event")),
-        };
-        let fde_end = 4 + u64::from(fde.header.event_size);
-        let mut rs = show_events::result_set();
-        let limit = q.limit.unwrap_or(u64::MAX);
-        let mut skipped = 0;
-        let mut take = |ev: &binraft_core::binlog::Event, rs: &mut binraft_core::mysql::response::ResultSet| {
-            if skipped < q.offset {
-                skipped += 1;
-            } else if (rs.rows.len() as u64) < limit {
-                rs.rows.push(show_events::row(&f.name, ev));
-            }
-        };
-        let start = if q.from <= 4 {
-            take(&fde, &mut rs);
-            fde_end
-        } else if q.from < fde_end || q.from > f.complete_end {
-            return Err(err(&"Wrong offset or I/O error"));
-        } else {
-            q.from
-        };
-        let mut stream = binraft_core::binlog::decoder::StreamDecoder::for_events(dec, start);
-        let mut off = start;
-        while (rs.rows.len() as u64) < limit && off < f.complete_end {
-            let chunk = self.store.read_sync(&f.name, off, 1 << 20).map_err(|e| err(&e))?;
-            if chunk.is_empty() {
-                break;
-            }
-            off += chunk.len() as u64;
-            stream.handle_bytes(&chunk);
-            while let Some(ev) = stream.poll_event() {
-                let ev = ev.map_err(|e| err(&e))?;
-                take(&ev, &mut rs);
-                if rs.rows.len() as u64 >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(rs)
-    }
-
-    fn purge(&self, files: &[binraft_core::store::index::FileSummary]) -> Result<(), ServerError> {
-        let reading: Vec<String> = self.dump_files.lock().map(|d| d.values().cloned().collect()).unwrap_or_default();
-        if let Some(f) = files.iter().find(|f| reading.contains(&f.name)) {
-            return Err(ServerError::new(1378, b"HY000", format!("A purgeable log is in use, will not purge: a replica is reading {}", f.name)));
-        }
-        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-        self.store.purge(&names).map_err(|e| ServerError::new(1105, b"HY000", format!("purge failed: {e}")))?;
-        tracing::info!(files = ?names, "purged binary logs");
-        Ok(())
-    }
-}
-
 async fn write_outputs<S: AsyncWrite + Unpin>(conn: &mut ServerConn, stream: &mut S) -> std::io::Result<Option<Output>> {
     while let Some(o) = conn.poll_output() {
         match o {
@@ -501,7 +304,7 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
         }
         Command::Query(q) => {
             let mut info = node.info(id);
-            if let Some((file, pos)) = binlog_gtid_pos_args(&q) {
+            if let Some((file, pos)) = crate::admin::binlog_gtid_pos_args(&q) {
                 if let Some(p) = node.gtid_pos_at(&file, pos) {
                     info.gtid_pos_of.insert((file, pos), p);
                 }
@@ -554,16 +357,6 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
             None
         }
     }
-}
-
-/// `binlog_gtid_pos('file', pos)` in a query: its arguments.
-fn binlog_gtid_pos_args(q: &str) -> Option<(String, u64)> {
-    let lower = q.to_ascii_lowercase();
-    let at = lower.find("binlog_gtid_pos(")? + "binlog_gtid_pos(".len();
-    let end = q[at..].find(')')? + at;
-    let (file, pos) = q[at..end].split_once(',')?;
-    let file = file.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
-    Some((file, pos.trim().parse().ok()?))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -7,17 +7,22 @@ use binraft_fixtures::{captured_files, read_binlog};
 use common::*;
 use std::process::Command;
 
-#[test]
-fn tls_clients_and_replicas() {
-    let work = work_dir("tls");
+/// `cert.pem` and `key.pem` for 127.0.0.1 in `dir`.
+fn self_signed(dir: &std::path::Path) {
     let ok = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout"])
-        .arg(work.join("key.pem"))
+        .arg(dir.join("key.pem"))
         .arg("-out")
-        .arg(work.join("cert.pem"))
+        .arg(dir.join("cert.pem"))
         .output()
         .expect("openssl (apt-get install openssl; .ci/run does)");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+}
+
+#[test]
+fn tls_clients_and_replicas() {
+    let work = work_dir("tls");
+    self_signed(&work);
     let mut import = vec!["import".to_string(), "--data-dir".into(), work.join("store").display().to_string()];
     for f in captured_files() {
         let plain = work.join(f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz"));
@@ -62,14 +67,7 @@ fn tls_clients_and_replicas() {
 #[test]
 fn pulling_over_tls_from_a_primary_that_requires_it() {
     let work = work_dir("tls-pull");
-    let ok = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout"])
-        .arg(work.join("key.pem"))
-        .arg("-out")
-        .arg(work.join("cert.pem"))
-        .output()
-        .expect("openssl");
-    assert!(ok.status.success());
+    self_signed(&work);
     let p = binraft_fixtures::mariadb::MariaDb::start(
         "tls-primary",
         &[

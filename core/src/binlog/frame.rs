@@ -289,13 +289,11 @@ impl<'a> Iterator for FileFrames<'a> {
 
 /// The error for input that ends inside an event.
 pub fn incomplete_error(rest: &[u8], offset: u64, header_len: usize) -> BinlogError {
-    if rest.len() < header_len.min(HEADER_LEN_V1.max(13)) || rest.len() < 13 {
+    // Every header (13 or 19 bytes) holds the type at byte 4 and the size at bytes 9 to 12.
+    if rest.len() < header_len.max(HEADER_LEN_V1) {
         return BinlogError::TruncatedHeader { offset, have: rest.len() };
     }
     let event_type = EventType(rest[4]);
     let event_size = u32::from_le_bytes([rest[9], rest[10], rest[11], rest[12]]);
-    if rest.len() < header_len {
-        return BinlogError::TruncatedHeader { offset, have: rest.len() };
-    }
     BinlogError::TruncatedEvent { offset, event_type, event_size, have: rest.len() }
 }

@@ -54,24 +54,7 @@ pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
     check_magic(bytes)?;
     let mut dec = Decoder::for_file().decode_rows(false);
     let mut groups = GroupTracker::new();
-    let mut s = FileSummary {
-        name: name.to_string(),
-        size: bytes.len() as u64,
-        server_version: String::new(),
-        mariadb: false,
-        checksum: ChecksumAlg::None,
-        server_id: 0,
-        start_gtid_list: Vec::new(),
-        previous_gtids: GtidSet::new(),
-        last_gtids: MariaGtidPos::new(),
-        gtids: GtidSet::new(),
-        complete_end: 4,
-        closed: false,
-        next_file: None,
-        events: 0,
-        error: None,
-        tables: BTreeMap::new(),
-    };
+    let mut s = FileSummary { size: bytes.len() as u64, ..FileSummary::empty(name) };
     let mut pos = 4usize;
     let mut pending_mariadb: Option<MariaGtid> = None;
     let mut pending_mysql: Option<(crate::gtid::mysql::Uuid, crate::gtid::mysql::Tag, u64)> = None;
