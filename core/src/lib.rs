@@ -1,8 +1,15 @@
 //! binraft's sans-I/O core.
 //!
-//! Everything that decides what binraft does lives here as pure state transitions: the binlog
-//! codec ([`binlog`]) and GTID sets ([`gtid`]) today; the MySQL wire protocol, the binlog store's
-//! layout and recovery, and the replicated state machine next. Nothing in this crate touches a
+//! Everything that decides what binraft does lives here as pure state transitions:
+//!
+//! - [`binlog`]: the binlog codec (frames, events, row values, rendering);
+//! - [`gtid`]: GTID sets of both flavours;
+//! - [`mysql`]: the wire protocol, server and client connections;
+//! - [`primary`]: binraft as a primary (dumps, the SQL replication clients send, admin SQL);
+//! - [`upstream`]: binraft as a replica of its primary;
+//! - [`store`]: the store's layout, event groups and recovery.
+//!
+//! The replicated state machine and the Raft glue come next. Nothing in this crate touches a
 //! socket, a file, a clock, a thread or global randomness: time and seeds come in as arguments,
 //! I/O goes out as values. `clippy.toml` beside this crate's manifest forbids the calls that
 //! would break that, and CI runs clippy with warnings as errors.
