@@ -88,7 +88,8 @@ impl ResultSet {
         self
     }
 
-    /// The packets' payloads, in order: column count, definitions, [EOF], rows, EOF or OK.
+    /// The packets' payloads, in order: column count, definitions, an EOF (without
+    /// DEPRECATE_EOF), rows, then EOF or OK.
     pub fn encode(&self, client_caps: u32, status: u16) -> Vec<Vec<u8>> {
         let deprecate_eof = client_caps & DEPRECATE_EOF != 0;
         let mut msgs = Vec::with_capacity(self.columns.len() + self.rows.len() + 3);

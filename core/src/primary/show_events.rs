@@ -1,4 +1,4 @@
-//! SHOW BINLOG EVENTS [IN 'file'] [FROM pos] [LIMIT [offset,] count]: the statement, and each
+//! `SHOW BINLOG EVENTS [IN 'file'] [FROM pos] [LIMIT [offset,] count]`: the statement, and each
 //! event's row (Log_name, Pos, Event_type, Server_id, End_log_pos, Info) with the Info text the
 //! servers print.
 
