@@ -33,6 +33,8 @@ pub struct Node {
     replicas: Mutex<BTreeMap<u32, (u32, String, u16)>>,
     /// The file each dumping connection is reading, so that PURGE spares it.
     pub(crate) dump_files: Mutex<BTreeMap<u32, String>>,
+    /// Every open connection's task, so that KILL can end it.
+    connections: Mutex<BTreeMap<u32, tokio::task::AbortHandle>>,
     /// binraft's own replication: settings (persisted), and what the upstream reports.
     pub replication: Mutex<Option<Replication>>,
     pub replica_status: Mutex<ReplicaStatus>,
@@ -83,6 +85,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         next_conn: AtomicU32::new(1),
         replicas: Mutex::new(BTreeMap::new()),
         dump_files: Mutex::new(BTreeMap::new()),
+        connections: Mutex::new(BTreeMap::new()),
         replica_status: Mutex::new(ReplicaStatus::default()),
         replication: Mutex::new(replication),
         group_commit: settings.group_commit,
@@ -103,16 +106,21 @@ pub async fn run(args: Args) -> Result<(), String> {
                 continue;
             }
         };
-        let node = Arc::clone(&node);
-        tokio::spawn(async move {
-            let id = node.next_conn.fetch_add(1, Ordering::Relaxed);
+        let id = node.next_conn.fetch_add(1, Ordering::Relaxed);
+        let task_node = Arc::clone(&node);
+        let task = tokio::spawn(async move {
+            let node = task_node;
             match serve(stream, peer, id, &node).await {
                 Ok(reason) => tracing::info!(%peer, conn = id, "connection closed: {reason}"),
                 Err(e) => tracing::info!(%peer, conn = id, "connection ended: {e}"),
             }
-            node.replicas.lock().map(|mut r| r.remove(&id)).ok();
-            node.dump_files.lock().map(|mut r| r.remove(&id)).ok();
+            node.forget(id);
         });
+        if let Ok(mut c) = node.connections.lock() {
+            if !task.is_finished() {
+                c.insert(id, task.abort_handle());
+            }
+        }
     }
 }
 
@@ -127,6 +135,26 @@ impl Node {
 
     pub fn group_commit(&self) -> bool {
         self.group_commit
+    }
+
+    fn forget(&self, id: u32) {
+        self.replicas.lock().map(|mut r| r.remove(&id)).ok();
+        self.dump_files.lock().map(|mut r| r.remove(&id)).ok();
+        self.connections.lock().map(|mut r| r.remove(&id)).ok();
+    }
+
+    /// KILL: ends connection `id`, a dump included.
+    fn kill(&self, id: u64) -> Result<(), ServerError> {
+        let handle = u32::try_from(id).ok().and_then(|i| self.connections.lock().ok()?.remove(&i));
+        match handle {
+            Some(h) => {
+                h.abort();
+                self.forget(id as u32);
+                tracing::info!(conn = id, "connection killed");
+                Ok(())
+            }
+            None => Err(ServerError::new(1094, b"HY000", format!("Unknown thread id: {id}"))),
+        }
     }
 
     fn info(&self, conn: u32) -> ServerInfo {
@@ -311,7 +339,11 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
             }
             match answer(&q, &info, session) {
                 Reply::Rows(rs) => conn.send_result_set(&rs),
-                Reply::Ok | Reply::Kill(_) => conn.send_ok(0, 0),
+                Reply::Ok => conn.send_ok(0, 0),
+                Reply::Kill(target) => match node.kill(target) {
+                    Ok(()) => conn.send_ok(0, 0),
+                    Err(e) => conn.send_err(&e),
+                },
                 Reply::Err(e) => {
                     tracing::info!(%peer, conn = id, code = e.code, "query refused: {q:.200}");
                     conn.send_err(&e);

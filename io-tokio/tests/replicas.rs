@@ -95,6 +95,31 @@ fn mariadb_replicas_converge_through_binraft_and_bad_clients_do_not_disturb_them
     let st = ahead.slave_status();
     assert!(field(&st, "Last_IO_Error").contains("0-1-99999, which is not in the master's binlog"), "{st:?}");
 
+    // KILL ends a replica's dump connection (it reconnects, as replicas do); an unknown id is 1094.
+    let killed = Command::new("mariadb")
+        .args(["--no-defaults", "-h127.0.0.1", "-urepl", "-ps3cret", "-e", "KILL 999999"])
+        .arg(format!("-P{port}"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&killed.stderr).contains("ERROR 1094 (HY000)"), "{}", String::from_utf8_lossy(&killed.stderr));
+    let log = std::fs::read_to_string(work.join("binraft.log")).unwrap();
+    let dump_conn: String = log
+        .lines()
+        .rev()
+        .filter(|l| l.contains("binlog dump starts") && l.contains("replica_server_id=2"))
+        .find_map(|l| l.split("conn=").nth(1)?.split(|c: char| !c.is_ascii_digit()).next().map(String::from))
+        .expect("the GTID replica's dump in the log");
+    let out = Command::new("mariadb")
+        .args(["--no-defaults", "-h127.0.0.1", "-urepl", "-ps3cret", "-e"])
+        .arg(format!("KILL {dump_conn}"))
+        .arg(format!("-P{port}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_for(&by_gtid, "a reconnect after KILL", |_| {
+        std::fs::read_to_string(work.join("binraft.log")).unwrap().matches("replica_server_id=2").count() >= 2
+    });
+
     // The first replicas are still connected and idle, not broken.
     for r in [&by_gtid, &by_pos] {
         assert_eq!(field(&r.slave_status(), "Slave_IO_Running"), "Yes");
