@@ -19,7 +19,15 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<(), String> {
     let store = Store::open(&args.data_dir).map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
     let total = args.files.len();
+    let bytes: u64 = args.files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    // A bar over all bytes, on a terminal only; the per-file lines go above it.
+    let bar = indicatif::ProgressBar::new(bytes);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for (i, path) in args.files.iter().enumerate() {
+        bar.set_message(path.display().to_string());
         let name = file_name(path)?;
         if store.files().iter().any(|f| f.name == name) {
             return Err(format!("{name} is already in the store"));
@@ -37,9 +45,11 @@ pub fn run(args: &Args) -> Result<(), String> {
         }
         s.size = keep as u64;
         write_atomically(&store.dir().join(&name), &bytes[..keep]).map_err(|e| format!("{name}: {e}"))?;
-        println!("[{:>3}/{total}] {name}: {} events, {} bytes{}", i + 1, s.events, keep, if s.closed { "" } else { " (open file)" });
+        bar.suspend(|| println!("[{:>3}/{total}] {name}: {} events, {} bytes{}", i + 1, s.events, keep, if s.closed { "" } else { " (open file)" }));
+        bar.inc(bytes.len() as u64);
         store.add(s).map_err(|e| format!("index: {e}"))?;
     }
+    bar.finish_and_clear();
     Ok(())
 }
 
