@@ -7,7 +7,8 @@
 //!    and of binraft is their receipt minus the direct one, and the two are compared as a ratio.
 //! 2. binraft's ingest ceiling: a binraft serving a synthetic store at full speed over loopback
 //!    feeds a second binraft, which stores it (fsync per transaction).
-//! 3. Fan-out: 1 and then 50 readers attached to binraft at once, each reading the whole store.
+//! 3. Fan-out: 1 and then 50 readers attached to binraft at once, each reading the whole store
+//!    (1b: 1 and then 50 readers following the live workload through binraft).
 //!
 //! Needs MariaDB 10.11 (Debian's mariadb-server). Figures are ratios measured in the same run.
 
@@ -159,6 +160,52 @@ fn gtid_seq(pos: &str) -> u64 {
     pos.split(',').find(|g| g.starts_with("0-")).and_then(|g| g.rsplit('-').next()).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
+/// Part 1b: `k` readers following binraft while a writer commits `n` transactions on the
+/// primary; each reader's transactions/s and p99 latency.
+fn follow(rt: &tokio::runtime::Runtime, p: &MariaDb, bport: u16, n: u64, k: usize) -> Vec<(f64, Duration)> {
+    let start_pos = p.sql("SELECT @@gtid_binlog_pos");
+    let t = Instant::now();
+    while std::process::Command::new("mariadb")
+        .args(["--no-defaults", "-h127.0.0.1", "-N", "-ubench", "-pbench", "-e", "SELECT @@gtid_binlog_pos"])
+        .arg(format!("-P{bport}"))
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() != start_pos)
+        .unwrap_or(true)
+    {
+        assert!(t.elapsed() < Duration::from_secs(30), "binraft did not catch up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let base = gtid_seq(&start_pos);
+    let upto = base + n;
+    let receipts: Vec<Arc<Mutex<Receipts>>> = (0..k).map(|_| Arc::default()).collect();
+    let commits: BTreeMap<u64, Instant> = rt.block_on(async {
+        let mut probes = Vec::new();
+        for r in &receipts {
+            probes.push(tokio::spawn(probe(bport, USER, PASSWORD, start_pos.clone(), upto, Arc::clone(r))));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut w = Conn::open(p.port, USER, PASSWORD).await;
+        let mut commits = BTreeMap::new();
+        for i in 1..=n {
+            w.query("INSERT INTO b.t (payload) VALUES (REPEAT('x', 200))").await;
+            commits.insert(base + i, Instant::now());
+        }
+        for pr in probes {
+            tokio::time::timeout(Duration::from_secs(120), pr).await.expect("a reader fell behind").unwrap();
+        }
+        commits
+    });
+    let first = commits[&(base + 1)];
+    receipts
+        .iter()
+        .map(|r| {
+            let r = r.lock().unwrap();
+            let mut lat: Vec<Duration> = (base + 1..=upto).map(|s| r.at[&s].saturating_duration_since(commits[&s])).collect();
+            (n as f64 / r.at[&upto].duration_since(first).as_secs_f64(), percentile(&mut lat, 0.99))
+        })
+        .collect()
+}
+
 /// Part 1: the same workload through three paths.
 fn latency(rt: &tokio::runtime::Runtime, n: u64) {
     let w = work_dir("latency");
@@ -229,6 +276,14 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
         binraft_added.0 / relay_added.0.max(1e-9),
         binraft_added.1 / relay_added.1.max(1e-9)
     );
+
+    // Replicas following the live workload through binraft: 1, then 50 at once.
+    let one = follow(rt, &p, bport, n, 1)[0];
+    let fifty = follow(rt, &p, bport, n, 50);
+    let worst = fifty.iter().map(|x| x.0).fold(f64::MAX, f64::min);
+    let worst_p99 = fifty.iter().map(|x| x.1).max().unwrap_or_default();
+    println!("\n1b. replicas following the same workload through binraft");
+    println!("1 replica: {:.0} tx/s, p99 {:.3} ms; 50 replicas: the slowest {:.0} tx/s ({:.2} of one), the worst p99 {:.3} ms", one.0, ms(one.1), worst, worst / one.0, ms(worst_p99));
 }
 
 /// A MariaDB store of `n` copies of one real transaction from the captures (re-encoded with new
