@@ -92,3 +92,57 @@ fn replication_is_driven_with_sql_and_survives_restart() {
     assert_eq!(field(&status(port), "Slave_IO_Running"), "No");
     assert!(!std::fs::read_to_string(work.join("binraft.log")).unwrap().contains("s3cret"), "the password is logged");
 }
+
+/// PURGE refuses a file a connected replica is still reading: a reader dumps the 35 MB capture
+/// file and stops reading, so binraft is held in the middle of it.
+#[test]
+fn purge_spares_a_file_being_read() {
+    use binraft_core::mysql::client::{ClientConfig, ClientConn, ClientOutput};
+    use binraft_core::mysql::command::{BinlogDump, Command as Cmd};
+    use binraft_fixtures::{captured_files, read_binlog};
+    use std::io::{Read, Write};
+    let work = work_dir("purge");
+    let mut import = vec!["import".to_string(), "--data-dir".into(), work.join("store").display().to_string()];
+    for f in captured_files() {
+        let plain = work.join(f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz"));
+        std::fs::write(&plain, read_binlog(&f)).unwrap();
+        import.push(plain.display().to_string());
+    }
+    assert!(binraft(&import.iter().map(String::as_str).collect::<Vec<_>>()).status.success());
+    let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &["--admin".into(), "admin:chief".into()]);
+    // A reader that asks for primary-bin.000002 and then reads nothing.
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", node.port)).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let mut c = ClientConn::new(ClientConfig { user: "repl".into(), password: "s3cret".into(), max_packet: 1 << 30, tls: false });
+    let mut buf = vec![0u8; 65536];
+    let mut ready = false;
+    while !ready {
+        while let Some(o) = c.poll_output() {
+            match o {
+                ClientOutput::Send(b) => sock.write_all(&b).unwrap(),
+                ClientOutput::Ready(_) => ready = true,
+                other => panic!("{other:?}"),
+            }
+        }
+        if !ready {
+            let n = sock.read(&mut buf).unwrap();
+            c.handle_bytes(&buf[..n]);
+        }
+    }
+    c.send_command(&Cmd::BinlogDump(BinlogDump { position: 4, flags: 0, server_id: 99, file: "primary-bin.000002".into() }));
+    while let Some(ClientOutput::Send(b)) = c.poll_output() {
+        sock.write_all(&b).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let err = as_user(node.port, "admin", "chief", "PURGE BINARY LOGS TO 'primary-bin.000003'").unwrap_err();
+    assert!(err.contains("ERROR 1378") && err.contains("primary-bin.000002"), "{err}");
+    assert!(work.join("store/primary-bin.000002").exists());
+    // Once the reader is gone, the same PURGE goes through.
+    drop(sock);
+    let t = std::time::Instant::now();
+    while as_user(node.port, "admin", "chief", "PURGE BINARY LOGS TO 'primary-bin.000003'").is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "PURGE still refused after the reader left");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!work.join("store/primary-bin.000002").exists());
+}
