@@ -32,7 +32,11 @@ impl Node {
                     running: false,
                     ssl: false,
                     ssl_ca: None,
+                    use_gtid: false,
                 });
+                if let Some(g) = &c.use_gtid {
+                    r.use_gtid = g != "no";
+                }
                 if let Some(ssl) = c.ssl {
                     r.ssl = ssl;
                 }

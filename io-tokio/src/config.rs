@@ -62,6 +62,10 @@ pub struct Args {
     /// certificate is accepted, as with MASTER_SSL_VERIFY_SERVER_CERT=0.
     #[arg(long)]
     pub primary_ssl_ca: Option<PathBuf>,
+    /// Resume from the primary by MariaDB GTID (MASTER_USE_GTID=slave_pos) rather than by
+    /// file and position; what the primary sends again is checked against the store.
+    #[arg(long)]
+    pub primary_use_gtid: bool,
 }
 
 /// The same settings, as the config file spells them.
@@ -84,6 +88,7 @@ struct File {
     require_tls: Option<bool>,
     primary_ssl: Option<bool>,
     primary_ssl_ca: Option<PathBuf>,
+    primary_use_gtid: Option<bool>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -147,6 +152,7 @@ impl Args {
                     running: true,
                     ssl: self.primary_ssl || file.primary_ssl.unwrap_or(false),
                     ssl_ca: self.primary_ssl_ca.clone().or(file.primary_ssl_ca),
+                    use_gtid: self.primary_use_gtid || file.primary_use_gtid.unwrap_or(false),
                 })
             }
         };
@@ -189,6 +195,9 @@ pub struct Replication {
     /// MASTER_SSL_CA.
     #[serde(default)]
     pub ssl_ca: Option<PathBuf>,
+    /// MASTER_USE_GTID=slave_pos.
+    #[serde(default)]
+    pub use_gtid: bool,
 }
 
 impl std::fmt::Debug for Replication {

@@ -69,6 +69,21 @@ impl Store {
         self.changed.subscribe()
     }
 
+    /// Where each file's stored part ends.
+    pub fn file_ends(&self) -> BTreeMap<String, u64> {
+        self.files().into_iter().map(|f| (f.name, f.complete_end)).collect()
+    }
+
+    /// The MariaDB GTID position of everything stored: the last GTID of each domain.
+    pub fn gtid_pos(&self) -> String {
+        let mut pos = binraft_core::gtid::MariaGtidPos::new();
+        for f in self.files() {
+            pos = pos.union(&f.start_gtid_list.iter().copied().collect());
+            pos = pos.union(&f.last_gtids);
+        }
+        pos.to_string()
+    }
+
     /// Where the upstream resumes: right after the last complete group, or at the start of
     /// the file a closed last file rotates to.
     pub fn resume_point(&self) -> Resume {

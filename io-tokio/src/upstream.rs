@@ -49,7 +49,7 @@ fn status(node: &Node, f: impl FnOnce(&mut binraft_core::primary::admin::Replica
 
 async fn run(r: Replication, node: &Node) {
     let primary = format!("{}:{}", r.host, r.port);
-    let cfg = UpstreamConfig { user: r.user.clone(), password: r.password.clone(), server_id: node.server_id(), heartbeat_period_ms: r.heartbeat_ms, tls: r.ssl };
+    let cfg = UpstreamConfig { user: r.user.clone(), password: r.password.clone(), server_id: node.server_id(), heartbeat_period_ms: r.heartbeat_ms, tls: r.ssl, use_gtid: r.use_gtid };
     let tls = if r.ssl {
         match crate::tls::connector(r.ssl_ca.as_deref()) {
             Ok(c) => Some(c),
@@ -71,7 +71,7 @@ async fn run(r: Replication, node: &Node) {
         s.port = r.port;
         s.user = r.user.clone();
         s.connect_retry_s = BACKOFF_MAX.as_secs();
-        s.using_gtid = "No".into();
+        s.using_gtid = if r.use_gtid { "Slave_Pos".into() } else { "No".into() };
     });
     let start = Instant::now();
     let mut backoff = BACKOFF_MIN;
@@ -132,7 +132,7 @@ async fn session(
     node: &Node,
     t0: Instant,
 ) -> Outcome {
-    let mut s = UpstreamSession::new(cfg.clone(), resume, t0.elapsed().as_millis() as u64);
+    let mut s = UpstreamSession::new(cfg.clone(), resume, t0.elapsed().as_millis() as u64).with_stored(node.store.file_ends(), node.store.gtid_pos());
     let mut plain = stream;
     let TlsRequested = pump(&mut plain, &mut s, node, t0).await?;
     let Some(tls) = tls else { return Err(("TLS asked for without a TLS configuration".into(), true, false)) };
@@ -177,6 +177,24 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                         st.last_io_errno = 0;
                         st.last_io_error.clear();
                     });
+                }
+                UpstreamOutput::Verify { file, offset, bytes } => {
+                    let ours = store.read_sync(&file, offset, bytes.len()).map_err(|e| (format!("store: {e}"), true, streamed))?;
+                    // The in-use flag of a FORMAT_DESCRIPTION may differ: masked on both sides.
+                    let mask = |b: &[u8]| {
+                        let mut b = b.to_vec();
+                        if b.len() > 17 && b[4] == 15 {
+                            b[17] &= !1;
+                        }
+                        b
+                    };
+                    if mask(&ours) != mask(&bytes) {
+                        return Err((
+                            format!("the primary's {file} differs from binraft's at {offset}: its binlog history does not match the store's"),
+                            true,
+                            streamed,
+                        ));
+                    }
                 }
                 UpstreamOutput::NewFile { file } => {
                     store.create_file(&file).map_err(|e| (format!("store: create {file}: {e}"), true, streamed))?;

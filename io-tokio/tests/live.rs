@@ -9,17 +9,25 @@ use common::*;
 use std::time::Duration;
 
 #[test]
-fn live_pull_survives_kill9_and_primary_restart() {
-    let work = work_dir("live");
+fn live_pull_by_file_position_survives_kill9_and_primary_restart() {
+    live(&work_dir("live-pos"), &[]);
+}
+
+#[test]
+fn live_pull_by_gtid_survives_kill9_and_primary_restart() {
+    live(&work_dir("live-gtid"), &["--primary-use-gtid".to_string()]);
+}
+
+fn live(work: &std::path::Path, extra: &[String]) {
+    let work = work.to_path_buf();
     let mut p = primary(&work);
-    let mut node = Binraft::start(
-        &work.join("store"),
-        &work.join("binraft.log"),
-        &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), "repl".into(), "--primary-password".into(), "s3cret".into(), "--primary-heartbeat-ms".into(), "500".into()],
-    );
-    let by_gtid = replica("live-gtid", 2);
+    let mut args = vec!["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), "repl".into(), "--primary-password".into(), "s3cret".into(), "--primary-heartbeat-ms".into(), "500".into()];
+    args.extend_from_slice(extra);
+    let mut node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &args);
+    let tag = if extra.is_empty() { "pos" } else { "gtid" };
+    let by_gtid = replica(&format!("live-{tag}-r1"), 2);
     change_master(&by_gtid, node.port, "MASTER_USE_GTID=slave_pos");
-    let by_pos = replica("live-pos", 3);
+    let by_pos = replica(&format!("live-{tag}-r2"), 3);
     change_master(&by_pos, node.port, "MASTER_LOG_FILE='primary-bin.000001', MASTER_LOG_POS=4, MASTER_USE_GTID=no");
 
     run_workload(&p, &work);
@@ -56,7 +64,55 @@ fn live_pull_survives_kill9_and_primary_restart() {
     for name in &logs[..logs.len() - 1] {
         let ours = std::fs::read(work.join("store").join(name)).unwrap_or_else(|e| panic!("{name}: {e}\n{}", node.log()));
         let theirs = std::fs::read(p.data_dir().join(name)).unwrap();
-        assert!(ours == theirs, "{name} differs from the primary's ({} vs {} bytes)", ours.len(), theirs.len());
+        // A GTID dump does not carry the STOP the primary wrote at its shutdown (MariaDB 10.11,
+        // observed): then binraft's copy is the primary's file without that last event.
+        let stop_missing = !extra.is_empty() && theirs.len() == ours.len() + 23 && theirs[ours.len() + 4] == 3 && theirs.starts_with(&ours);
+        assert!(ours == theirs || stop_missing, "{name} differs from the primary's ({} vs {} bytes)", ours.len(), theirs.len());
     }
     assert!(node.log().contains("reconnecting"), "binraft never had to reconnect:\n{}", node.log());
+}
+
+/// Moved to a primary whose history differs, binraft refuses it with the reason, and stores
+/// nothing of it.
+#[test]
+fn a_primary_with_another_history_is_refused() {
+    let work = work_dir("diverge");
+    let a = primary(&work);
+    a.sql("CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY); INSERT INTO d.t VALUES (1)");
+    let node = Binraft::start(
+        &work.join("store"),
+        &work.join("binraft.log"),
+        &["--primary".into(), format!("127.0.0.1:{}", a.port), "--primary-user".into(), "repl".into(), "--primary-password".into(), "s3cret".into(), "--primary-use-gtid".into(), "--admin".into(), "admin:chief".into()],
+    );
+    let expected = a.sql("SELECT @@gtid_binlog_pos");
+    let ask = |sql: &str| {
+        std::process::Command::new("mariadb")
+            .args(["--no-defaults", "-h127.0.0.1", "-uadmin", "-pchief", "-N", "-B", "-e", sql])
+            .arg(format!("-P{}", node.port))
+            .output()
+            .unwrap()
+    };
+    let t = std::time::Instant::now();
+    while String::from_utf8_lossy(&ask("SELECT @@gtid_binlog_pos").stdout).trim() != expected {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{}", node.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let size = |dir: &std::path::Path| std::fs::metadata(dir.join("primary-bin.000001")).map(|m| m.len()).unwrap_or(0);
+    let before = size(&work.join("store"));
+    // Another primary: same server id and file names, other transactions, more of them.
+    let b_dir = work.join("b");
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let b = primary(&b_dir);
+    b.sql("CREATE DATABASE other; CREATE TABLE other.x (v VARCHAR(10)); INSERT INTO other.x VALUES ('a'), ('b'); INSERT INTO other.x VALUES ('c'); INSERT INTO other.x VALUES ('d')");
+    assert!(ask(&format!("STOP SLAVE; CHANGE MASTER TO MASTER_PORT={}; START SLAVE", b.port)).status.success());
+    let t = std::time::Instant::now();
+    loop {
+        let st = String::from_utf8_lossy(&ask("SHOW SLAVE STATUS").stdout).to_string();
+        if st.contains("does not match") || st.contains("does not follow") || st.contains("1236") {
+            break;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "no refusal: {st}\n{}", node.log());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(size(&work.join("store")), before, "something of the other history was stored");
 }

@@ -87,8 +87,6 @@ pub struct Dump {
     sent_fde: bool,
     /// The one request the driver has to answer: at most one is ever outstanding.
     awaiting: Awaiting,
-    /// The current file is closed and everything in it was handled.
-    at_closed_end: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +179,6 @@ impl Dump {
             out: VecDeque::new(),
             sent_fde: false,
             awaiting: Awaiting::Nothing,
-            at_closed_end: false,
         };
         let name = d.files[file_idx].name.clone();
         let rotate = d.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(start_pos), next_file: name.into_bytes() }));
@@ -211,7 +208,7 @@ impl Dump {
     pub fn resume(&mut self) {
         if self.awaiting == Awaiting::Wait {
             self.awaiting = Awaiting::Nothing;
-            if self.file_idx + 1 < self.files.len() && self.files[self.file_idx].closed && self.at_closed_end {
+            if self.file_done() {
                 self.next_file(true);
             } else {
                 self.request_read();
@@ -226,6 +223,13 @@ impl Dump {
         self.awaiting = Awaiting::Read;
         let f = &self.files[self.file_idx];
         self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: self.buf_offset + self.buf.len() as u64 });
+    }
+
+    /// Everything stored of the current file is sent, and a newer file exists. Only the newest
+    /// file grows, so this one is done, whether it ended with ROTATE, STOP, or nothing (a primary
+    /// that crashed): go on to the next.
+    fn file_done(&self) -> bool {
+        self.file_idx + 1 < self.files.len() && self.buf.is_empty() && self.buf_offset >= self.files[self.file_idx].complete_end
     }
 
     fn wait(&mut self) {
@@ -297,7 +301,6 @@ impl Dump {
                 if self.file_idx == file_before {
                     self.buf.drain(..used);
                     self.buf_offset += used as u64;
-                    self.at_closed_end = true;
                 }
                 return;
             }
@@ -306,11 +309,9 @@ impl Dump {
         self.buf_offset += used as u64;
         if at_end {
             let last = self.file_idx + 1 == self.files.len();
-            self.at_closed_end = self.buf.is_empty() && self.files[self.file_idx].closed;
             if self.cfg.non_blocking && last {
                 self.finish(DumpOutput::Eof);
-            } else if !last && self.at_closed_end {
-                // A closed file that ended without a ROTATE we saw (STOP): go on.
+            } else if self.file_done() {
                 self.next_file(true);
             } else {
                 self.wait();
@@ -405,7 +406,6 @@ impl Dump {
     fn next_file(&mut self, announce: bool) {
         if self.file_idx + 1 >= self.files.len() {
             // The next file is not in the store yet: a non-blocking dump is done.
-            self.at_closed_end = true;
             if self.cfg.non_blocking {
                 self.finish(DumpOutput::Eof);
             } else {
@@ -413,7 +413,6 @@ impl Dump {
             }
             return;
         }
-        self.at_closed_end = false;
         self.file_idx += 1;
         self.buf.clear();
         self.buf_offset = 4;

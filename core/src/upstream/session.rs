@@ -21,6 +21,9 @@ pub struct UpstreamConfig {
     pub heartbeat_period_ms: u64,
     /// Talk to the primary over TLS.
     pub tls: bool,
+    /// Ask for the binlog by MariaDB GTID (`@slave_connect_state` from the store's position)
+    /// instead of by file and position.
+    pub use_gtid: bool,
 }
 
 /// Semi-sync: the byte in front of every event, and the flag that asks for an ACK.
@@ -49,6 +52,9 @@ pub enum UpstreamOutput {
     Failed { reason: String, fatal: bool },
     /// Run the TLS handshake now, then call [`UpstreamSession::tls_established`].
     StartTls,
+    /// An event the store already holds (a GTID dump starts from the file's beginning): its
+    /// bytes at `offset` of `file` must be these, or the primary's history is not binraft's.
+    Verify { file: String, offset: u64, bytes: Vec<u8> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +92,9 @@ pub struct UpstreamSession {
     semi_sync: bool,
     /// An ACK is owed once the group holding the flagged event is stored.
     ack_due: bool,
+    /// Where each stored file ends, and the store's GTID position, for a GTID resume.
+    stored: std::collections::BTreeMap<String, u64>,
+    gtid_pos: String,
 }
 
 impl UpstreamSession {
@@ -110,7 +119,20 @@ impl UpstreamSession {
             last_heard_ms: now_ms,
             semi_sync: false,
             ack_due: false,
+            stored: std::collections::BTreeMap::new(),
+            gtid_pos: String::new(),
         }
+    }
+
+    /// What the store holds: each file's end and the GTID position (`domain-server-seq,...`).
+    pub fn with_stored(mut self, ends: std::collections::BTreeMap<String, u64>, gtid_pos: String) -> Self {
+        self.stored = ends;
+        self.gtid_pos = gtid_pos;
+        self
+    }
+
+    fn gtid_mode(&self) -> bool {
+        self.cfg.use_gtid && self.mariadb && !self.gtid_pos.is_empty()
     }
 
     #[must_use]
@@ -157,6 +179,11 @@ impl UpstreamSession {
                 ];
                 if self.mariadb {
                     self.setup.push("SET @mariadb_slave_capability=4".into());
+                    if self.gtid_mode() {
+                        self.setup.push(format!("SET @slave_connect_state='{}'", self.gtid_pos));
+                        self.setup.push("SET @slave_gtid_strict_mode=1".into());
+                        self.setup.push("SET @slave_gtid_ignore_duplicates=0".into());
+                    }
                 } else {
                     self.setup.push("SELECT @@GLOBAL.GTID_MODE".into());
                 }
@@ -196,10 +223,11 @@ impl UpstreamSession {
                 }
                 Phase::Register => {
                     let (file, pos) = match &self.resume {
+                        _ if self.gtid_mode() => (String::new(), 4),
                         Resume::Empty => (String::new(), 4),
                         Resume::At { file, offset } => (file.clone(), *offset),
                     };
-                    if let Resume::At { file, offset } = &self.resume {
+                    if let (Resume::At { file, offset }, false) = (&self.resume, self.gtid_mode()) {
                         self.file = Some(file.clone());
                         self.file_end = *offset;
                     }
@@ -281,6 +309,12 @@ impl UpstreamSession {
         let Some(file) = self.file.clone() else { return self.fail("an event came before any ROTATE".into(), false) };
         // Each event goes where the primary has it: log_pos is its end.
         let start = u64::from(ev.header.log_pos).saturating_sub(raw.len() as u64);
+        if ev.header.log_pos != 0 && u64::from(ev.header.log_pos) <= self.file_end && self.group.is_empty() {
+            // Already stored (a GTID dump restarts at the file's beginning): only checked.
+            self.groups.observe(&ev);
+            self.out.push_back(UpstreamOutput::Verify { file, offset: start, bytes: raw });
+            return;
+        }
         if ev.header.log_pos != 0 && start != self.file_end + self.group.len() as u64 {
             return self.fail(
                 format!("event at {file}:{start} does not follow the stored end {}", self.file_end + self.group.len() as u64),
@@ -339,7 +373,14 @@ impl UpstreamSession {
         self.info = Appended::default();
         self.groups = GroupTracker::new();
         self.file = Some(name.clone());
-        self.file_end = 4;
-        self.out.push_back(UpstreamOutput::NewFile { file: name });
+        // A file the store has already goes on from its end; a new one is created.
+        match self.stored.get(&name) {
+            Some(&end) => self.file_end = end,
+            None => {
+                self.file_end = 4;
+                self.stored.insert(name.clone(), 4);
+                self.out.push_back(UpstreamOutput::NewFile { file: name });
+            }
+        }
     }
 }
