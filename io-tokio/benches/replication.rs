@@ -160,6 +160,30 @@ fn gtid_seq(pos: &str) -> u64 {
     pos.split(',').find(|g| g.starts_with("0-")).and_then(|g| g.rsplit('-').next()).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
+/// Attaches one reader to each port, then commits `n` single-row transactions on the primary;
+/// returns each transaction's commit time by GTID sequence number.
+fn run_workload(rt: &tokio::runtime::Runtime, primary_port: u16, ports: &[u16], start_pos: &str, n: u64, receipts: &[Arc<Mutex<Receipts>>]) -> BTreeMap<u64, Instant> {
+    let base = gtid_seq(start_pos);
+    let upto = base + n;
+    rt.block_on(async {
+        let mut probes = Vec::new();
+        for (port, r) in ports.iter().zip(receipts) {
+            probes.push(tokio::spawn(probe(*port, USER, PASSWORD, start_pos.to_string(), upto, Arc::clone(r))));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut w = Conn::open(primary_port, USER, PASSWORD).await;
+        let mut commits = BTreeMap::new();
+        for i in 1..=n {
+            w.query("INSERT INTO b.t (payload) VALUES (REPEAT('x', 200))").await;
+            commits.insert(base + i, Instant::now());
+        }
+        for pr in probes {
+            tokio::time::timeout(Duration::from_secs(120), pr).await.expect("a reader did not get every transaction").unwrap();
+        }
+        commits
+    })
+}
+
 /// Part 1b: `k` readers following binraft while a writer commits `n` transactions on the
 /// primary; each reader's transactions/s and p99 latency.
 fn follow(rt: &tokio::runtime::Runtime, p: &MariaDb, bport: u16, n: u64, k: usize) -> Vec<(f64, Duration)> {
@@ -178,23 +202,7 @@ fn follow(rt: &tokio::runtime::Runtime, p: &MariaDb, bport: u16, n: u64, k: usiz
     let base = gtid_seq(&start_pos);
     let upto = base + n;
     let receipts: Vec<Arc<Mutex<Receipts>>> = (0..k).map(|_| Arc::default()).collect();
-    let commits: BTreeMap<u64, Instant> = rt.block_on(async {
-        let mut probes = Vec::new();
-        for r in &receipts {
-            probes.push(tokio::spawn(probe(bport, USER, PASSWORD, start_pos.clone(), upto, Arc::clone(r))));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut w = Conn::open(p.port, USER, PASSWORD).await;
-        let mut commits = BTreeMap::new();
-        for i in 1..=n {
-            w.query("INSERT INTO b.t (payload) VALUES (REPEAT('x', 200))").await;
-            commits.insert(base + i, Instant::now());
-        }
-        for pr in probes {
-            tokio::time::timeout(Duration::from_secs(120), pr).await.expect("a reader fell behind").unwrap();
-        }
-        commits
-    });
+    let commits = run_workload(rt, p.port, &vec![bport; k], &start_pos, n, &receipts);
     let first = commits[&(base + 1)];
     receipts
         .iter()
@@ -227,23 +235,8 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
     let upto = base + n;
     let paths = [("primary -> replica", p.port), ("primary -> MariaDB relay -> replica", relay.port), ("primary -> binraft -> replica", bport)];
     let receipts: Vec<Arc<Mutex<Receipts>>> = paths.iter().map(|_| Arc::default()).collect();
-    let commits: BTreeMap<u64, Instant> = rt.block_on(async {
-        let mut probes = Vec::new();
-        for ((_, port), r) in paths.iter().zip(&receipts) {
-            probes.push(tokio::spawn(probe(*port, USER, PASSWORD, start_pos.clone(), upto, Arc::clone(r))));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut w = Conn::open(p.port, USER, PASSWORD).await;
-        let mut commits = BTreeMap::new();
-        for i in 1..=n {
-            w.query("INSERT INTO b.t (payload) VALUES (REPEAT('x', 200))").await;
-            commits.insert(base + i, Instant::now());
-        }
-        for pr in probes {
-            tokio::time::timeout(Duration::from_secs(120), pr).await.expect("a reader did not get every transaction").unwrap();
-        }
-        commits
-    });
+    let ports: Vec<u16> = paths.iter().map(|(_, port)| *port).collect();
+    let commits = run_workload(rt, p.port, &ports, &start_pos, n, &receipts);
     let first = *commits.values().next().unwrap();
     let direct: Vec<Duration> = {
         let r = receipts[0].lock().unwrap();

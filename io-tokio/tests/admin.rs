@@ -99,16 +99,9 @@ fn replication_is_driven_with_sql_and_survives_restart() {
 fn purge_spares_a_file_being_read() {
     use binraft_core::mysql::client::{ClientConfig, ClientConn, ClientOutput};
     use binraft_core::mysql::command::{BinlogDump, Command as Cmd};
-    use binraft_fixtures::{captured_files, read_binlog};
     use std::io::{Read, Write};
     let work = work_dir("purge");
-    let mut import = vec!["import".to_string(), "--data-dir".into(), work.join("store").display().to_string()];
-    for f in captured_files() {
-        let plain = work.join(f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz"));
-        std::fs::write(&plain, read_binlog(&f)).unwrap();
-        import.push(plain.display().to_string());
-    }
-    assert!(binraft(&import.iter().map(String::as_str).collect::<Vec<_>>()).status.success());
+    store_of_captures(&work);
     let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &["--admin".into(), "admin:chief".into()]);
     // A reader that asks for primary-bin.000002 and then reads nothing.
     let mut sock = std::net::TcpStream::connect(("127.0.0.1", node.port)).unwrap();

@@ -48,15 +48,8 @@ fn every_commit_is_acknowledged_after_binraft_stored_it() {
 /// event carries the semi-sync header and each transaction's last one asks for an ACK.
 #[test]
 fn semi_sync_replicas_of_binraft() {
-    use binraft_fixtures::{captured_files, read_binlog};
     let work = work_dir("semisync-serve");
-    let mut import = vec!["import".to_string(), "--data-dir".into(), work.join("store").display().to_string()];
-    for f in captured_files() {
-        let plain = work.join(f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz"));
-        std::fs::write(&plain, read_binlog(&f)).unwrap();
-        import.push(plain.display().to_string());
-    }
-    assert!(binraft(&import.iter().map(String::as_str).collect::<Vec<_>>()).status.success());
+    store_of_captures(&work);
     let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &[]);
     let r = binraft_fixtures::mariadb::MariaDb::start(
         "semisync-replica",

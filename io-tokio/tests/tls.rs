@@ -3,7 +3,6 @@
 
 mod common;
 
-use binraft_fixtures::{captured_files, read_binlog};
 use common::*;
 use std::process::Command;
 
@@ -23,14 +22,7 @@ fn self_signed(dir: &std::path::Path) {
 fn tls_clients_and_replicas() {
     let work = work_dir("tls");
     self_signed(&work);
-    let mut import = vec!["import".to_string(), "--data-dir".into(), work.join("store").display().to_string()];
-    for f in captured_files() {
-        let plain = work.join(f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz"));
-        std::fs::write(&plain, read_binlog(&f)).unwrap();
-        import.push(plain.display().to_string());
-    }
-    let out = binraft(&import.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    store_of_captures(&work);
     let node = Binraft::start(
         &work.join("store"),
         &work.join("binraft.log"),

@@ -154,3 +154,17 @@ pub fn change_master(r: &MariaDb, port: u16, how: &str) {
         "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={port}, MASTER_USER='repl', MASTER_PASSWORD='s3cret', MASTER_CONNECT_RETRY=1, {how}; START SLAVE"
     ));
 }
+
+/// A store in `work/store` seeded with `binraft import` from the project's MariaDB captures.
+pub fn store_of_captures(work: &Path) -> PathBuf {
+    let store = work.join("store");
+    let mut import = vec!["import".to_string(), "--data-dir".into(), store.display().to_string()];
+    for f in binraft_fixtures::captured_files() {
+        let plain = work.join(f.file_name().unwrap().to_string_lossy().trim_end_matches(".gz"));
+        std::fs::write(&plain, binraft_fixtures::read_binlog(&f)).unwrap();
+        import.push(plain.display().to_string());
+    }
+    let out = binraft(&import.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
+    store
+}
