@@ -55,9 +55,22 @@ impl Store {
         Ok(Store { dir: dir.to_path_buf(), files: RwLock::new(files), changed })
     }
 
-    /// A snapshot of the files' summaries.
+    /// A snapshot of the files' summaries (a copy: for the cold paths).
     pub fn files(&self) -> Vec<FileSummary> {
-        self.files.read().map(|f| f.clone()).unwrap_or_default()
+        self.with_files(|f| f.to_vec())
+    }
+
+    /// Looks at the summaries under the lock, without copying them (for the hot paths).
+    pub fn with_files<R>(&self, f: impl FnOnce(&[FileSummary]) -> R) -> R {
+        match self.files.read() {
+            Ok(files) => f(&files),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    /// Where the stored part of `name` ends.
+    pub fn complete_end(&self, name: &str) -> Option<u64> {
+        self.with_files(|files| files.iter().find(|f| f.name == name).map(|f| f.complete_end))
     }
 
     pub fn dir(&self) -> &Path {
@@ -71,17 +84,19 @@ impl Store {
 
     /// Where each file's stored part ends.
     pub fn file_ends(&self) -> BTreeMap<String, u64> {
-        self.files().into_iter().map(|f| (f.name, f.complete_end)).collect()
+        self.with_files(|files| files.iter().map(|f| (f.name.clone(), f.complete_end)).collect())
     }
 
     /// The MariaDB GTID position of everything stored: the last GTID of each domain.
     pub fn gtid_pos(&self) -> String {
-        let mut pos = binraft_core::gtid::MariaGtidPos::new();
-        for f in self.files() {
-            pos = pos.union(&f.start_gtid_list.iter().copied().collect());
-            pos = pos.union(&f.last_gtids);
-        }
-        pos.to_string()
+        self.with_files(|files| {
+            let mut pos = binraft_core::gtid::MariaGtidPos::new();
+            for f in files {
+                pos = pos.union(&f.start_gtid_list.iter().copied().collect());
+                pos = pos.union(&f.last_gtids);
+            }
+            pos.to_string()
+        })
     }
 
     /// Where the upstream resumes: right after the last complete group, or at the start of
@@ -122,7 +137,7 @@ impl Store {
         if name.contains('/') || name.is_empty() || name == INDEX {
             return Err(io_err(format!("refusing file name {name:?}")));
         }
-        if self.files().iter().any(|f| f.name == name) {
+        if self.complete_end(name).is_some() {
             // Reconnected into a file we created but did not write yet.
             return Ok(());
         }
@@ -137,7 +152,7 @@ impl Store {
             return Ok(());
         }
         let mut touched: Vec<String> = Vec::new();
-        let mut ends: BTreeMap<String, u64> = self.files().iter().map(|f| (f.name.clone(), f.complete_end)).collect();
+        let mut ends = self.file_ends();
         for (name, offset, bytes, _) in batch.iter() {
             if ends.get(name) != Some(offset) {
                 return Err(io_err(format!("append to {name} at {offset}, but the store ends at {:?}", ends.get(name))));
@@ -183,11 +198,8 @@ impl Store {
 
     /// Up to `max` bytes of `file` from `offset`, within its stored part, read now.
     pub fn read_sync(&self, file: &str, offset: u64, max: usize) -> io::Result<Vec<u8>> {
-        let limit = self.files().iter().find(|f| f.name == file).map(|f| f.complete_end).unwrap_or(0);
-        let want = (limit.saturating_sub(offset) as usize).min(max);
-        let mut buf = vec![0u8; want];
-        std::fs::File::open(self.dir.join(file))?.read_exact_at(&mut buf, offset)?;
-        Ok(buf)
+        let limit = self.complete_end(file).unwrap_or(0);
+        read_range(&self.dir.join(file), offset, (limit.saturating_sub(offset) as usize).min(max))
     }
 
     /// When a file was last written, in seconds since the epoch.
@@ -199,19 +211,19 @@ impl Store {
     /// Up to `max` bytes of `file` from `offset`, and whether they reach its stored end. Only
     /// whole groups are ever served: a partial write stays invisible.
     pub async fn read(&self, file: &str, offset: u64, max: usize) -> io::Result<(Vec<u8>, bool)> {
-        let limit = self.files().iter().find(|f| f.name == file).map(|f| f.complete_end).unwrap_or(0);
+        let limit = self.complete_end(file).unwrap_or(0);
         let want = (limit.saturating_sub(offset) as usize).min(max);
         let path = self.dir.join(file);
-        let buf = tokio::task::spawn_blocking(move || -> io::Result<Vec<u8>> {
-            let f = std::fs::File::open(path)?;
-            let mut buf = vec![0u8; want];
-            f.read_exact_at(&mut buf, offset)?;
-            Ok(buf)
-        })
-        .await
-        .map_err(io_err)??;
+        let buf = tokio::task::spawn_blocking(move || read_range(&path, offset, want)).await.map_err(io_err)??;
         Ok((buf, offset + want as u64 >= limit))
     }
+}
+
+/// Exactly `len` bytes of the file at `path` from `offset`.
+fn read_range(path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    std::fs::File::open(path)?.read_exact_at(&mut buf, offset)?;
+    Ok(buf)
 }
 
 /// Write to a temporary file (owner-only), fsync it, rename it over `path`, fsync the directory.

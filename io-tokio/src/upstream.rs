@@ -226,7 +226,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
         let had = !batch.is_empty();
         store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
         if had {
-            let pos = store.files().last().map(|f| f.last_gtids.to_string()).unwrap_or_default();
+            let pos = store.with_files(|f| f.last().map(|f| f.last_gtids.to_string()).unwrap_or_default());
             status(node, |st| st.gtid_io_pos = pos);
         }
         tokio::select! {
