@@ -146,3 +146,11 @@ fn mariadb_positions() {
     assert_eq!(p.next_gtid(0, 1).to_string(), "0-1-101");
     assert_eq!(p.next_gtid(7, 1).to_string(), "7-1-1");
 }
+
+#[test]
+fn server_uuid_of_a_server_id_is_stable_and_parses_back() {
+    let u = Uuid::of_server_id(100);
+    assert_eq!(u.to_string(), "00000064-0000-4000-8000-000000000064");
+    assert_eq!(Uuid::parse(&u.to_string()), Some(u));
+    assert_ne!(Uuid::of_server_id(101), u);
+}

@@ -37,6 +37,10 @@ impl Node {
                 if let Some(g) = &c.use_gtid {
                     r.use_gtid = g != "no";
                 }
+                // MySQL's spelling of the same choice: auto-position by the store's GTID set.
+                if let Some(auto) = c.auto_position {
+                    r.use_gtid = auto;
+                }
                 if let Some(ssl) = c.ssl {
                     r.ssl = ssl;
                 }

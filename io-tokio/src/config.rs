@@ -62,8 +62,9 @@ pub struct Args {
     /// certificate is accepted, as with MASTER_SSL_VERIFY_SERVER_CERT=0.
     #[arg(long)]
     pub primary_ssl_ca: Option<PathBuf>,
-    /// Resume from the primary by MariaDB GTID (MASTER_USE_GTID=slave_pos) rather than by
-    /// file and position; what the primary sends again is checked against the store.
+    /// Resume from the primary by GTID rather than by file and position: MariaDB GTID
+    /// (MASTER_USE_GTID=slave_pos) or MySQL auto-position (COM_BINLOG_DUMP_GTID); what the
+    /// primary sends again is checked against the store.
     #[arg(long)]
     pub primary_use_gtid: bool,
 }

@@ -160,15 +160,8 @@ impl Node {
     fn info(&self, conn: u32) -> ServerInfo {
         let files = self.store.files();
         let files = &files;
-        let mut pos = MariaGtidPos::new();
-        for f in files {
-            pos = pos.union(&f.start_gtid_list.iter().copied().collect());
-            pos = pos.union(&f.last_gtids);
-        }
-        let mut gtid_executed = binraft_core::gtid::GtidSet::new();
-        for f in files {
-            gtid_executed = gtid_executed.union(&f.previous_gtids).union(&f.gtids);
-        }
+        let pos = self.store.gtid_pos();
+        let gtid_executed = self.store.gtid_executed();
         let checksum = files.last().map_or("CRC32", |f| f.checksum.name());
         let mut v = BTreeMap::new();
         let mut set = |k: &str, val: String| {
@@ -184,14 +177,14 @@ impl Node {
         set("binlog_row_metadata", "FULL".into());
         set("gtid_domain_id", "0".into());
         set("gtid_strict_mode", "ON".into());
-        set("gtid_binlog_pos", pos.to_string());
-        set("gtid_current_pos", pos.to_string());
+        set("gtid_binlog_pos", pos.clone());
+        set("gtid_current_pos", pos.clone());
         set("gtid_slave_pos", String::new());
-        set("gtid_binlog_state", pos.to_string());
+        set("gtid_binlog_state", pos);
         set("gtid_mode", if gtid_executed.is_empty() { "OFF".into() } else { "ON".into() });
         set("gtid_executed", gtid_executed.to_string());
         set("gtid_purged", files.first().map(|f| f.previous_gtids.to_string()).unwrap_or_default());
-        set("server_uuid", format!("{:08x}-0000-4000-8000-{:012x}", self.server_id, self.server_id));
+        set("server_uuid", binraft_core::gtid::mysql::Uuid::of_server_id(self.server_id).to_string());
         set("rpl_semi_sync_master_enabled", "ON".into());
         set("max_allowed_packet", (self.conn_config.max_packet).to_string());
         set("lower_case_table_names", "0".into());
@@ -404,7 +397,7 @@ fn start_dump(start: DumpStart, flags: u16, replica_id: u32, conn: &mut ServerCo
     };
     match Dump::new(start.clone(), node.store.files(), cfg) {
         Ok(dump) => {
-            tracing::info!(%peer, conn = id, replica_server_id = replica_id, ?start, "binlog dump starts");
+            tracing::info!(%peer, conn = id, replica_server_id = replica_id, %start, "binlog dump starts");
             Some(dump)
         }
         Err(e) => {

@@ -99,6 +99,11 @@ impl Store {
         })
     }
 
+    /// The MySQL GTIDs of everything stored: each file's PREVIOUS_GTIDS and its own GTIDs.
+    pub fn gtid_executed(&self) -> binraft_core::gtid::GtidSet {
+        self.with_files(|files| files.iter().fold(binraft_core::gtid::GtidSet::new(), |set, f| set.union(&f.previous_gtids).union(&f.gtids)))
+    }
+
     /// Where the upstream resumes: right after the last complete group, or at the start of
     /// the file a closed last file rotates to.
     pub fn resume_point(&self) -> Resume {

@@ -132,7 +132,7 @@ async fn session(
     node: &Node,
     t0: Instant,
 ) -> Outcome {
-    let mut s = UpstreamSession::new(cfg.clone(), resume, t0.elapsed().as_millis() as u64).with_stored(node.store.file_ends(), node.store.gtid_pos());
+    let mut s = UpstreamSession::new(cfg.clone(), resume, t0.elapsed().as_millis() as u64).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed());
     let mut plain = stream;
     let TlsRequested = pump(&mut plain, &mut s, node, t0).await?;
     let Some(tls) = tls else { return Err(("TLS asked for without a TLS configuration".into(), true, false)) };

@@ -188,3 +188,42 @@ fn pulling_from_a_mysql_flavour_source() {
     let got: Vec<&str> = lines.iter().filter(|l| l.contains(" GtidEvent ")).map(|l| l.rsplit(' ').next().unwrap()).collect();
     assert_eq!(got, gtids[4..].iter().map(String::as_str).collect::<Vec<_>>());
 }
+
+/// MySQL auto-position upstream: a store holding binlog.000001 and the first transaction of
+/// binlog.000002 asks the MySQL-flavour source by COM_BINLOG_DUMP_GTID with its GTID set, gets
+/// the rest of binlog.000002 where the source has it, and ends byte-identical.
+#[test]
+fn pulling_by_mysql_gtid_auto_position() {
+    let dir = corpus_dir().join("Percona-Lab-percona-binlog-server/data_80045_gtid");
+    let files = vec![dir.join("binlog.000001"), dir.join("binlog.000002")];
+    let (_work, source) = store_of("mysql-gtid-source", &files);
+    let work = work_dir("mysql-gtid-pull");
+    // The first transaction of binlog.000002 (GTID :5) ends at 529.
+    let cut = work.join("seed");
+    std::fs::create_dir_all(&cut).unwrap();
+    std::fs::write(cut.join("binlog.000002"), &read_binlog(&files[1])[..529]).unwrap();
+    let store = work.join("store");
+    let out = binraft(&["import", "--data-dir", store.to_str().unwrap(), files[0].to_str().unwrap(), cut.join("binlog.000002").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let node = Binraft::start(
+        &store,
+        &work.join("binraft.log"),
+        &[
+            "--primary".into(),
+            format!("127.0.0.1:{}", source.port),
+            "--primary-user".into(),
+            "repl".into(),
+            "--primary-password".into(),
+            "s3cret".into(),
+            "--primary-use-gtid".into(),
+        ],
+    );
+    let t = std::time::Instant::now();
+    while std::fs::read(store.join("binlog.000002")).ok().as_deref() != Some(&read_binlog(&files[1])[..]) {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "binlog.000002 never matched the source:\n{}", node.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let uuid = "396e294c-1ca4-11f1-9ae7-00155da79c6b";
+    assert!(source.log().contains(&format!("start=MySQL GTID set '{uuid}:1-5'")), "the source saw no auto-position dump from :1-5:\n{}", source.log());
+    assert_eq!(std::fs::read(store.join("binlog.000001")).unwrap(), read_binlog(&files[0]));
+}

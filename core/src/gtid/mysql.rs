@@ -39,6 +39,18 @@ impl Uuid {
         }
         Some(Uuid(out))
     }
+
+    /// binraft's stable server UUID for a server_id: `xxxxxxxx-0000-4000-8000-xxxxxxxxxxxx`, the
+    /// id in the first and last groups. What it answers for @@server_uuid and sends upstream as
+    /// @slave_uuid, the same across restarts.
+    pub fn of_server_id(id: u32) -> Uuid {
+        let mut b = [0u8; 16];
+        b[0..4].copy_from_slice(&id.to_be_bytes());
+        b[6] = 0x40;
+        b[8] = 0x80;
+        b[12..16].copy_from_slice(&id.to_be_bytes());
+        Uuid(b)
+    }
 }
 
 impl fmt::Display for Uuid {

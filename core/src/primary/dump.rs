@@ -33,6 +33,17 @@ pub enum DumpStart {
     MySqlGtid(GtidSet),
 }
 
+impl std::fmt::Display for DumpStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DumpStart::MariaGtid(p) => write!(f, "MariaDB GTID position '{p}'"),
+            DumpStart::FilePos { file, pos } if file.is_empty() => write!(f, "the first file at {pos}"),
+            DumpStart::FilePos { file, pos } => write!(f, "{file}:{pos}"),
+            DumpStart::MySqlGtid(set) => write!(f, "MySQL GTID set '{set}'"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DumpConfig {
     pub server_id: u32,
@@ -113,6 +124,23 @@ impl Dump {
         let mut have_mysql = None;
         let (file_idx, start_pos, have) = match start {
             DumpStart::MySqlGtid(set) => {
+                // The replica may not be ahead of the store for any server UUID the store has
+                // (MySQL checks its own UUID; binraft relays others' and checks each of them).
+                let ours = files.iter().fold(GtidSet::new(), |acc, f| acc.union(&f.previous_gtids).union(&f.gtids));
+                let known: std::collections::BTreeSet<_> = ours.entries().map(|(u, t, _)| (*u, t.clone())).collect();
+                let mut ahead = GtidSet::new();
+                for (u, t, ranges) in set.subtract(&ours).entries() {
+                    if known.contains(&(*u, t.clone())) {
+                        for &(lo, hi) in ranges.ranges() {
+                            ahead.add_range(*u, t.clone(), lo, hi);
+                        }
+                    }
+                }
+                if !ahead.is_empty() {
+                    return Err(ServerError::binlog(format!(
+                        "Slave has more GTIDs than the master has: '{ahead}' are not in the master's binary logs. This may indicate that the end of the binary log was truncated or that the last binary log file was lost"
+                    )));
+                }
                 // The newest file all of whose predecessors' GTIDs the replica has.
                 let idx = (0..files.len()).rev().find(|&i| files[i].previous_gtids.is_subset(&set));
                 let Some(idx) = idx else {

@@ -4,9 +4,10 @@ use crate::binlog::checksum::ChecksumAlg;
 use crate::binlog::decoder::Decoder;
 use crate::binlog::events::EventBody;
 use crate::binlog::EventType;
-use crate::gtid::MariaGtid;
+use crate::gtid::mysql::BinaryFormat;
+use crate::gtid::{GtidSet, MariaGtid};
 use crate::mysql::client::{ClientConfig, ClientConn, ClientOutput};
-use crate::mysql::command::{dump_flags, BinlogDump, Command, RegisterSlave};
+use crate::mysql::command::{dump_flags, BinlogDump, BinlogDumpGtid, Command, RegisterSlave};
 use crate::store::groups::GroupTracker;
 use crate::store::index::Appended;
 use std::collections::VecDeque;
@@ -21,8 +22,9 @@ pub struct UpstreamConfig {
     pub heartbeat_period_ms: u64,
     /// Talk to the primary over TLS.
     pub tls: bool,
-    /// Ask for the binlog by MariaDB GTID (`@slave_connect_state` from the store's position)
-    /// instead of by file and position.
+    /// Ask for the binlog by GTID instead of by file and position: from a MariaDB primary by
+    /// `@slave_connect_state` (the store's GTID position), from a MySQL primary by
+    /// COM_BINLOG_DUMP_GTID (the store's executed GTID set: auto-position).
     pub use_gtid: bool,
 }
 
@@ -95,6 +97,8 @@ pub struct UpstreamSession {
     /// Where each stored file ends, and the store's GTID position, for a GTID resume.
     stored: std::collections::BTreeMap<String, u64>,
     gtid_pos: String,
+    /// The MySQL GTIDs the store holds (its files' PREVIOUS_GTIDS and GTIDs), for auto-position.
+    gtid_executed: GtidSet,
 }
 
 impl UpstreamSession {
@@ -121,18 +125,23 @@ impl UpstreamSession {
             ack_due: false,
             stored: std::collections::BTreeMap::new(),
             gtid_pos: String::new(),
+            gtid_executed: GtidSet::new(),
         }
     }
 
-    /// What the store holds: each file's end and the GTID position (`domain-server-seq,...`).
-    pub fn with_stored(mut self, ends: std::collections::BTreeMap<String, u64>, gtid_pos: String) -> Self {
+    /// What the store holds: each file's end, the MariaDB GTID position (`domain-server-seq,...`)
+    /// and the MySQL GTID set.
+    pub fn with_stored(mut self, ends: std::collections::BTreeMap<String, u64>, gtid_pos: String, gtid_executed: GtidSet) -> Self {
         self.stored = ends;
         self.gtid_pos = gtid_pos;
+        self.gtid_executed = gtid_executed;
         self
     }
 
+    /// Whether the dump is asked for by GTID. A store without GTIDs of the primary's flavour
+    /// starts by file and position (from the beginning when empty), which is the same stream.
     fn gtid_mode(&self) -> bool {
-        self.cfg.use_gtid && self.mariadb && !self.gtid_pos.is_empty()
+        self.cfg.use_gtid && if self.mariadb { !self.gtid_pos.is_empty() } else { !self.gtid_executed.is_empty() }
     }
 
     #[must_use]
@@ -186,6 +195,10 @@ impl UpstreamSession {
                     }
                 } else {
                     self.setup.push("SELECT @@GLOBAL.GTID_MODE".into());
+                    // A stable replica UUID (from server_id): a primary ends an older dump of the
+                    // same UUID, so a half-dead connection of ours never lingers there.
+                    let uuid = crate::gtid::mysql::Uuid::of_server_id(self.cfg.server_id);
+                    self.setup.push(format!("SET @slave_uuid= '{uuid}', @replica_uuid= '{uuid}'"));
                 }
                 // Semi-sync if the primary has it on: binraft then ACKs what it has stored.
                 self.setup.push(SEMI_SYNC_PROBE.into());
@@ -232,6 +245,20 @@ impl UpstreamSession {
                         self.file_end = *offset;
                     }
                     self.phase = Phase::Streaming;
+                    if self.gtid_mode() && !self.mariadb {
+                        // Auto-position: the primary starts in the newest file whose earlier GTIDs
+                        // the store has all of, and skips the transactions it holds.
+                        let tagged = self.gtid_executed.entries().any(|(_, tag, _)| !tag.is_untagged());
+                        self.client.send_command(&Command::BinlogDumpGtid(BinlogDumpGtid {
+                            flags: dump_flags::THROUGH_GTID,
+                            server_id: self.cfg.server_id,
+                            file: String::new(),
+                            position: 4,
+                            gtids: self.gtid_executed.clone(),
+                            gtid_format: if tagged { BinaryFormat::Tagged } else { BinaryFormat::Untagged },
+                        }));
+                        return;
+                    }
                     self.client.send_command(&Command::BinlogDump(BinlogDump {
                         position: u32::try_from(pos).unwrap_or(u32::MAX),
                         flags: dump_flags::SEND_ANNOTATE_ROWS,
