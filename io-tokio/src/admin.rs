@@ -6,6 +6,7 @@ use crate::config::Replication;
 use crate::server::Node;
 use binraft_core::mysql::errors::ServerError;
 use binraft_core::primary::admin::{AdminCommand, ReplicaStatus};
+use std::sync::Arc;
 
 impl Node {
     /// Carries out an admin statement.
@@ -126,7 +127,7 @@ impl Node {
     /// The GTID position at `pos` of `file` (binlog_gtid_pos()): the file's starting state,
     /// updated by every GTID before `pos`. `None` when `pos` is not inside the stored file.
     pub(crate) fn gtid_pos_at(&self, file: &str, pos: u64) -> Option<String> {
-        let f = self.store.files().into_iter().find(|f| f.name == file)?;
+        let f = self.store.files().iter().find(|f| f.name == file).cloned()?;
         if pos < 4 || pos > f.complete_end {
             return None;
         }
@@ -200,7 +201,7 @@ impl Node {
         Ok(rs)
     }
 
-    fn purge(&self, files: &[binraft_core::store::index::FileSummary]) -> Result<(), ServerError> {
+    fn purge(&self, files: &[Arc<binraft_core::store::index::FileSummary>]) -> Result<(), ServerError> {
         let reading: Vec<String> = self.dump_files.lock().map(|d| d.values().cloned().collect()).unwrap_or_default();
         if let Some(f) = files.iter().find(|f| reading.contains(&f.name)) {
             return Err(ServerError::new(1378, b"HY000", format!("A purgeable log is in use, will not purge: a replica is reading {}", f.name)));

@@ -44,6 +44,8 @@ pub struct Node {
 }
 
 const READ_CHUNK: usize = 1 << 20;
+/// A dump writes what it has gathered once it reaches this much, or when it waits.
+const WRITE_BATCH: usize = 256 * 1024;
 
 pub async fn run(args: Args) -> Result<(), String> {
     let settings = args.resolve()?;
@@ -197,7 +199,7 @@ impl Node {
         set("autocommit", "ON".into());
         let replicas = self.replicas.lock().map(|r| r.values().cloned().collect()).unwrap_or_default();
         let mut tables = BTreeMap::new();
-        for f in files {
+        for f in files.iter() {
             tables.extend(f.tables.iter().map(|(k, t)| (k.clone(), Arc::clone(t))));
         }
         let replica_status = self.replication.lock().ok().and_then(|r| r.clone()).map(|_| self.replica_status.lock().map(|s| s.clone()).unwrap_or_default());
@@ -421,8 +423,13 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
     // ACK at each transaction's end (it waits on none: its own durability does not depend on them).
     let semi_sync = session.user_vars.get("rpl_semi_sync_slave").cloned().flatten().is_some_and(|v| v == "1");
     let mut held: Option<Vec<u8>> = None;
+    // Events are gathered and written together: one write per read of the store, not per event.
+    let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
     loop {
-        let Some(o) = dump.poll_output() else { return Ok("dump ended".into()) };
+        let Some(o) = dump.poll_output() else {
+            wr.write_all(&pending).await?;
+            return Ok("dump ended".into());
+        };
         // An event is sent when the next output says whether it ends a transaction.
         if let Some(e) = held.take() {
             let end = matches!(o, DumpOutput::GroupEnd);
@@ -432,8 +439,17 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
                 conn.send_event(&e);
             }
             while let Some(Output::Send(b)) = conn.poll_output() {
-                wr.write_all(&b).await?;
+                pending.extend_from_slice(&b);
             }
+            if pending.len() >= WRITE_BATCH {
+                wr.write_all(&pending).await?;
+                pending.clear();
+            }
+        }
+        if matches!(o, DumpOutput::Wait | DumpOutput::Eof | DumpOutput::Error(_)) && !pending.is_empty() {
+            // Everything gathered goes out before the dump waits or ends.
+            wr.write_all(&pending).await?;
+            pending.clear();
         }
         match o {
             DumpOutput::Event(e) => held = Some(e),

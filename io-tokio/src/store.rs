@@ -3,8 +3,14 @@
 //! summarised when opened, and a torn tail (a transaction cut by a crash) is truncated then.
 //! Appends are whole groups, fsynced before the store says they exist; dumps waiting for more
 //! are woken through a watch channel.
+//!
+//! The newest appends are also kept in memory (the tail, up to [`TAIL_BYTES`]), so that replicas
+//! following the primary are served without a file read; older parts are read from the files.
 
-use binraft_core::store::index::{summarize, Appended, FileSummary};
+use binraft_core::store::index::{share, summarize, Appended, FileSummary, Files};
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::sync::Arc;
 use binraft_core::upstream::Resume;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -16,11 +22,68 @@ use tokio::sync::watch;
 const INDEX: &str = "binlog.index";
 const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
 
+/// How many of the newest stored bytes are kept in memory for readers that follow.
+pub const TAIL_BYTES: usize = 64 << 20;
+
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
-    files: RwLock<Vec<FileSummary>>,
+    state: RwLock<State>,
     changed: watch::Sender<u64>,
+}
+
+/// What readers see, changed together under one lock.
+#[derive(Debug, Default)]
+struct State {
+    files: Files,
+    tail: Tail,
+}
+
+/// The newest stored bytes of one file, in the groups they were appended as: contiguous, each
+/// chunk starting where the one before ends.
+#[derive(Debug, Default)]
+struct Tail {
+    file: String,
+    chunks: VecDeque<(u64, Bytes)>,
+    bytes: usize,
+}
+
+impl Tail {
+    fn push(&mut self, file: &str, offset: u64, bytes: Bytes) {
+        let follows = self.file == file && self.chunks.back().is_some_and(|(o, b)| o + b.len() as u64 == offset);
+        if !follows {
+            self.file = file.to_string();
+            self.chunks.clear();
+            self.bytes = 0;
+        }
+        self.bytes += bytes.len();
+        self.chunks.push_back((offset, bytes));
+        while self.bytes > TAIL_BYTES && self.chunks.len() > 1 {
+            if let Some((_, b)) = self.chunks.pop_front() {
+                self.bytes -= b.len();
+            }
+        }
+    }
+
+    /// `len` bytes of `file` from `offset`, if the tail holds all of them.
+    fn read(&self, file: &str, offset: u64, len: usize) -> Option<Vec<u8>> {
+        let first = self.chunks.front()?.0;
+        if self.file != file || offset < first {
+            return None;
+        }
+        let mut i = self.chunks.partition_point(|(o, _)| *o <= offset).checked_sub(1)?;
+        let mut out = Vec::with_capacity(len);
+        let mut at = offset;
+        while out.len() < len {
+            let (o, b) = self.chunks.get(i)?;
+            let from = (at - o) as usize;
+            let take = (b.len() - from).min(len - out.len());
+            out.extend_from_slice(&b[from..from + take]);
+            at += take as u64;
+            i += 1;
+        }
+        Some(out)
+    }
 }
 
 fn io_err(e: impl std::fmt::Display) -> io::Error {
@@ -52,20 +115,25 @@ impl Store {
             files.push(s);
         }
         let (changed, _) = watch::channel(0);
-        Ok(Store { dir: dir.to_path_buf(), files: RwLock::new(files), changed })
+        Ok(Store { dir: dir.to_path_buf(), state: RwLock::new(State { files: share(files), tail: Tail::default() }), changed })
     }
 
-    /// A snapshot of the files' summaries (a copy: for the cold paths).
-    pub fn files(&self) -> Vec<FileSummary> {
-        self.with_files(|f| f.to_vec())
+    fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Looks at the summaries under the lock, without copying them (for the hot paths).
-    pub fn with_files<R>(&self, f: impl FnOnce(&[FileSummary]) -> R) -> R {
-        match self.files.read() {
-            Ok(files) => f(&files),
-            Err(poisoned) => f(&poisoned.into_inner()),
-        }
+    fn state_mut(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The files' summaries now: a shared snapshot, not a copy.
+    pub fn files(&self) -> Files {
+        Arc::clone(&self.state().files)
+    }
+
+    /// Looks at the summaries under the lock.
+    pub fn with_files<R>(&self, f: impl FnOnce(&[Arc<FileSummary>]) -> R) -> R {
+        f(&self.state().files)
     }
 
     /// Where the stored part of `name` ends.
@@ -118,7 +186,7 @@ impl Store {
         }
     }
 
-    fn write_index(&self, files: &[FileSummary]) -> io::Result<()> {
+    fn write_index(&self, files: &[Arc<FileSummary>]) -> io::Result<()> {
         let mut index = String::new();
         for f in files {
             index.push_str(&f.name);
@@ -129,10 +197,12 @@ impl Store {
 
     /// Adds a file already written into the store directory.
     pub fn add(&self, summary: FileSummary) -> io::Result<()> {
-        let mut files = self.files.write().map_err(io_err)?;
-        files.push(summary);
+        let mut st = self.state_mut();
+        let mut files: Vec<Arc<FileSummary>> = st.files.to_vec();
+        files.push(Arc::new(summary));
         self.write_index(&files)?;
-        drop(files);
+        st.files = Arc::new(files);
+        drop(st);
         self.changed.send_modify(|v| *v += 1);
         Ok(())
     }
@@ -174,27 +244,32 @@ impl Store {
             f.set_len(ends[name])?;
             f.sync_data()?;
         }
-        let mut files = self.files.write().map_err(io_err)?;
-        for (name, _, _, info) in batch.drain(..) {
+        let mut st = self.state_mut();
+        let State { files, tail } = &mut *st;
+        // Dumps hold the old snapshot: the list is copied (pointers) and the summaries that
+        // change are copied once, the others shared.
+        let files = Arc::make_mut(files);
+        for (name, offset, bytes, info) in batch.drain(..) {
             if let Some(s) = files.iter_mut().find(|f| f.name == name) {
-                s.apply(&info);
+                Arc::make_mut(s).apply(&info);
             }
+            tail.push(&name, offset, Bytes::from(bytes));
         }
-        drop(files);
+        drop(st);
         self.changed.send_modify(|v| *v += 1);
         Ok(())
     }
 
     /// Removes the oldest files: the index first (durably), then the files.
     pub fn purge(&self, names: &[String]) -> io::Result<()> {
-        let mut files = self.files.write().map_err(io_err)?;
-        if files.iter().take(names.len()).map(|f| &f.name).ne(names.iter()) {
+        let mut st = self.state_mut();
+        if st.files.iter().take(names.len()).map(|f| &f.name).ne(names.iter()) {
             return Err(io_err("only the oldest files can be purged"));
         }
-        let keep: Vec<FileSummary> = files[names.len()..].to_vec();
+        let keep: Vec<Arc<FileSummary>> = st.files[names.len()..].to_vec();
         self.write_index(&keep)?;
-        *files = keep;
-        drop(files);
+        st.files = Arc::new(keep);
+        drop(st);
         for n in names {
             std::fs::remove_file(self.dir.join(n))?;
         }
@@ -216,8 +291,15 @@ impl Store {
     /// Up to `max` bytes of `file` from `offset`, and whether they reach its stored end. Only
     /// whole groups are ever served: a partial write stays invisible.
     pub async fn read(&self, file: &str, offset: u64, max: usize) -> io::Result<(Vec<u8>, bool)> {
-        let limit = self.complete_end(file).unwrap_or(0);
-        let want = (limit.saturating_sub(offset) as usize).min(max);
+        let (limit, want, cached) = {
+            let st = self.state();
+            let limit = st.files.iter().find(|f| f.name == file).map_or(0, |f| f.complete_end);
+            let want = (limit.saturating_sub(offset) as usize).min(max);
+            (limit, want, st.tail.read(file, offset, want))
+        };
+        if let Some(buf) = cached {
+            return Ok((buf, offset + want as u64 >= limit));
+        }
         let path = self.dir.join(file);
         let buf = tokio::task::spawn_blocking(move || read_range(&path, offset, want)).await.map_err(io_err)??;
         Ok((buf, offset + want as u64 >= limit))
@@ -245,4 +327,49 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail_of(chunks: &[(u64, &[u8])]) -> Tail {
+        let mut t = Tail::default();
+        for (o, b) in chunks {
+            t.push("f.000001", *o, Bytes::copy_from_slice(b));
+        }
+        t
+    }
+
+    #[test]
+    fn tail_reads_across_chunks_and_refuses_what_it_lacks() {
+        let t = tail_of(&[(4, b"abc"), (7, b"defg"), (11, b"h")]);
+        assert_eq!(t.read("f.000001", 4, 8).as_deref(), Some(&b"abcdefgh"[..]));
+        assert_eq!(t.read("f.000001", 6, 3).as_deref(), Some(&b"cde"[..]));
+        assert_eq!(t.read("f.000001", 11, 1).as_deref(), Some(&b"h"[..]));
+        assert_eq!(t.read("f.000001", 8, 0).as_deref(), Some(&b""[..]));
+        // Before the tail, past it, or another file: the caller reads the file instead.
+        assert_eq!(t.read("f.000001", 3, 2), None);
+        assert_eq!(t.read("f.000001", 10, 5), None);
+        assert_eq!(t.read("f.000002", 4, 1), None);
+    }
+
+    #[test]
+    fn tail_starts_over_on_a_gap_or_another_file_and_stays_bounded() {
+        let mut t = tail_of(&[(4, b"abc")]);
+        t.push("f.000001", 100, Bytes::from_static(b"xyz"));
+        assert_eq!(t.read("f.000001", 4, 3), None);
+        assert_eq!(t.read("f.000001", 100, 3).as_deref(), Some(&b"xyz"[..]));
+        t.push("f.000002", 4, Bytes::from_static(b"new"));
+        assert_eq!(t.read("f.000001", 100, 3), None);
+        let big = Bytes::from(vec![7u8; TAIL_BYTES / 2 + 1]);
+        let mut at = 7;
+        for _ in 0..4 {
+            t.push("f.000002", at, big.clone());
+            at += big.len() as u64;
+        }
+        assert!(t.bytes <= TAIL_BYTES);
+        assert_eq!(t.read("f.000002", at - 10, 10), Some(vec![7u8; 10]));
+        assert_eq!(t.read("f.000002", 4, 3), None);
+    }
 }

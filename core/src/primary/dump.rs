@@ -19,7 +19,7 @@ use crate::gtid::mysql::{GtidSet, Tag};
 use crate::gtid::{MariaGtid, MariaGtidPos};
 use crate::mysql::errors::ServerError;
 use crate::store::groups::GroupTracker;
-use crate::store::index::FileSummary;
+use crate::store::index::Files;
 use std::collections::VecDeque;
 
 /// Where the replica wants to start.
@@ -76,7 +76,7 @@ pub enum DumpOutput {
 #[derive(Debug)]
 pub struct Dump {
     cfg: DumpConfig,
-    files: Vec<FileSummary>,
+    files: Files,
     file_idx: usize,
     /// File offset of `buf[0]`.
     buf_offset: u64,
@@ -117,7 +117,7 @@ fn no_gtid(gtid: &MariaGtid) -> ServerError {
 impl Dump {
     /// Plans a dump; an impossible start is ER_MASTER_FATAL_ERROR_READING_BINLOG (1236) with the
     /// message MariaDB gives.
-    pub fn new(start: DumpStart, files: Vec<FileSummary>, cfg: DumpConfig) -> Result<Dump, ServerError> {
+    pub fn new(start: DumpStart, files: Files, cfg: DumpConfig) -> Result<Dump, ServerError> {
         if files.is_empty() {
             return Err(ServerError::binlog("Binary log is not open"));
         }
@@ -227,7 +227,7 @@ impl Dump {
     }
 
     /// The store's files changed (new events, a new file): continue if waiting.
-    pub fn update_files(&mut self, files: Vec<FileSummary>) {
+    pub fn update_files(&mut self, files: Files) {
         self.files = files;
     }
 

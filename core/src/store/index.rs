@@ -44,6 +44,15 @@ pub struct FileSummary {
     pub tables: BTreeMap<(String, String), Arc<TableMap>>,
 }
 
+/// The store's files as a dump sees them: one snapshot shared by every reader, replaced (not
+/// copied) when the store grows.
+pub type Files = Arc<Vec<Arc<FileSummary>>>;
+
+/// Shares summaries as a [`Files`] snapshot.
+pub fn share(files: Vec<FileSummary>) -> Files {
+    Arc::new(files.into_iter().map(Arc::new).collect())
+}
+
 fn table_key(t: &TableMap) -> (String, String) {
     (String::from_utf8_lossy(&t.schema).into_owned(), String::from_utf8_lossy(&t.table).into_owned())
 }
