@@ -9,6 +9,7 @@
 //!    feeds a second binraft, which stores it (fsync per transaction).
 //! 3. Fan-out: 1 and then 50 readers attached to binraft at once, each reading the whole store
 //!    (1b: 1 and then 50 readers following the live workload through binraft).
+//! 4. Start-up on a store of many closed files: from the persisted index, and reading every file.
 //!
 //! Needs MariaDB 10.11 (Debian's mariadb-server). Figures are ratios measured in the same run.
 
@@ -185,8 +186,8 @@ fn run_workload(rt: &tokio::runtime::Runtime, primary_port: u16, ports: &[u16], 
 }
 
 /// Part 1b: `k` readers following binraft while a writer commits `n` transactions on the
-/// primary; each reader's transactions/s and p99 latency.
-fn follow(rt: &tokio::runtime::Runtime, p: &MariaDb, bport: u16, n: u64, k: usize) -> Vec<(f64, Duration)> {
+/// primary; the primary's commit rate, and each reader's transactions/s and p99 latency.
+fn follow(rt: &tokio::runtime::Runtime, p: &MariaDb, bport: u16, n: u64, k: usize) -> (f64, Vec<(f64, Duration)>) {
     let start_pos = p.sql("SELECT @@gtid_binlog_pos");
     let t = Instant::now();
     while std::process::Command::new("mariadb")
@@ -204,14 +205,16 @@ fn follow(rt: &tokio::runtime::Runtime, p: &MariaDb, bport: u16, n: u64, k: usiz
     let receipts: Vec<Arc<Mutex<Receipts>>> = (0..k).map(|_| Arc::default()).collect();
     let commits = run_workload(rt, p.port, &vec![bport; k], &start_pos, n, &receipts);
     let first = commits[&(base + 1)];
-    receipts
+    let committed = (n - 1) as f64 / commits[&upto].duration_since(first).as_secs_f64();
+    let readers = receipts
         .iter()
         .map(|r| {
             let r = r.lock().unwrap();
             let mut lat: Vec<Duration> = (base + 1..=upto).map(|s| r.at[&s].saturating_duration_since(commits[&s])).collect();
-            (n as f64 / r.at[&upto].duration_since(first).as_secs_f64(), percentile(&mut lat, 0.99))
+            ((n - 1) as f64 / r.at[&upto].duration_since(r.at[&(base + 1)]).as_secs_f64(), percentile(&mut lat, 0.99))
         })
-        .collect()
+        .collect();
+    (committed, readers)
 }
 
 /// Part 1: the same workload through three paths.
@@ -271,12 +274,19 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
     );
 
     // Replicas following the live workload through binraft: 1, then 50 at once.
-    let one = follow(rt, &p, bport, n, 1)[0];
-    let fifty = follow(rt, &p, bport, n, 50);
+    let (committed_one, one) = follow(rt, &p, bport, n, 1);
+    let one = one[0];
+    let (committed_fifty, fifty) = follow(rt, &p, bport, n, 50);
     let worst = fifty.iter().map(|x| x.0).fold(f64::MAX, f64::min);
     let worst_p99 = fifty.iter().map(|x| x.1).max().unwrap_or_default();
-    println!("\n1b. replicas following the same workload through binraft");
-    println!("1 replica: {:.0} tx/s, p99 {:.3} ms; 50 replicas: the slowest {:.0} tx/s ({:.2} of one), the worst p99 {:.3} ms", one.0, ms(one.1), worst, worst / one.0, ms(worst_p99));
+    println!("\n1b. replicas following the same workload through binraft (the readers run in the bench process, on the same cores)");
+    println!("1 replica: {:.0} tx/s while the primary committed {committed_one:.0} tx/s ({:.2} of it), p99 {:.3} ms", one.0, one.0 / committed_one, ms(one.1));
+    println!(
+        "50 replicas: the slowest {worst:.0} tx/s while the primary committed {committed_fifty:.0} tx/s ({:.2} of it; {:.2} of one replica's), the worst p99 {:.3} ms",
+        worst / committed_fifty,
+        worst / one.0,
+        ms(worst_p99)
+    );
 }
 
 /// A MariaDB store of `n` copies of one real transaction from the captures (re-encoded with new
@@ -378,6 +388,58 @@ fn fan_out(rt: &tokio::runtime::Runtime, port: u16, upto: u64, bytes: u64, k: us
     })
 }
 
+/// Part 4: start-up on a store of `n` closed files (copies of the largest capture file): until
+/// binraft listens, with the persisted index of closed files and with every file read.
+fn startup(n: usize) {
+    let w = work_dir("startup");
+    let store = w.join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let files = binraft_fixtures::captured_files();
+    let bytes = files.iter().map(|f| binraft_fixtures::read_binlog(f)).max_by_key(Vec::len).unwrap();
+    let mut index = String::new();
+    for i in 1..=n {
+        let name = format!("primary-bin.{i:06}");
+        std::fs::write(store.join(&name), &bytes).unwrap();
+        index.push_str(&name);
+        index.push('\n');
+    }
+    std::fs::write(store.join("binlog.index"), index).unwrap();
+    let time_to_listen = || {
+        let port = free_port();
+        let t = Instant::now();
+        let mut child = Proc::new(env!("CARGO_BIN_EXE_binraft"))
+            .args(["run", "--server-id", "100", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(&store)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binraft");
+        while StdTcp::connect(("127.0.0.1", port)).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(120), "binraft did not listen");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let took = t.elapsed();
+        let _ = child.kill();
+        let _ = child.wait();
+        took
+    };
+    // The first start reads every file and writes the index; the second opens from it.
+    let mut read_all = Vec::new();
+    let mut indexed = Vec::new();
+    for _ in 0..3 {
+        let _ = std::fs::remove_file(store.join("binlog.summaries"));
+        read_all.push(time_to_listen());
+        indexed.push(time_to_listen());
+    }
+    let (r, i) = (percentile(&mut read_all, 0.5), percentile(&mut indexed, 0.5));
+    println!("\n4. start-up on a store of {n} closed files, {:.0} MB in all (median of 3, page cache warm)", (n * bytes.len()) as f64 / 1e6);
+    println!("reading every file: {:.1} ms; from binlog.summaries: {:.1} ms; ratio {:.3}", ms(r), ms(i), i.as_secs_f64() / r.as_secs_f64());
+    let _ = std::fs::remove_dir_all(&w);
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     latency(&rt, 2000);
@@ -400,4 +462,6 @@ fn main() {
     println!("per-reader throughput with 50 readers / with 1: mean {:.2}, worst {:.2}", mean / one, worst / one);
     // The same store pulled by a reader that keeps nothing: the baseline for part 2.
     println!("\ningest of large transactions / one reader of the same store that does not store: {:.2}", stored / one);
+
+    startup(40);
 }

@@ -8,6 +8,7 @@
 //! following the primary are served without a file read; older parts are read from the files.
 
 use binraft_core::store::index::{share, summarize, Appended, FileSummary, Files};
+use binraft_core::store::summaries;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,6 +21,8 @@ use std::sync::RwLock;
 use tokio::sync::watch;
 
 const INDEX: &str = "binlog.index";
+/// The persisted summaries of closed files (core::store::summaries).
+const SUMMARIES: &str = "binlog.summaries";
 const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
 
 /// How many of the newest stored bytes are kept in memory for readers that follow.
@@ -99,9 +102,30 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
+        // Closed files are known from the persisted index when their size still matches; the
+        // others (the newest, or any the index lacks) are read whole.
+        let (mut indexed, skipped) = match std::fs::read_to_string(dir.join(SUMMARIES)) {
+            Ok(text) => summaries::decode_all(&text),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Default::default(),
+            Err(e) => return Err(e),
+        };
+        for (line, why) in &skipped {
+            tracing::warn!(line, "{SUMMARIES}: skipping a line ({why}); its file is read again");
+        }
+        let mut rewrite = !skipped.is_empty() || indexed.keys().any(|k| !names.contains(k));
+        let (mut from_index, mut read) = (0usize, 0usize);
         let mut files = Vec::new();
         for name in names {
             let path = dir.join(&name);
+            if let Some(s) = indexed.remove(&name) {
+                if std::fs::metadata(&path)?.len() == s.size {
+                    files.push(s);
+                    from_index += 1;
+                    continue;
+                }
+                tracing::warn!(file = %name, "{SUMMARIES}: the file's size changed since it was indexed; reading it again");
+            }
+            read += 1;
             let bytes = std::fs::read(&path)?;
             let mut s = summarize(&name, &bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {e}")))?;
             if s.complete_end < s.size {
@@ -112,8 +136,14 @@ impl Store {
                 s.size = s.complete_end;
                 s.error = None;
             }
+            rewrite |= summaries::persistable(&s);
             files.push(s);
         }
+        if rewrite {
+            let text: String = files.iter().filter(|s| summaries::persistable(s)).map(summaries::encode_line).collect();
+            write_atomically(&dir.join(SUMMARIES), text.as_bytes())?;
+        }
+        tracing::info!(files = files.len(), from_index, read, "store opened");
         let (changed, _) = watch::channel(0);
         Ok(Store { dir: dir.to_path_buf(), state: RwLock::new(State { files: share(files), tail: Tail::default() }), changed })
     }
@@ -195,8 +225,18 @@ impl Store {
         write_atomically(&self.dir.join(INDEX), index.as_bytes())
     }
 
+    /// Appends a closed file's line to the persisted summaries, durably.
+    fn index_closed(&self, s: &FileSummary) -> io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(SUMMARIES))?;
+        f.write_all(summaries::encode_line(s).as_bytes())?;
+        f.sync_data()
+    }
+
     /// Adds a file already written into the store directory.
     pub fn add(&self, summary: FileSummary) -> io::Result<()> {
+        if summaries::persistable(&summary) {
+            self.index_closed(&summary)?;
+        }
         let mut st = self.state_mut();
         let mut files: Vec<Arc<FileSummary>> = st.files.to_vec();
         files.push(Arc::new(summary));
@@ -249,13 +289,21 @@ impl Store {
         // Dumps hold the old snapshot: the list is copied (pointers) and the summaries that
         // change are copied once, the others shared.
         let files = Arc::make_mut(files);
+        let mut closed = Vec::new();
         for (name, offset, bytes, info) in batch.drain(..) {
             if let Some(s) = files.iter_mut().find(|f| f.name == name) {
+                let was_closed = s.closed;
                 Arc::make_mut(s).apply(&info);
+                if s.closed && !was_closed && summaries::persistable(s) {
+                    closed.push(Arc::clone(s));
+                }
             }
             tail.push(&name, offset, Bytes::from(bytes));
         }
         drop(st);
+        for s in closed {
+            self.index_closed(&s)?;
+        }
         self.changed.send_modify(|v| *v += 1);
         Ok(())
     }
@@ -268,6 +316,8 @@ impl Store {
         }
         let keep: Vec<Arc<FileSummary>> = st.files[names.len()..].to_vec();
         self.write_index(&keep)?;
+        let text: String = keep.iter().filter(|s| summaries::persistable(s)).map(|s| summaries::encode_line(s)).collect();
+        write_atomically(&self.dir.join(SUMMARIES), text.as_bytes())?;
         st.files = Arc::new(keep);
         drop(st);
         for n in names {
@@ -316,7 +366,10 @@ fn read_range(path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
 /// Write to a temporary file (owner-only), fsync it, rename it over `path`, fsync the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
+    // binlog.index and binlog.summaries: each its own temporary name.
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     {
         let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         f.write_all(bytes)?;
@@ -332,6 +385,69 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store seeded with the MariaDB captures (every file closed but the last).
+    fn seeded(tag: &str) -> (PathBuf, Vec<FileSummary>) {
+        let dir = std::env::temp_dir().join(format!("binraft-store-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir).unwrap();
+        for path in binraft_fixtures::captured_files() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = binraft_fixtures::read_binlog(&path);
+            std::fs::write(dir.join(&name), &bytes).unwrap();
+            store.add(summarize(&name, &bytes).unwrap()).unwrap();
+        }
+        let files = store.files().iter().map(|f| (**f).clone()).collect();
+        (dir, files)
+    }
+
+    fn reopened(dir: &Path) -> Vec<FileSummary> {
+        Store::open(dir).unwrap().files().iter().map(|f| (**f).clone()).collect()
+    }
+
+    #[test]
+    fn closed_files_open_from_the_persisted_index() {
+        let (dir, files) = seeded("index");
+        let closed: Vec<&FileSummary> = files.iter().filter(|f| summaries::persistable(f)).collect();
+        assert!(closed.len() >= 2, "{} closed files", closed.len());
+        let index = std::fs::read_to_string(dir.join(SUMMARIES)).unwrap();
+        assert_eq!(index.lines().count(), closed.len());
+        assert_eq!(reopened(&dir), files);
+        // Proof that a closed file is not read again: damage it in place, same size. The index
+        // still answers (the files are the truth only where the index cannot vouch for them).
+        let first = dir.join(&closed[0].name);
+        let mut bytes = std::fs::read(&first).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&first, &bytes).unwrap();
+        assert_eq!(reopened(&dir), files);
+        // A size that changed: read again (here: a torn tail appended, then truncated away).
+        bytes[mid] ^= 0xff;
+        bytes.extend_from_slice(&[1, 2, 3]);
+        std::fs::write(&first, &bytes).unwrap();
+        assert_eq!(reopened(&dir), files);
+        assert_eq!(std::fs::metadata(&first).unwrap().len(), closed[0].size);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_torn_or_missing_index_is_rebuilt_from_the_files() {
+        let (dir, files) = seeded("torn");
+        let index = std::fs::read_to_string(dir.join(SUMMARIES)).unwrap();
+        std::fs::write(dir.join(SUMMARIES), &index[..index.len() - 7]).unwrap();
+        assert_eq!(reopened(&dir), files);
+        assert_eq!(std::fs::read_to_string(dir.join(SUMMARIES)).unwrap(), index, "rewritten whole");
+        std::fs::remove_file(dir.join(SUMMARIES)).unwrap();
+        assert_eq!(reopened(&dir), files);
+        assert_eq!(std::fs::read_to_string(dir.join(SUMMARIES)).unwrap(), index);
+        // Purging drops the purged files' lines.
+        let store = Store::open(&dir).unwrap();
+        store.purge(&[files[0].name.clone()]).unwrap();
+        let left = std::fs::read_to_string(dir.join(SUMMARIES)).unwrap();
+        assert_eq!(left.lines().count(), index.lines().count() - 1);
+        assert!(!left.contains(&format!("\"name\":\"{}\"", files[0].name)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn tail_of(chunks: &[(u64, &[u8])]) -> Tail {
         let mut t = Tail::default();
