@@ -202,7 +202,11 @@ impl Node {
         for f in files.iter() {
             tables.extend(f.tables.iter().map(|(k, t)| (k.clone(), Arc::clone(t))));
         }
-        let replica_status = self.replication.lock().ok().and_then(|r| r.clone()).map(|_| self.replica_status.lock().map(|s| s.clone()).unwrap_or_default());
+        let replica_status = self.replication.lock().ok().and_then(|r| r.clone()).map(|_| {
+            let mut s = self.replica_status.lock().map(|s| s.clone()).unwrap_or_default();
+            s.executed_gtid_set = gtid_executed.to_string();
+            s
+        });
         ServerInfo {
             replica_status,
             tables,

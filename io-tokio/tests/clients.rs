@@ -205,19 +205,21 @@ fn pulling_by_mysql_gtid_auto_position() {
     let store = work.join("store");
     let out = binraft(&["import", "--data-dir", store.to_str().unwrap(), files[0].to_str().unwrap(), cut.join("binlog.000002").to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let node = Binraft::start(
-        &store,
-        &work.join("binraft.log"),
-        &[
-            "--primary".into(),
-            format!("127.0.0.1:{}", source.port),
-            "--primary-user".into(),
-            "repl".into(),
-            "--primary-password".into(),
-            "s3cret".into(),
-            "--primary-use-gtid".into(),
-        ],
-    );
+    // Configured as a DBA configures a MySQL replica.
+    let node = Binraft::start(&store, &work.join("binraft.log"), &["--admin".into(), "admin:chief".into()]);
+    let admin = |sql: &str| {
+        let out = Command::new("mariadb")
+            .args(["--no-defaults", "-h127.0.0.1", "-uadmin", "-pchief", "-E", "-e", sql])
+            .arg(format!("-P{}", node.port))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    admin(&format!(
+        "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='repl', MASTER_PASSWORD='s3cret', MASTER_AUTO_POSITION=1; START SLAVE",
+        source.port
+    ));
     let t = std::time::Instant::now();
     while std::fs::read(store.join("binlog.000002")).ok().as_deref() != Some(&read_binlog(&files[1])[..]) {
         assert!(t.elapsed() < std::time::Duration::from_secs(20), "binlog.000002 never matched the source:\n{}", node.log());
@@ -226,4 +228,8 @@ fn pulling_by_mysql_gtid_auto_position() {
     let uuid = "396e294c-1ca4-11f1-9ae7-00155da79c6b";
     assert!(source.log().contains(&format!("start=MySQL GTID set '{uuid}:1-5'")), "the source saw no auto-position dump from :1-5:\n{}", source.log());
     assert_eq!(std::fs::read(store.join("binlog.000001")).unwrap(), read_binlog(&files[0]));
+    let st = admin("SHOW SLAVE STATUS");
+    for want in [format!("Retrieved_Gtid_Set: {uuid}:1-6"), "Auto_Position: 1".into(), "Slave_IO_Running: Yes".into()] {
+        assert!(st.lines().any(|l| l.trim() == want), "{want} not in:\n{st}");
+    }
 }

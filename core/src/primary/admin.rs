@@ -185,7 +185,8 @@ pub struct ReplicaStatus {
 }
 
 impl ReplicaStatus {
-    /// SHOW SLAVE STATUS (MariaDB's columns, with MySQL's GTID sets at the end); no row when
+    /// SHOW SLAVE STATUS (MariaDB's columns, with MySQL's GTID sets and Auto_Position at the
+    /// end: binraft stores what it retrieves, so both sets are the store's); no row when
     /// replication was never configured.
     pub fn result_set(status: Option<&ReplicaStatus>) -> ResultSet {
         let cols = [
@@ -197,7 +198,7 @@ impl ReplicaStatus {
             "Master_SSL_Allowed", "Master_SSL_CA_File", "Master_SSL_CA_Path", "Master_SSL_Cert", "Master_SSL_Cipher",
             "Master_SSL_Key", "Seconds_Behind_Master", "Master_SSL_Verify_Server_Cert", "Last_IO_Errno", "Last_IO_Error",
             "Last_SQL_Errno", "Last_SQL_Error", "Replicate_Ignore_Server_Ids", "Master_Server_Id", "Using_Gtid",
-            "Gtid_IO_Pos", "Retrieved_Gtid_Set", "Executed_Gtid_Set",
+            "Gtid_IO_Pos", "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position",
         ];
         let mut rs = ResultSet::new(&cols);
         let Some(s) = status else { return rs };
@@ -210,7 +211,7 @@ impl ReplicaStatus {
             v(&s.read_master_log_pos.to_string()), v("0"), v("None"), v(""), v("0"), v("No"), v(""), v(""), v(""), v(""),
             v(""), s.seconds_behind_master.map(|x| x.to_string()), v("No"), v(&s.last_io_errno.to_string()),
             v(&s.last_io_error), v("0"), v(""), v(""), v(&s.master_server_id.to_string()), v(&s.using_gtid),
-            v(&s.gtid_io_pos), v(&s.executed_gtid_set), v(&s.executed_gtid_set),
+            v(&s.gtid_io_pos), v(&s.executed_gtid_set), v(&s.executed_gtid_set), v(if s.using_gtid == "No" { "0" } else { "1" }),
         ];
         rs.rows.push(values);
         rs
