@@ -46,6 +46,11 @@ pub struct Args {
     /// together) or `transaction` (one fsync each) [default: group].
     #[arg(long)]
     pub sync: Option<String>,
+    /// Size of the store's journal in MiB, preallocated: appends are made durable there, and the
+    /// binlog files are synced when it fills. 0 syncs the binlog files on every append instead
+    /// [default: 16].
+    #[arg(long)]
+    pub journal_mb: Option<u64>,
     /// PEM certificate chain for TLS on the MySQL port (with --tls-key).
     #[arg(long)]
     pub tls_cert: Option<PathBuf>,
@@ -84,6 +89,7 @@ struct File {
     primary_password: Option<String>,
     primary_heartbeat_ms: Option<u64>,
     sync: Option<String>,
+    journal_mb: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     require_tls: Option<bool>,
@@ -104,6 +110,8 @@ pub struct Settings {
     pub primary: Option<Replication>,
     /// One fsync for all transactions received together (else one each).
     pub group_commit: bool,
+    /// The journal's size in bytes (0: no journal).
+    pub journal_bytes: u64,
     /// Certificate chain and key files for TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub require_tls: bool,
@@ -171,6 +179,11 @@ impl Args {
                 _ => return Err("tls_cert and tls_key go together".into()),
             },
             require_tls: self.require_tls || file.require_tls.unwrap_or(false),
+            journal_bytes: match self.journal_mb.or(file.journal_mb).unwrap_or(16) {
+                0 => 0,
+                mb @ 1..=4096 => mb << 20,
+                other => return Err(format!("journal_mb {other}: expected 0 (off) or 1 to 4096")),
+            },
             group_commit: match self.sync.clone().or(file.sync).as_deref() {
                 None | Some("group") => true,
                 Some("transaction") => false,
@@ -234,5 +247,47 @@ impl Replication {
                 std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_file(toml: &str) -> Result<Settings, String> {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("binraft-config-{}-{n}.toml", std::process::id()));
+        std::fs::write(&path, toml).unwrap();
+        let r = Args { config: Some(path.clone()), ..Args::default() }.resolve();
+        let _ = std::fs::remove_file(&path);
+        r
+    }
+
+    #[test]
+    fn defaults_and_file_settings() {
+        let s = Args::default().resolve().unwrap();
+        assert_eq!((s.server_id, s.journal_bytes, s.group_commit), (1000, 16 << 20, true));
+        assert_eq!(s.listen.to_string(), "127.0.0.1:3307");
+        let s = with_file("journal_mb = 0\nsync = \"transaction\"\nprimary = \"db1:3306\"\n").unwrap();
+        assert_eq!((s.journal_bytes, s.group_commit), (0, false));
+        assert_eq!(s.primary.map(|p| (p.host, p.port)), Some(("db1".into(), 3306)));
+        // A flag wins over the file.
+        let s = Args { journal_mb: Some(2), ..Args::default() }.resolve().unwrap();
+        assert_eq!(s.journal_bytes, 2 << 20);
+    }
+
+    #[test]
+    fn bad_settings_get_one_clear_line() {
+        let err = |toml: &str| with_file(toml).unwrap_err();
+        assert!(err("journal_mb = 9000\n").contains("journal_mb 9000: expected 0 (off) or 1 to 4096"));
+        assert!(err("sync = \"sometimes\"\n").contains("sync \"sometimes\": expected group or transaction"));
+        assert!(err("server_id = 0\n").contains("server_id must not be 0"));
+        assert!(err("users = [\"nopassword\"]\n").contains("expected NAME:PASSWORD"));
+        assert!(err("primary = \"db1\"\n").contains("expected HOST:PORT"));
+        assert!(err("tls_cert = \"/x.pem\"\n").contains("tls_cert and tls_key go together"));
+        assert!(err("journal_mb = \"big\"\n").contains("config"));
+        let missing = Args { config: Some("/nonexistent/binraft.toml".into()), ..Args::default() }.resolve().unwrap_err();
+        assert!(missing.starts_with("config /nonexistent/binraft.toml:"), "{missing}");
     }
 }

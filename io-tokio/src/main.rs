@@ -5,6 +5,7 @@ mod admin;
 mod config;
 mod import;
 mod inspect;
+mod journal;
 mod server;
 mod store;
 mod tls;

@@ -49,7 +49,7 @@ const WRITE_BATCH: usize = 256 * 1024;
 
 pub async fn run(args: Args) -> Result<(), String> {
     let settings = args.resolve()?;
-    let store = Store::open(&settings.data_dir).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
+    let store = Store::open_with(&settings.data_dir, settings.journal_bytes).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
     let users: Vec<(String, StoredPassword)> =
         settings.users.iter().chain(&settings.admins).map(|(u, p)| (u.clone(), StoredPassword::from_plain(p))).collect();
     let primary_version = store.files().last().map(|f| f.server_version.clone()).filter(|v| !v.is_empty()).unwrap_or_else(|| "10.11.19-MariaDB".into());

@@ -4,6 +4,7 @@
 //!   skipped and recovered whole.
 //! - [`index`]: what each binlog file holds (its GTID state at start, size, how it ends), the
 //!   index a dump uses to find where to start.
+//! - [`journal`]: the preallocated journal that makes appends durable cheaply, and its replay.
 //! - [`summaries`]: that index persisted, a line per closed file, so a store opens without
 //!   reading every file.
 //!
@@ -12,4 +13,5 @@
 
 pub mod groups;
 pub mod index;
+pub mod journal;
 pub mod summaries;
