@@ -426,7 +426,7 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
     // A replica that asked for semi-sync gets every event with its header; binraft asks for an
     // ACK at each transaction's end (it waits on none: its own durability does not depend on them).
     let semi_sync = session.user_vars.get("rpl_semi_sync_slave").cloned().flatten().is_some_and(|v| v == "1");
-    let mut held: Option<Vec<u8>> = None;
+    let mut held: Option<bytes::Bytes> = None;
     // Events are gathered and written together: one write per read of the store, not per event.
     let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
     loop {
@@ -437,14 +437,7 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
         // An event is sent when the next output says whether it ends a transaction.
         if let Some(e) = held.take() {
             let end = matches!(o, DumpOutput::GroupEnd);
-            if semi_sync {
-                conn.send_event_semi_sync(&e, end);
-            } else {
-                conn.send_event(&e);
-            }
-            while let Some(Output::Send(b)) = conn.poll_output() {
-                pending.extend_from_slice(&b);
-            }
+            conn.event_into(&mut pending, &e, semi_sync.then_some(end));
             if pending.len() >= WRITE_BATCH {
                 wr.write_all(&pending).await?;
                 pending.clear();
@@ -458,14 +451,14 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
         match o {
             DumpOutput::Event(e) => held = Some(e),
             DumpOutput::GroupEnd => {}
-            DumpOutput::Read { file, offset } => {
+            DumpOutput::Read { file, offset, at_least } => {
                 if let Ok(mut d) = node.dump_files.lock() {
                     if d.get(&id) != Some(&file) {
                         d.insert(id, file.clone());
                     }
                 }
-                let (bytes, at_end) = node.store.read(&file, offset, READ_CHUNK).await?;
-                dump.handle_bytes(&bytes, at_end);
+                let (bytes, at_end) = node.store.read(&file, offset, READ_CHUNK.max(at_least)).await?;
+                dump.handle_shared(bytes, at_end);
             }
             DumpOutput::Wait => {
                 // Nothing new: heartbeat until the store grows or the client leaves.

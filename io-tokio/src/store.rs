@@ -74,13 +74,19 @@ impl Tail {
         }
     }
 
-    /// `len` bytes of `file` from `offset`, if the tail holds all of them.
-    fn read(&self, file: &str, offset: u64, len: usize) -> Option<Vec<u8>> {
+    /// `len` bytes of `file` from `offset`, if the tail holds all of them: a slice of the
+    /// appended buffer when one holds them all, else one copy.
+    fn read(&self, file: &str, offset: u64, len: usize) -> Option<Bytes> {
         let first = self.chunks.front()?.0;
         if self.file != file || offset < first {
             return None;
         }
         let mut i = self.chunks.partition_point(|(o, _)| *o <= offset).checked_sub(1)?;
+        let (o, b) = self.chunks.get(i)?;
+        let from = (offset - o) as usize;
+        if b.len() - from >= len {
+            return Some(b.slice(from..from + len));
+        }
         let mut out = Vec::with_capacity(len);
         let mut at = offset;
         while out.len() < len {
@@ -91,7 +97,7 @@ impl Tail {
             at += take as u64;
             i += 1;
         }
-        Some(out)
+        Some(out.into())
     }
 }
 
@@ -372,7 +378,7 @@ impl Store {
 
     /// Up to `max` bytes of `file` from `offset`, and whether they reach its stored end. Only
     /// whole groups are ever served: a partial write stays invisible.
-    pub async fn read(&self, file: &str, offset: u64, max: usize) -> io::Result<(Vec<u8>, bool)> {
+    pub async fn read(&self, file: &str, offset: u64, max: usize) -> io::Result<(Bytes, bool)> {
         let (limit, want, cached) = {
             let st = self.state();
             let limit = st.files.iter().find(|f| f.name == file).map_or(0, |f| f.complete_end);
@@ -384,7 +390,7 @@ impl Store {
         }
         let path = self.dir.join(file);
         let buf = tokio::task::spawn_blocking(move || read_range(&path, offset, want)).await.map_err(io_err)??;
-        Ok((buf, offset + want as u64 >= limit))
+        Ok((buf.into(), offset + want as u64 >= limit))
     }
 }
 
@@ -596,7 +602,7 @@ mod tests {
             at += big.len() as u64;
         }
         assert!(t.bytes <= TAIL_BYTES);
-        assert_eq!(t.read("f.000002", at - 10, 10), Some(vec![7u8; 10]));
+        assert_eq!(t.read("f.000002", at - 10, 10), Some(Bytes::from(vec![7u8; 10])));
         assert_eq!(t.read("f.000002", 4, 3), None);
     }
 }

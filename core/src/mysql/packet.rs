@@ -31,14 +31,28 @@ impl std::error::Error for PacketError {}
 
 /// Appends `payload` as packets starting at sequence id `*seq`, which is advanced past them.
 pub fn write_message(out: &mut Vec<u8>, seq: &mut u8, payload: &[u8]) {
-    let mut rest = payload;
+    write_message_parts(out, seq, &[], payload);
+}
+
+/// [`write_message`] of `head` followed by `body`, without joining them first (an event is
+/// framed straight from where it lies).
+pub fn write_message_parts(out: &mut Vec<u8>, seq: &mut u8, head: &[u8], body: &[u8]) {
+    let total = head.len() + body.len();
+    out.reserve(total + 4 * (total / MAX_PACKET_PAYLOAD + 1));
+    let mut at = 0usize;
     loop {
-        let n = rest.len().min(MAX_PACKET_PAYLOAD);
+        let n = (total - at).min(MAX_PACKET_PAYLOAD);
         out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
         out.push(*seq);
         *seq = seq.wrapping_add(1);
-        out.extend_from_slice(&rest[..n]);
-        rest = &rest[n..];
+        let end = at + n;
+        if at < head.len() {
+            out.extend_from_slice(&head[at..end.min(head.len())]);
+        }
+        if end > head.len() {
+            out.extend_from_slice(&body[at.saturating_sub(head.len())..end - head.len()]);
+        }
+        at = end;
         if n < MAX_PACKET_PAYLOAD {
             return;
         }
@@ -170,6 +184,24 @@ mod tests {
             assert_eq!(msgs[0].seq, 3);
             assert_eq!(msgs[0].next_seq, seq);
             assert!(msgs[0].payload == payload, "size {size}");
+        }
+    }
+
+    #[test]
+    fn parts_frame_as_their_join() {
+        for size in [0, 3, MAX_PACKET_PAYLOAD - 1, MAX_PACKET_PAYLOAD, MAX_PACKET_PAYLOAD + 2, 2 * MAX_PACKET_PAYLOAD + 5] {
+            let payload: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+            let mut joined = Vec::new();
+            let mut seq_joined = 9;
+            write_message(&mut joined, &mut seq_joined, &payload);
+            for split in [0, 1, 3, size / 2, size.saturating_sub(1), size] {
+                let split = split.min(size);
+                let mut parts = Vec::new();
+                let mut seq = 9;
+                write_message_parts(&mut parts, &mut seq, &payload[..split], &payload[split..]);
+                assert_eq!(seq, seq_joined, "size {size} split {split}");
+                assert!(parts == joined, "size {size} split {split}");
+            }
         }
     }
 

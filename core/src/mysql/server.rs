@@ -11,7 +11,7 @@ use super::capabilities::{self, CONNECT_WITH_DB, PLUGIN_AUTH, PROTOCOL_41};
 use super::command::{Command, CommandError};
 use super::errors::ServerError;
 use super::handshake::{encode_auth_switch, HandshakeResponse, HandshakeV10};
-use super::packet::{write_message, PacketError, PacketReader};
+use super::packet::{write_message, write_message_parts, PacketError, PacketReader};
 use super::response::{encode_err, Ok as OkPacket, ResultSet};
 use std::collections::VecDeque;
 
@@ -262,23 +262,26 @@ impl ServerConn {
 
     /// A binlog event in a dump stream: a 0x00 byte, then the event.
     pub fn send_event(&mut self, event: &[u8]) {
-        let mut bytes = Vec::with_capacity(event.len() + 5);
-        let mut payload = Vec::with_capacity(event.len() + 1);
-        payload.push(0);
-        payload.extend_from_slice(event);
-        write_message(&mut bytes, &mut self.seq, &payload);
+        let mut bytes = Vec::new();
+        self.event_into(&mut bytes, event, None);
         self.out.push_back(Output::Send(bytes));
     }
 
     /// A binlog event to a semi-sync replica: 0x00, the semi-sync magic 0xEF, a flag asking for
     /// an ACK or not, then the event.
     pub fn send_event_semi_sync(&mut self, event: &[u8], need_ack: bool) {
-        let mut bytes = Vec::with_capacity(event.len() + 7);
-        let mut payload = Vec::with_capacity(event.len() + 3);
-        payload.extend_from_slice(&[0, 0xef, u8::from(need_ack)]);
-        payload.extend_from_slice(event);
-        write_message(&mut bytes, &mut self.seq, &payload);
+        let mut bytes = Vec::new();
+        self.event_into(&mut bytes, event, Some(need_ack));
         self.out.push_back(Output::Send(bytes));
+    }
+
+    /// Frames a binlog event onto `out` (the driver's write buffer) in one copy; with
+    /// `semi_sync` the semi-sync header goes first, asking for an ACK if `Some(true)`.
+    pub fn event_into(&mut self, out: &mut Vec<u8>, event: &[u8], semi_sync: Option<bool>) {
+        match semi_sync {
+            None => write_message_parts(out, &mut self.seq, &[0], event),
+            Some(ack) => write_message_parts(out, &mut self.seq, &[0, 0xef, u8::from(ack)], event),
+        }
     }
 
     /// The EOF that ends a non-blocking dump.

@@ -20,6 +20,7 @@ use crate::gtid::{MariaGtid, MariaGtidPos};
 use crate::mysql::errors::ServerError;
 use crate::store::groups::GroupTracker;
 use crate::store::index::Files;
+use bytes::{Buf, Bytes};
 use std::collections::VecDeque;
 
 /// Where the replica wants to start.
@@ -59,12 +60,15 @@ pub struct DumpConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DumpOutput {
-    /// One event to send, as it goes on the wire (without the 0x00 packet prefix).
-    Event(Vec<u8>),
+    /// One event to send, as it goes on the wire (without the 0x00 packet prefix): a slice of
+    /// the bytes the store gave, not a copy.
+    Event(Bytes),
     /// The event just before ends a transaction (a semi-sync primary asks for an ACK there).
     GroupEnd,
-    /// Read `file` from `offset` and give the bytes to [`Dump::handle_bytes`].
-    Read { file: String, offset: u64 },
+    /// Read `file` from `offset` and give the bytes to [`Dump::handle_bytes`]: at least
+    /// `at_least` of them when the store has them (the rest of an event a read cut), so that a
+    /// large event is joined once, not once per read.
+    Read { file: String, offset: u64, at_least: usize },
     /// The store has nothing more yet: call [`Dump::resume`] when it grows.
     Wait,
     /// A non-blocking dump reached the end.
@@ -80,7 +84,7 @@ pub struct Dump {
     file_idx: usize,
     /// File offset of `buf[0]`.
     buf_offset: u64,
-    buf: Vec<u8>,
+    buf: Bytes,
     decoder: Decoder,
     /// Where to resume after the file's FORMAT_DESCRIPTION (file/position starts).
     start_pos: u64,
@@ -195,7 +199,7 @@ impl Dump {
             files,
             file_idx,
             buf_offset: 4,
-            buf: Vec::new(),
+            buf: Bytes::new(),
             decoder: Decoder::for_file().decode_rows(false),
             start_pos,
             have,
@@ -210,7 +214,7 @@ impl Dump {
         };
         let name = d.files[file_idx].name.clone();
         let rotate = d.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(start_pos), next_file: name.into_bytes() }));
-        d.out.push_back(DumpOutput::Event(rotate));
+        d.out.push_back(DumpOutput::Event(rotate.into()));
         d.checksum = d.files[file_idx].checksum;
         d.request_read();
         Ok(d)
@@ -250,7 +254,12 @@ impl Dump {
         }
         self.awaiting = Awaiting::Read;
         let f = &self.files[self.file_idx];
-        self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: self.buf_offset + self.buf.len() as u64 });
+        // Every header version has the event's size at bytes 9..13.
+        let at_least = match self.buf.get(9..13) {
+            Some(b) => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).saturating_sub(self.buf.len()),
+            None => 0,
+        };
+        self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: self.buf_offset + self.buf.len() as u64, at_least });
     }
 
     /// Everything stored of the current file is sent, and a newer file exists. Only the newest
@@ -291,11 +300,24 @@ impl Dump {
     /// Bytes of the current file from the offset last asked for; `at_end` when the read reached
     /// the file's current end.
     pub fn handle_bytes(&mut self, bytes: &[u8], at_end: bool) {
+        self.handle_shared(Bytes::copy_from_slice(bytes), at_end);
+    }
+
+    /// [`Dump::handle_bytes`] of bytes the driver shares: the events sent are slices of them.
+    pub fn handle_shared(&mut self, bytes: Bytes, at_end: bool) {
         if self.awaiting != Awaiting::Read {
             return;
         }
         self.awaiting = Awaiting::Nothing;
-        self.buf.extend_from_slice(bytes);
+        if self.buf.is_empty() {
+            self.buf = bytes;
+        } else {
+            // The start of an event the last read cut: joined once.
+            let mut joined = Vec::with_capacity(self.buf.len() + bytes.len());
+            joined.extend_from_slice(&self.buf);
+            joined.extend_from_slice(&bytes);
+            self.buf = joined.into();
+        }
         let mut used = 0usize;
         loop {
             let rest = &self.buf[used..];
@@ -314,7 +336,7 @@ impl Dump {
                 }
             };
             let size = ev.header.event_size as usize;
-            let raw = self.buf[used..used + size].to_vec();
+            let raw = self.buf.slice(used..used + size);
             used += size;
             let file_before = self.file_idx;
             if let Some(jump) = self.on_event(&ev, raw) {
@@ -327,13 +349,13 @@ impl Dump {
             if self.file_idx != file_before || self.awaiting != Awaiting::Nothing {
                 // Moved to the next file (its buffer starts afresh), or must wait for it.
                 if self.file_idx == file_before {
-                    self.buf.drain(..used);
+                    self.buf.advance(used);
                     self.buf_offset += used as u64;
                 }
                 return;
             }
         }
-        self.buf.drain(..used);
+        self.buf.advance(used);
         self.buf_offset += used as u64;
         if at_end {
             let last = self.file_idx + 1 == self.files.len();
@@ -350,12 +372,13 @@ impl Dump {
     }
 
     /// Handles one event; returns an offset to jump to, if any.
-    fn on_event(&mut self, ev: &Event, mut raw: Vec<u8>) -> Option<u64> {
+    fn on_event(&mut self, ev: &Event, raw: Bytes) -> Option<u64> {
         let group_end = self.groups.observe(ev);
         match &ev.body {
             EventBody::FormatDescription(_) if !self.sent_fde => {
                 self.sent_fde = true;
                 self.checksum = self.decoder.frame_state().checksum();
+                let mut raw = raw.to_vec();
                 // The in-use flag is not sent (its checksum was computed without it).
                 let flags = u16::from_le_bytes([raw[17], raw[18]]) & !BINLOG_IN_USE;
                 raw[17..19].copy_from_slice(&flags.to_le_bytes());
@@ -367,10 +390,10 @@ impl Dump {
                         let c = event_crc(&raw[..n], true);
                         raw[n..].copy_from_slice(&c.to_le_bytes());
                     }
-                    self.out.push_back(DumpOutput::Event(raw));
+                    self.out.push_back(DumpOutput::Event(raw.into()));
                     return Some(self.start_pos);
                 }
-                self.out.push_back(DumpOutput::Event(raw));
+                self.out.push_back(DumpOutput::Event(raw.into()));
             }
             EventBody::MariaGtid(g) => {
                 let gtid = MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq };
@@ -428,7 +451,7 @@ impl Dump {
         }
         let gtids: Vec<MariaGtid> = self.have.as_ref().map(|h| h.iter().copied().collect()).unwrap_or_default();
         let list = self.artificial(EventType::GTID_LIST, at as u32, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }));
-        self.out.push_back(DumpOutput::Event(list));
+        self.out.push_back(DumpOutput::Event(list.into()));
     }
 
     fn next_file(&mut self, announce: bool) {
@@ -451,7 +474,7 @@ impl Dump {
         if announce {
             let name = self.files[self.file_idx].name.clone();
             let rotate = self.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(4), next_file: name.into_bytes() }));
-            self.out.push_back(DumpOutput::Event(rotate));
+            self.out.push_back(DumpOutput::Event(rotate.into()));
         }
         self.request_read();
     }
