@@ -10,8 +10,11 @@
 //! 3. Fan-out: 1 and then 50 readers attached to binraft at once, each reading the whole store
 //!    (1b: 1 and then 50 readers following the live workload through binraft).
 //! 4. Start-up on a store of many closed files: from the persisted index, and reading every file.
+//! 5. Serving cost: 16 mariadb-binlog readers at once of the same files, from MariaDB and from
+//!    binraft; each server's CPU time.
 //!
 //! Needs MariaDB 10.11 (Debian's mariadb-server). Figures are ratios measured in the same run.
+//! Parts can be chosen: `cargo bench -p binraft --bench replication -- 1 5` (2 and 3 run together).
 
 use binraft_core::binlog::decoder::Decoder;
 use binraft_core::binlog::{ChecksumAlg, EventBody};
@@ -185,21 +188,26 @@ fn run_workload(rt: &tokio::runtime::Runtime, primary_port: u16, ports: &[u16], 
     })
 }
 
+/// Waits until the binraft on `port` has stored up to the primary's GTID position `pos`.
+fn wait_caught_up(port: u16, pos: &str) {
+    let t = Instant::now();
+    while Proc::new("mariadb")
+        .args(["--no-defaults", "-h127.0.0.1", "-N", "-ubench", "-pbench", "-e", "SELECT @@gtid_binlog_pos"])
+        .arg(format!("-P{port}"))
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() != pos)
+        .unwrap_or(true)
+    {
+        assert!(t.elapsed() < Duration::from_secs(120), "binraft did not catch up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Part 1b: `k` readers following binraft while a writer commits `n` transactions on the
 /// primary; the primary's commit rate, and each reader's transactions/s and p99 latency.
 fn follow(rt: &tokio::runtime::Runtime, p: &MariaDb, bport: u16, n: u64, k: usize) -> (f64, Vec<(f64, Duration)>) {
     let start_pos = p.sql("SELECT @@gtid_binlog_pos");
-    let t = Instant::now();
-    while std::process::Command::new("mariadb")
-        .args(["--no-defaults", "-h127.0.0.1", "-N", "-ubench", "-pbench", "-e", "SELECT @@gtid_binlog_pos"])
-        .arg(format!("-P{bport}"))
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() != start_pos)
-        .unwrap_or(true)
-    {
-        assert!(t.elapsed() < Duration::from_secs(30), "binraft did not catch up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_caught_up(bport, &start_pos);
     let base = gtid_seq(&start_pos);
     let upto = base + n;
     let receipts: Vec<Arc<Mutex<Receipts>>> = (0..k).map(|_| Arc::default()).collect();
@@ -440,28 +448,128 @@ fn startup(n: usize) {
     let _ = std::fs::remove_dir_all(&w);
 }
 
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    // The fields after the name start at the 3rd (state): utime is index 11, stime 12.
+    let ticks = field(11) + field(12);
+    let hz = Proc::new("getconf").arg("CLK_TCK").output().ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok()).unwrap_or(100.0);
+    ticks as f64 / hz
+}
+
+/// `k` mariadb-binlog --read-from-remote-server --raw readers of every file from `first`, at once;
+/// the wall time.
+fn raw_readers(port: u16, first: &str, k: usize, out: &Path) -> Duration {
+    let t = Instant::now();
+    let children: Vec<Child> = (0..k)
+        .map(|i| {
+            let dir = out.join(i.to_string());
+            std::fs::create_dir_all(&dir).unwrap();
+            Proc::new("mariadb-binlog")
+                .args(["--no-defaults", "--read-from-remote-server", "--raw", "--to-last-log", "-h127.0.0.1"])
+                .arg(format!("-P{port}"))
+                .arg(format!("-u{USER}"))
+                .arg(format!("-p{PASSWORD}"))
+                .arg(format!("--result-file={}/", dir.display()))
+                .arg(first)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mariadb-binlog")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success(), "mariadb-binlog failed");
+    }
+    t.elapsed()
+}
+
+/// Part 5: the same binlog files served to 16 real clients at once by MariaDB itself and by
+/// binraft: each server's CPU time for it.
+fn serving_cost(k: usize) {
+    let w = work_dir("serving");
+    let p = MariaDb::start("bench-serving", &["--log-bin=primary-bin".into(), "--server-id=1".into(), "--binlog-format=ROW".into(), "--max-allowed-packet=64M".into()]);
+    p.sql(&format!("CREATE USER {USER}@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON *.* TO {USER}@'%'; CREATE DATABASE b; CREATE TABLE b.t (id INT PRIMARY KEY AUTO_INCREMENT, payload TEXT)"));
+    // About 100 MB: 2,000 single-row transactions of 1 kB and 40 of 2.5 MB.
+    let mut sql = String::from("USE b;");
+    for i in 0..2_000 {
+        sql.push_str("INSERT INTO b.t (payload) VALUES (REPEAT('s', 1000));");
+        if i % 50 == 0 {
+            sql.push_str("INSERT INTO b.t (payload) SELECT REPEAT('L', 2500) FROM seq_1_to_1000;");
+        }
+    }
+    let file = w.join("load.sql");
+    std::fs::write(&file, sql).unwrap();
+    p.source(&file);
+    p.sql("FLUSH BINARY LOGS");
+    let bport = free_port();
+    let b = binraft(&w.join("store"), bport, &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
+    wait_caught_up(bport, &p.sql("SELECT @@gtid_binlog_pos"));
+    let bytes: u64 = std::fs::read_dir(p.data_dir()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("primary-bin.0")).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
+    println!("\n5. mariadb-binlog --read-from-remote-server --raw readers of the same {:.0} MB of binlogs, from each server", bytes as f64 / 1e6);
+    println!("   (the readers write to /dev/shm, so that no disk writeback of one run slows the next; order ABBA, times summed)");
+    let shm = PathBuf::from(format!("/dev/shm/binraft-bench-{}", std::process::id()));
+    let servers = [("MariaDB 10.11", p.port, p.pid()), ("binraft", bport, b.0.id())];
+    for readers in [1, k] {
+        let mut cpu = [0.0f64; 2];
+        let mut wall = [Duration::ZERO; 2];
+        for i in [0usize, 1, 1, 0] {
+            let (_, port, pid) = servers[i];
+            let before = cpu_secs(pid);
+            wall[i] += raw_readers(port, "primary-bin.000001", readers, &shm);
+            cpu[i] += cpu_secs(pid) - before;
+            let _ = std::fs::remove_dir_all(&shm);
+        }
+        for i in 0..2 {
+            println!(
+                "{readers:>2} x {:<14} server CPU {:>6.2} s, wall {:>6.2} s, {:>6.0} MB/s served",
+                servers[i].0,
+                cpu[i],
+                wall[i].as_secs_f64(),
+                (2 * bytes * readers as u64) as f64 / wall[i].as_secs_f64() / 1e6
+            );
+        }
+        println!("{readers:>2} readers, binraft / MariaDB: server CPU {:.2}, wall {:.2}", cpu[1] / cpu[0].max(1e-9), wall[1].as_secs_f64() / wall[0].as_secs_f64());
+    }
+    let _ = std::fs::remove_dir_all(&w);
+}
+
 fn main() {
+    // `cargo bench -p binraft --bench replication -- 1 5` runs parts 1 and 5 only.
+    let only: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let part = |n: u32| only.is_empty() || only.contains(&n);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    latency(&rt, 2000);
+    if part(1) {
+        latency(&rt, 2000);
+    }
+    if part(2) || part(3) {
+        println!("\n2. binraft's ingest ceiling: a binraft serving a synthetic store feeds another over loopback");
+        println!("{:<38} {:>9} {:>8}", "", "tx/s", "MB/s");
+        ingest(20_000, false);
+        let stored = ingest(2_000, true);
 
-    println!("\n2. binraft's ingest ceiling: a binraft serving a synthetic store feeds another over loopback");
-    println!("{:<38} {:>9} {:>8}", "", "tx/s", "MB/s");
-    ingest(20_000, false);
-    let stored = ingest(2_000, true);
-
-    let w = work_dir("fanout");
-    let (bytes, _) = synthetic_store(&w.join("store"), 2_000, true);
-    let port = free_port();
-    let _b = binraft(&w.join("store"), port, &[]);
-    let one = fan_out(&rt, port, 2_000, bytes, 1)[0];
-    let fifty = fan_out(&rt, port, 2_000, bytes, 50);
-    let mean = fifty.iter().sum::<f64>() / fifty.len() as f64;
-    let worst = fifty.iter().cloned().fold(f64::MAX, f64::min);
-    println!("\n3. fan-out: readers of a {:.0} MB store at once", bytes as f64 / 1e6);
-    println!("1 reader: {one:.0} MB/s; 50 readers: mean {mean:.0} MB/s each (worst {worst:.0}), {:.0} MB/s in all", mean * 50.0);
-    println!("per-reader throughput with 50 readers / with 1: mean {:.2}, worst {:.2}", mean / one, worst / one);
-    // The same store pulled by a reader that keeps nothing: the baseline for part 2.
-    println!("\ningest of large transactions / one reader of the same store that does not store: {:.2}", stored / one);
-
-    startup(40);
+        let w = work_dir("fanout");
+        let (bytes, _) = synthetic_store(&w.join("store"), 2_000, true);
+        let port = free_port();
+        let _b = binraft(&w.join("store"), port, &[]);
+        let one = fan_out(&rt, port, 2_000, bytes, 1)[0];
+        let fifty = fan_out(&rt, port, 2_000, bytes, 50);
+        let mean = fifty.iter().sum::<f64>() / fifty.len() as f64;
+        let worst = fifty.iter().cloned().fold(f64::MAX, f64::min);
+        println!("\n3. fan-out: readers of a {:.0} MB store at once", bytes as f64 / 1e6);
+        println!("1 reader: {one:.0} MB/s; 50 readers: mean {mean:.0} MB/s each (worst {worst:.0}), {:.0} MB/s in all", mean * 50.0);
+        println!("per-reader throughput with 50 readers / with 1: mean {:.2}, worst {:.2}", mean / one, worst / one);
+        // The same store pulled by a reader that keeps nothing: the baseline for part 2.
+        println!("\ningest of large transactions / one reader of the same store that does not store: {:.2}", stored / one);
+    }
+    if part(4) {
+        startup(40);
+    }
+    if part(5) {
+        serving_cost(16);
+    }
 }

@@ -451,13 +451,13 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
         match o {
             DumpOutput::Event(e) => held = Some(e),
             DumpOutput::GroupEnd => {}
-            DumpOutput::Read { file, offset, at_least } => {
+            DumpOutput::Read { file, offset, len } => {
                 if let Ok(mut d) = node.dump_files.lock() {
                     if d.get(&id) != Some(&file) {
                         d.insert(id, file.clone());
                     }
                 }
-                let (bytes, at_end) = node.store.read(&file, offset, READ_CHUNK.max(at_least)).await?;
+                let (bytes, at_end) = node.store.read(&file, offset, len.unwrap_or(READ_CHUNK)).await?;
                 dump.handle_shared(bytes, at_end);
             }
             DumpOutput::Wait => {

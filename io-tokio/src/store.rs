@@ -396,8 +396,15 @@ impl Store {
 
 /// Exactly `len` bytes of the file at `path` from `offset`.
 fn read_range(path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; len];
-    std::fs::File::open(path)?.read_exact_at(&mut buf, offset)?;
+    use std::io::{Read, Seek, SeekFrom};
+    // read_to_end fills the spare capacity without zeroing it first.
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(offset))?;
+    let mut buf = Vec::with_capacity(len);
+    f.take(len as u64).read_to_end(&mut buf)?;
+    if buf.len() < len {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("{}: {} bytes at {offset}, {} read", path.display(), len, buf.len())));
+    }
     Ok(buf)
 }
 

@@ -23,6 +23,7 @@ pub struct Decoder {
     frames: FrameState,
     tables: BTreeMap<u64, Arc<TableMap>>,
     decode_rows: bool,
+    skim_rows: bool,
 }
 
 /// Used before any FORMAT_DESCRIPTION (a stream's artificial ROTATE comes first).
@@ -35,18 +36,28 @@ fn default_format() -> &'static FormatDescription {
 impl Decoder {
     /// A decoder for a file: the first event sets the format.
     pub fn for_file() -> Self {
-        Decoder { frames: FrameState::for_file(), tables: BTreeMap::new(), decode_rows: true }
+        Decoder { frames: FrameState::for_file(), tables: BTreeMap::new(), decode_rows: true, skim_rows: false }
     }
 
     /// A decoder for a replication stream with the negotiated checksum algorithm.
     pub fn for_stream(checksum: ChecksumAlg) -> Self {
-        Decoder { frames: FrameState::for_stream(checksum), tables: BTreeMap::new(), decode_rows: true }
+        Decoder { frames: FrameState::for_stream(checksum), tables: BTreeMap::new(), decode_rows: true, skim_rows: false }
     }
 
     /// Whether rows events are decoded into values (on by default). Off, only framing, headers
     /// and bodies are decoded, and a rows event needs no table map.
     pub fn decode_rows(mut self, on: bool) -> Self {
         self.decode_rows = on;
+        self
+    }
+
+    /// Rows events decoded to their head only (table id and flags; implies no row values):
+    /// for a reader that passes events on, which need not copy or inflate row data.
+    pub fn skim_rows(mut self, on: bool) -> Self {
+        self.skim_rows = on;
+        if on {
+            self.decode_rows = false;
+        }
         self
     }
 
@@ -81,7 +92,11 @@ impl Decoder {
         let fde = self.frames.format().unwrap_or_else(|| default_format());
         let t = fde.canonical_type(f.header.event_type);
         let err = |error| BinlogError::Body { offset: f.offset, event_type: t, error };
-        let mut body = EventBody::decode(t, f.body(), fde).map_err(err)?;
+        let skimmed = if self.skim_rows { EventBody::decode_rows_head(t, f.body(), fde) } else { None };
+        let mut body = match skimmed {
+            Some(b) => b.map_err(err)?,
+            None => EventBody::decode(t, f.body(), fde).map_err(err)?,
+        };
         let mut tables = Tables { maps: &mut self.tables, decode_rows: self.decode_rows };
         tables.apply(&mut body, fde).map_err(err)?;
         Ok(Event { offset: f.offset, header: f.header, kind: t, header_len: f.header_len, body, checksum: f.checksum })

@@ -23,6 +23,14 @@ use crate::store::index::Files;
 use bytes::{Buf, Bytes};
 use std::collections::VecDeque;
 
+/// A dump's decoder: rows skimmed, checksums read but not verified again (the store verified
+/// every event as it came in; replicas verify what they get).
+fn unverified_decoder() -> Decoder {
+    let mut d = Decoder::for_file().skim_rows(true);
+    d.frame_state_mut().set_verify(false);
+    d
+}
+
 /// Where the replica wants to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DumpStart {
@@ -65,10 +73,10 @@ pub enum DumpOutput {
     Event(Bytes),
     /// The event just before ends a transaction (a semi-sync primary asks for an ACK there).
     GroupEnd,
-    /// Read `file` from `offset` and give the bytes to [`Dump::handle_bytes`]: at least
-    /// `at_least` of them when the store has them (the rest of an event a read cut), so that a
-    /// large event is joined once, not once per read.
-    Read { file: String, offset: u64, at_least: usize },
+    /// Read `file` from `offset` and give the bytes to [`Dump::handle_bytes`]: `len` of them
+    /// (or what the store has) when set, which is the rest of an event the last read cut, so
+    /// that only that event is joined; else as many as the driver reads at a time.
+    Read { file: String, offset: u64, len: Option<usize> },
     /// The store has nothing more yet: call [`Dump::resume`] when it grows.
     Wait,
     /// A non-blocking dump reached the end.
@@ -200,7 +208,7 @@ impl Dump {
             file_idx,
             buf_offset: 4,
             buf: Bytes::new(),
-            decoder: Decoder::for_file().decode_rows(false),
+            decoder: unverified_decoder(),
             start_pos,
             have,
             have_mysql,
@@ -254,12 +262,14 @@ impl Dump {
         }
         self.awaiting = Awaiting::Read;
         let f = &self.files[self.file_idx];
-        // Every header version has the event's size at bytes 9..13.
-        let at_least = match self.buf.get(9..13) {
-            Some(b) => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).saturating_sub(self.buf.len()),
-            None => 0,
+        // Every header version has the event's size at bytes 9..13: a cut event is completed
+        // first (its header, then the rest), alone.
+        let len = match self.buf.get(9..13) {
+            _ if self.buf.is_empty() => None,
+            Some(b) => Some((u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).saturating_sub(self.buf.len()).max(1)),
+            None => Some(13 - self.buf.len()),
         };
-        self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: self.buf_offset + self.buf.len() as u64, at_least });
+        self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: self.buf_offset + self.buf.len() as u64, len });
     }
 
     /// Everything stored of the current file is sent, and a newer file exists. Only the newest
@@ -469,7 +479,7 @@ impl Dump {
         self.buf_offset = 4;
         self.start_pos = 4;
         self.sent_fde = false;
-        self.decoder = Decoder::for_file().decode_rows(false);
+        self.decoder = unverified_decoder();
         self.groups = GroupTracker::new();
         if announce {
             let name = self.files[self.file_idx].name.clone();

@@ -111,7 +111,7 @@ impl UpstreamSession {
             resume,
             setup: Vec::new(),
             mariadb: false,
-            decoder: Decoder::for_stream(ChecksumAlg::Crc32).decode_rows(false),
+            decoder: Decoder::for_stream(ChecksumAlg::Crc32).skim_rows(true),
             groups: GroupTracker::new(),
             file: None,
             file_end: 0,
@@ -218,7 +218,7 @@ impl UpstreamSession {
                     if self.setup[i] == "SELECT @master_binlog_checksum" {
                         let alg = rows.and_then(|r| r.scalar()).unwrap_or_default();
                         let alg = if alg.eq_ignore_ascii_case("CRC32") { ChecksumAlg::Crc32 } else { ChecksumAlg::None };
-                        self.decoder = Decoder::for_stream(alg).decode_rows(false);
+                        self.decoder = Decoder::for_stream(alg).skim_rows(true);
                     }
                     if i + 1 < self.setup.len() {
                         self.phase = Phase::Setup(i + 1);

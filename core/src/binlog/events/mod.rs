@@ -124,12 +124,16 @@ impl EventBody {
             EventType::MARIADB_GTID => EventBody::MariaGtid(mariadb_gtid::MariaGtidEvent::decode(body)?),
             EventType::GTID_LIST => EventBody::GtidList(gtid_list::GtidList::decode(body)?),
             EventType::START_ENCRYPTION => EventBody::StartEncryption(simple::StartEncryption::decode(body)?),
-            t if rows::RowsKind::of(t).is_some() => {
-                let default = if rows::RowsKind::of(t).is_some_and(|(_, v, _)| v == 2) { 10 } else { 8 };
-                EventBody::Rows(Box::new(rows::RowsEvent::decode(body, t, phl(t, default))?))
-            }
+            t if rows::RowsKind::of(t).is_some() => EventBody::Rows(Box::new(rows::RowsEvent::decode(body, t, rows_post_header_len(t, fde))?)),
             _ => EventBody::Unknown(body.to_vec()),
         })
+    }
+
+    /// Only the head of a rows event (see [`rows::RowsEvent::decode_head`]); `None` for any
+    /// other type.
+    pub fn decode_rows_head(t: EventType, body: &[u8], fde: &FormatDescription) -> Option<Result<EventBody, BodyError>> {
+        rows::RowsKind::of(t)?;
+        Some(rows::RowsEvent::decode_head(body, t, rows_post_header_len(t, fde)).map(|r| EventBody::Rows(Box::new(r))))
     }
 
     /// Writes the body bytes (no header, no checksum).
@@ -172,4 +176,11 @@ impl EventBody {
             EventBody::Unknown(b) => out.extend_from_slice(b),
         }
     }
+}
+
+/// The post-header length of a rows event type: the format's, or the v4 default (10 for v2
+/// rows events, else 8).
+fn rows_post_header_len(t: EventType, fde: &FormatDescription) -> u8 {
+    let default = if rows::RowsKind::of(t).is_some_and(|(_, v, _)| v == 2) { 10 } else { 8 };
+    fde.post_header_len(t).unwrap_or(default)
 }

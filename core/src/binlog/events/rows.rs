@@ -97,43 +97,58 @@ fn bit(bitmap: &[u8], i: usize) -> bool {
 }
 
 impl RowsEvent {
-    pub fn decode(body: &[u8], t: EventType, post_header_len: u8) -> Result<Self, BodyError> {
+    /// Only the table id and flags (which say where a statement ends): for readers that pass
+    /// events on untouched, a dump or the upstream, which need neither the row data nor it
+    /// inflated. The rest is left empty.
+    pub fn decode_head(body: &[u8], t: EventType, post_header_len: u8) -> Result<Self, BodyError> {
+        Self::read_head(body, t, post_header_len).map(|(ev, _)| ev)
+    }
+
+    /// The head, and the reader positioned after it.
+    fn read_head(body: &[u8], t: EventType, post_header_len: u8) -> Result<(Self, Reader<'_>), BodyError> {
         let (kind, version, compressed) = RowsKind::of(t).ok_or_else(|| BodyError::invalid("type", "not a rows event"))?;
         let mut r = Reader::new(body);
         let (table_id, table_id_len) = read_table_id(&mut r, post_header_len)?;
         let flags = r.u16("flags")?;
-        let extra_data = if version == 2 {
-            let n = r.u16("extra_data_len")?;
-            if n < 2 {
-                return Err(BodyError::invalid("extra_data_len", format!("{n}")));
-            }
-            Some(r.take(usize::from(n) - 2, "extra_data")?.to_vec())
-        } else {
-            None
-        };
-        let column_count = r.lenenc_len("column_count")?;
-        let width = usize::try_from(column_count.div_ceil(8)).map_err(|_| BodyError::invalid("column_count", "too large"))?;
-        let columns = r.take(width, "columns_bitmap")?.to_vec();
-        let has_after = matches!(kind, RowsKind::Update | RowsKind::PartialUpdate) && version > 0;
-        let columns_after = if has_after { Some(r.take(width, "columns_after_bitmap")?.to_vec()) } else { None };
-        let data = Bytes::copy_from_slice(r.rest());
-        let inflated = if compressed { Some(Bytes::from(mariadb_inflate(&data)?)) } else { None };
-        Ok(RowsEvent {
+        let head = RowsEvent {
             kind,
             version,
             compressed,
             table_id,
             table_id_len,
             flags,
-            extra_data,
-            column_count,
-            columns,
-            columns_after,
-            data,
-            inflated,
+            extra_data: None,
+            column_count: 0,
+            columns: Vec::new(),
+            columns_after: None,
+            data: Bytes::new(),
+            inflated: None,
             rows: Vec::new(),
             undecodable: None,
-        })
+        };
+        Ok((head, r))
+    }
+
+    pub fn decode(body: &[u8], t: EventType, post_header_len: u8) -> Result<Self, BodyError> {
+        let (mut ev, mut r) = Self::read_head(body, t, post_header_len)?;
+        if ev.version == 2 {
+            let n = r.u16("extra_data_len")?;
+            if n < 2 {
+                return Err(BodyError::invalid("extra_data_len", format!("{n}")));
+            }
+            ev.extra_data = Some(r.take(usize::from(n) - 2, "extra_data")?.to_vec());
+        }
+        ev.column_count = r.lenenc_len("column_count")?;
+        let width = usize::try_from(ev.column_count.div_ceil(8)).map_err(|_| BodyError::invalid("column_count", "too large"))?;
+        ev.columns = r.take(width, "columns_bitmap")?.to_vec();
+        if matches!(ev.kind, RowsKind::Update | RowsKind::PartialUpdate) && ev.version > 0 {
+            ev.columns_after = Some(r.take(width, "columns_after_bitmap")?.to_vec());
+        }
+        ev.data = Bytes::copy_from_slice(r.rest());
+        if ev.compressed {
+            ev.inflated = Some(Bytes::from(mariadb_inflate(&ev.data)?));
+        }
+        Ok(ev)
     }
 
     pub fn encode(&self, out: &mut Vec<u8>) {
