@@ -336,6 +336,25 @@ fn synthetic_store(dir: &Path, n: u64, big_rows: bool) -> (u64, u64) {
     (out.len() as u64, size(&template))
 }
 
+/// The disk's own pace for what part 2 stores: `total` bytes appended to a new file in 4 MiB
+/// writes, each followed by fdatasync (binraft's group commit at its largest); MB/s.
+fn disk_append_pace(dir: &Path, total: u64) -> f64 {
+    use std::io::Write;
+    let path = dir.join("disk-pace");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0x5au8; 4 << 20];
+    let t = Instant::now();
+    let mut done = 0u64;
+    while done < total {
+        f.write_all(&chunk).unwrap();
+        f.sync_data().unwrap();
+        done += chunk.len() as u64;
+    }
+    let mbs = done as f64 / t.elapsed().as_secs_f64() / 1e6;
+    let _ = std::fs::remove_file(&path);
+    mbs
+}
+
 /// Part 2: binraft storing a full-speed feed; its steady-state MB/s.
 fn ingest(n: u64, big_rows: bool) -> f64 {
     let w = work_dir(if big_rows { "ingest-big" } else { "ingest-small" });
@@ -565,6 +584,8 @@ fn main() {
         println!("per-reader throughput with 50 readers / with 1: mean {:.2}, worst {:.2}", mean / one, worst / one);
         // The same store pulled by a reader that keeps nothing: the baseline for part 2.
         println!("\ningest of large transactions / one reader of the same store that does not store: {:.2}", stored / one);
+        let disk = disk_append_pace(&w, bytes);
+        println!("ingest of large transactions / this disk appending the same bytes, 4 MiB and an fdatasync at a time: {:.2} ({disk:.0} MB/s)", stored / disk);
     }
     if part(4) {
         startup(40);
