@@ -93,8 +93,11 @@ impl Journal {
             }
             None if size == 0 => return Ok((None, replayed)),
             None => {
-                // Preallocated with zeros, written (not a hole), so later overwrites allocate nothing.
-                let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
+                // Preallocated with zeros, written (not a hole), so later overwrites allocate
+                // nothing; built under another name with its first header and renamed, so a
+                // crash while creating it leaves no journal rather than one without a header.
+                let tmp = dir.join(format!("{FILE}.tmp"));
+                let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&tmp)?;
                 let zeros = vec![0u8; 1 << 20];
                 let mut at = 0;
                 while at < size {
@@ -102,9 +105,12 @@ impl Journal {
                     file.write_all_at(&zeros[..n], at)?;
                     at += n as u64;
                 }
+                file.write_all_at(&journal::encode_header(1), journal::slot_offset(1))?;
                 file.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
                 sync_dir(dir)?;
-                (file, 0, size)
+                let j = Journal { file, dir: dir.to_path_buf(), size, generation: 1, cursor: HEADER_LEN as u64, touched: BTreeSet::new(), open: None };
+                return Ok((Some(j), replayed));
             }
         };
         let mut j = Journal { file, dir: dir.to_path_buf(), size, generation, cursor: HEADER_LEN as u64, touched: BTreeSet::new(), open: None };
