@@ -158,29 +158,38 @@ fn mysql_async_binlog_stream_with_gtid_auto_position() {
     assert_eq!(got, gtids[3..], "GTIDs after 1-3");
 }
 
+/// The MySQL 8.0.45 corpus files, and a binraft source serving them.
+fn mysql_source(tag: &str) -> (Vec<PathBuf>, PathBuf, Binraft) {
+    let dir = corpus_dir().join("Percona-Lab-percona-binlog-server/data_80045_gtid");
+    let files = vec![dir.join("binlog.000001"), dir.join("binlog.000002")];
+    let (work, source) = store_of(tag, &files);
+    (files, work, source)
+}
+
+/// The flags that make a node pull from `source`.
+fn pull_from(source: &Binraft) -> Vec<String> {
+    ["--primary", &format!("127.0.0.1:{}", source.port), "--primary-user", "repl", "--primary-password", "s3cret"].iter().map(|s| s.to_string()).collect()
+}
+
+/// Waits until `store` holds `file` byte for byte.
+fn wait_identical(store: &std::path::Path, file: &std::path::Path, node: &Binraft) {
+    let t = std::time::Instant::now();
+    let name = file.file_name().unwrap();
+    while std::fs::read(store.join(name)).ok().as_deref() != Some(&read_binlog(file)[..]) {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{name:?} never matched the source:\n{}", node.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// binraft pulling from a MySQL-flavour source (another binraft serving an imported MySQL 8.0.45
 /// store: no MySQL server can run here): the same files, byte for byte, then served on.
 #[test]
 fn pulling_from_a_mysql_flavour_source() {
-    let dir = corpus_dir().join("Percona-Lab-percona-binlog-server/data_80045_gtid");
-    let files = vec![dir.join("binlog.000001"), dir.join("binlog.000002")];
-    let (_work, source) = store_of("mysql-source", &files);
+    let (files, _source_work, source) = mysql_source("mysql-source");
     let work = work_dir("mysql-pull");
-    let node = Binraft::start(
-        &work.join("store"),
-        &work.join("binraft.log"),
-        &["--primary".into(), format!("127.0.0.1:{}", source.port), "--primary-user".into(), "repl".into(), "--primary-password".into(), "s3cret".into()],
-    );
-    let t = std::time::Instant::now();
+    let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &pull_from(&source));
     for f in &files {
-        let name = f.file_name().unwrap();
-        loop {
-            if std::fs::read(work.join("store").join(name)).ok().as_deref() == Some(&read_binlog(f)[..]) {
-                break;
-            }
-            assert!(t.elapsed() < std::time::Duration::from_secs(20), "{name:?} never matched the source:\n{}", node.log());
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        wait_identical(&work.join("store"), f, &node);
     }
     // And python-mysql-replication reads it from the pulling node by GTID.
     let (_, gtids) = expected(&files);
@@ -194,9 +203,7 @@ fn pulling_from_a_mysql_flavour_source() {
 /// the rest of binlog.000002 where the source has it, and ends byte-identical.
 #[test]
 fn pulling_by_mysql_gtid_auto_position() {
-    let dir = corpus_dir().join("Percona-Lab-percona-binlog-server/data_80045_gtid");
-    let files = vec![dir.join("binlog.000001"), dir.join("binlog.000002")];
-    let (_work, source) = store_of("mysql-gtid-source", &files);
+    let (files, _source_work, source) = mysql_source("mysql-gtid-source");
     let work = work_dir("mysql-gtid-pull");
     // The first transaction of binlog.000002 (GTID :5) ends at 529.
     let cut = work.join("seed");
@@ -220,11 +227,7 @@ fn pulling_by_mysql_gtid_auto_position() {
         "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='repl', MASTER_PASSWORD='s3cret', MASTER_AUTO_POSITION=1; START SLAVE",
         source.port
     ));
-    let t = std::time::Instant::now();
-    while std::fs::read(store.join("binlog.000002")).ok().as_deref() != Some(&read_binlog(&files[1])[..]) {
-        assert!(t.elapsed() < std::time::Duration::from_secs(20), "binlog.000002 never matched the source:\n{}", node.log());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_identical(&store, &files[1], &node);
     let uuid = "396e294c-1ca4-11f1-9ae7-00155da79c6b";
     assert!(source.log().contains(&format!("start=MySQL GTID set '{uuid}:1-5'")), "the source saw no auto-position dump from :1-5:\n{}", source.log());
     assert_eq!(std::fs::read(store.join("binlog.000001")).unwrap(), read_binlog(&files[0]));
@@ -232,4 +235,17 @@ fn pulling_by_mysql_gtid_auto_position() {
     for want in [format!("Retrieved_Gtid_Set: {uuid}:1-6"), "Auto_Position: 1".into(), "Slave_IO_Running: Yes".into()] {
         assert!(st.lines().any(|l| l.trim() == want), "{want} not in:\n{st}");
     }
+}
+
+/// A store whose last file ends with a ROTATE to a file it never created (binraft was killed
+/// between the two) resumes by file and position into that file: created, then filled.
+#[test]
+fn resuming_into_a_file_the_store_never_created() {
+    let (files, _source_work, source) = mysql_source("rotate-source");
+    let work = work_dir("rotate-pull");
+    let store = work.join("store");
+    let out = binraft(&["import", "--data-dir", store.to_str().unwrap(), files[0].to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let node = Binraft::start(&store, &work.join("binraft.log"), &pull_from(&source));
+    wait_identical(&store, &files[1], &node);
 }

@@ -241,8 +241,11 @@ impl UpstreamSession {
                         Resume::At { file, offset } => (file.clone(), *offset),
                     };
                     if let (Resume::At { file, offset }, false) = (&self.resume, self.gtid_mode()) {
-                        self.file = Some(file.clone());
-                        self.file_end = *offset;
+                        let (file, offset) = (file.clone(), *offset);
+                        // The file the store's last ROTATE names may not exist yet (a crash
+                        // between storing the ROTATE and creating it): created here if so.
+                        self.start_file(file);
+                        self.file_end = offset;
                     }
                     self.phase = Phase::Streaming;
                     if self.gtid_mode() && !self.mariadb {
