@@ -108,13 +108,6 @@ async fn run(r: Replication, node: &Node) {
     }
 }
 
-/// Timestamp, server id and end offset of a group's first event.
-fn header_facts(bytes: &[u8], offset: u64) -> (u64, u32, u64) {
-    let ts = bytes.get(..4).map_or(0, |b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
-    let server_id = bytes.get(5..9).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    (ts, server_id, offset + bytes.len() as u64)
-}
-
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -180,15 +173,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                 }
                 UpstreamOutput::Verify { file, offset, bytes } => {
                     let ours = store.read_sync(&file, offset, bytes.len()).map_err(|e| (format!("store: {e}"), true, streamed))?;
-                    // The in-use flag of a FORMAT_DESCRIPTION may differ: masked on both sides.
-                    let mask = |b: &[u8]| {
-                        let mut b = b.to_vec();
-                        if b.len() > 17 && b[4] == 15 {
-                            b[17] &= !1;
-                        }
-                        b
-                    };
-                    if mask(&ours) != mask(&bytes) {
+                    if !binraft_core::binlog::header::same_event(&ours, &bytes) {
                         return Err((
                             format!("the primary's {file} differs from binraft's at {offset}: its binlog history does not match the store's"),
                             true,
@@ -201,7 +186,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                     tracing::info!(%file, "upstream: new binlog file");
                 }
                 UpstreamOutput::Append { file, offset, bytes, info } => {
-                    let (ts, server_id, end) = header_facts(&bytes, offset);
+                    let (ts, server_id, end) = (u64::from(info.timestamp), info.server_id, offset + bytes.len() as u64);
                     batch.push((file.clone(), offset, bytes, info));
                     if !group_commit {
                         store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;

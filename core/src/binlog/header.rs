@@ -21,6 +21,17 @@ pub mod flags {
     pub const IGNORABLE: u16 = 0x0080;
 }
 
+/// Whether two encoded v4 events are the same event: byte for byte, except the in-use flag of a
+/// FORMAT_DESCRIPTION (set on disk while its file is active, clear in a replication stream; its
+/// checksum is computed with the flag masked, so it matches either way).
+pub fn same_event(a: &[u8], b: &[u8]) -> bool {
+    const FLAGS: usize = 17;
+    if a.len() != b.len() || a.len() <= FLAGS || a[4] != EventType::FORMAT_DESCRIPTION.0 {
+        return a == b;
+    }
+    a[..FLAGS] == b[..FLAGS] && (a[FLAGS] ^ b[FLAGS]) & !(flags::BINLOG_IN_USE as u8) == 0 && a[FLAGS + 1..] == b[FLAGS + 1..]
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventHeader {
     /// Seconds since the epoch when the statement began.
@@ -65,5 +76,31 @@ impl EventHeader {
 
     pub fn is_artificial(&self) -> bool {
         self.flags & flags::ARTIFICIAL != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_event_ignores_only_the_in_use_flag_of_a_format_description() {
+        let mut fde = vec![0u8; 40];
+        fde[4] = EventType::FORMAT_DESCRIPTION.0;
+        let mut in_use = fde.clone();
+        in_use[17] |= flags::BINLOG_IN_USE as u8;
+        assert!(same_event(&fde, &in_use));
+        let mut other_flag = fde.clone();
+        other_flag[17] |= 0x02;
+        assert!(!same_event(&fde, &other_flag));
+        let mut body = fde.clone();
+        body[30] = 1;
+        assert!(!same_event(&fde, &body));
+        // Any other event: byte for byte.
+        let (mut query, mut query_in_use) = (fde.clone(), in_use.clone());
+        query[4] = EventType::QUERY.0;
+        query_in_use[4] = EventType::QUERY.0;
+        assert!(!same_event(&query, &query_in_use));
+        assert!(!same_event(&fde, &fde[..39]));
     }
 }

@@ -138,7 +138,7 @@ impl Dump {
             DumpStart::MySqlGtid(set) => {
                 // The replica may not be ahead of the store for any server UUID the store has
                 // (MySQL checks its own UUID; binraft relays others' and checks each of them).
-                let ours = files.iter().fold(GtidSet::new(), |acc, f| acc.union(&f.previous_gtids).union(&f.gtids));
+                let ours = crate::store::index::gtid_executed(&files);
                 let known: std::collections::BTreeSet<_> = ours.entries().map(|(u, t, _)| (*u, t.clone())).collect();
                 let mut ahead = GtidSet::new();
                 for (u, t, ranges) in set.subtract(&ours).entries() {

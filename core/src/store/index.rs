@@ -48,6 +48,16 @@ pub struct FileSummary {
 /// copied) when the store grows.
 pub type Files = Arc<Vec<Arc<FileSummary>>>;
 
+/// The MySQL GTIDs the files hold: each one's PREVIOUS_GTIDS and its own GTIDs.
+pub fn gtid_executed(files: &[Arc<FileSummary>]) -> GtidSet {
+    files.iter().fold(GtidSet::new(), |set, f| set.union(&f.previous_gtids).union(&f.gtids))
+}
+
+/// The MariaDB GTID position the files reach: the last GTID of each domain.
+pub fn gtid_position(files: &[Arc<FileSummary>]) -> MariaGtidPos {
+    files.iter().fold(MariaGtidPos::new(), |pos, f| pos.union(&f.start_gtid_list.iter().copied().collect()).union(&f.last_gtids))
+}
+
 /// Shares summaries as a [`Files`] snapshot.
 pub fn share(files: Vec<FileSummary>) -> Files {
     Arc::new(files.into_iter().map(Arc::new).collect())
@@ -144,6 +154,9 @@ pub fn whole_events_end(bytes: &[u8]) -> u64 {
 pub struct Appended {
     pub events: u64,
     pub len: u64,
+    /// Timestamp and server id of the group's first event (what SHOW SLAVE STATUS reports).
+    pub timestamp: u32,
+    pub server_id: u32,
     /// FORMAT_DESCRIPTION facts, when the append starts the file.
     pub format: Option<(String, bool, ChecksumAlg, u32)>,
     pub start_gtid_list: Option<Vec<MariaGtid>>,

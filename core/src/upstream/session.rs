@@ -378,6 +378,10 @@ impl UpstreamSession {
 
     fn note(&mut self, ev: &crate::binlog::Event) {
         self.info.events += 1;
+        if self.info.events == 1 {
+            self.info.timestamp = ev.header.timestamp;
+            self.info.server_id = ev.header.server_id;
+        }
         match &ev.body {
             EventBody::FormatDescription(f) => {
                 self.info.format = Some((f.server_version(), f.is_mariadb(), f.checksum().unwrap_or(ChecksumAlg::None), ev.header.server_id));
