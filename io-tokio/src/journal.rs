@@ -41,78 +41,26 @@ impl Journal {
     /// removed). An existing journal keeps its size.
     pub fn open(dir: &Path, size: u64, names: &[String]) -> io::Result<(Option<Journal>, Replayed)> {
         let path = dir.join(FILE);
-        let mut replayed = Replayed::default();
-        let existing = match OpenOptions::new().read(true).write(true).open(&path) {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        let file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if size == 0 {
+                    return Ok((None, Replayed::default()));
+                }
+                let file = create(dir, size)?;
+                let j = Journal { file, dir: dir.to_path_buf(), size, generation: 1, cursor: HEADER_LEN as u64, touched: BTreeSet::new(), open: None };
+                return Ok((Some(j), Replayed::default()));
+            }
             Err(e) => return Err(e),
         };
-        let (file, generation, size) = match existing {
-            Some(file) => {
-                let len = file.metadata()?.len();
-                let mut header = vec![0u8; HEADER_LEN];
-                if len >= HEADER_LEN as u64 {
-                    file.read_exact_at(&mut header, 0)?;
-                }
-                let generation = journal::current_generation(&header).map_err(|e| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{FILE}: {e}. It may hold acknowledged transactions; binraft will not start over it. Move it away to start without it."),
-                    )
-                })?;
-                let mut body = vec![0u8; len.saturating_sub(HEADER_LEN as u64) as usize];
-                file.read_exact_at(&mut body, HEADER_LEN as u64)?;
-                let scan = journal::scan(&body, generation);
-                let mut synced = BTreeSet::new();
-                for e in &scan.entries {
-                    if !names.contains(&e.file) {
-                        tracing::warn!(file = %e.file, "{FILE}: a record for a file no longer in the store; skipped");
-                        continue;
-                    }
-                    let f = OpenOptions::new().write(true).open(dir.join(&e.file))?;
-                    let have = f.metadata()?.len();
-                    if e.offset > have {
-                        tracing::warn!(file = %e.file, offset = e.offset, size = have, "{FILE}: a record past the file's end; recovery will cut at the gap");
-                    }
-                    f.write_all_at(&e.bytes, e.offset)?;
-                    replayed.groups += 1;
-                    replayed.bytes += e.bytes.len() as u64;
-                    synced.insert(e.file.clone());
-                }
-                for name in &synced {
-                    OpenOptions::new().write(true).open(dir.join(name))?.sync_data()?;
-                }
-                replayed.records = scan.records;
-                if size == 0 {
-                    drop(file);
-                    std::fs::remove_file(&path)?;
-                    sync_dir(dir)?;
-                    return Ok((None, replayed));
-                }
-                (file, generation, len)
-            }
-            None if size == 0 => return Ok((None, replayed)),
-            None => {
-                // Preallocated with zeros, written (not a hole), so later overwrites allocate
-                // nothing; built under another name with its first header and renamed, so a
-                // crash while creating it leaves no journal rather than one without a header.
-                let tmp = dir.join(format!("{FILE}.tmp"));
-                let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&tmp)?;
-                let zeros = vec![0u8; 1 << 20];
-                let mut at = 0;
-                while at < size {
-                    let n = (size - at).min(zeros.len() as u64) as usize;
-                    file.write_all_at(&zeros[..n], at)?;
-                    at += n as u64;
-                }
-                file.write_all_at(&journal::encode_header(1), journal::slot_offset(1))?;
-                file.sync_all()?;
-                std::fs::rename(&tmp, &path)?;
-                sync_dir(dir)?;
-                let j = Journal { file, dir: dir.to_path_buf(), size, generation: 1, cursor: HEADER_LEN as u64, touched: BTreeSet::new(), open: None };
-                return Ok((Some(j), replayed));
-            }
-        };
+        let (generation, replayed) = replay(dir, &file, names)?;
+        if size == 0 {
+            drop(file);
+            std::fs::remove_file(&path)?;
+            sync_dir(dir)?;
+            return Ok((None, replayed));
+        }
+        let size = file.metadata()?.len();
         let mut j = Journal { file, dir: dir.to_path_buf(), size, generation, cursor: HEADER_LEN as u64, touched: BTreeSet::new(), open: None };
         j.start_generation()?;
         Ok((Some(j), replayed))
@@ -184,6 +132,72 @@ impl Journal {
     pub fn position(&self) -> (u64, u64) {
         (self.generation, self.cursor)
     }
+}
+
+/// Writes every record of the journal's current generation again to its binlog file (one no
+/// longer in `names`, purged, is skipped) and syncs those files; the generation.
+fn replay(dir: &Path, file: &File, names: &[String]) -> io::Result<(u64, Replayed)> {
+    let len = file.metadata()?.len();
+    let mut header = vec![0u8; HEADER_LEN];
+    if len >= HEADER_LEN as u64 {
+        file.read_exact_at(&mut header, 0)?;
+    }
+    let generation = journal::current_generation(&header).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{FILE}: {e}. It may hold acknowledged transactions; binraft will not start over it. Move it away to start without it."),
+        )
+    })?;
+    let mut body = vec![0u8; len.saturating_sub(HEADER_LEN as u64) as usize];
+    file.read_exact_at(&mut body, HEADER_LEN as u64)?;
+    let scan = journal::scan(&body, generation);
+    let mut replayed = Replayed { records: scan.records, ..Replayed::default() };
+    let mut written: Vec<(&str, File)> = Vec::new();
+    for e in &scan.entries {
+        if !names.contains(&e.file) {
+            tracing::warn!(file = %e.file, "{FILE}: a record for a file no longer in the store; skipped");
+            continue;
+        }
+        let i = match written.iter().position(|(n, _)| *n == e.file) {
+            Some(i) => i,
+            None => {
+                written.push((&e.file, OpenOptions::new().write(true).open(dir.join(&e.file))?));
+                written.len() - 1
+            }
+        };
+        let f = &written[i].1;
+        let have = f.metadata()?.len();
+        if e.offset > have {
+            tracing::warn!(file = %e.file, offset = e.offset, size = have, "{FILE}: a record past the file's end; recovery will cut at the gap");
+        }
+        f.write_all_at(&e.bytes, e.offset)?;
+        replayed.groups += 1;
+        replayed.bytes += e.bytes.len() as u64;
+    }
+    for (_, f) in &written {
+        f.sync_data()?;
+    }
+    Ok((generation, replayed))
+}
+
+/// A new journal of `size` bytes at its first generation. Preallocated with zeros, written (not
+/// a hole), so later overwrites allocate nothing; built under another name with its header and
+/// renamed, so a crash while creating it leaves no journal rather than one without a header.
+fn create(dir: &Path, size: u64) -> io::Result<File> {
+    let tmp = dir.join(format!("{FILE}.tmp"));
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&tmp)?;
+    let zeros = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < size {
+        let n = (size - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    file.write_all_at(&journal::encode_header(1), journal::slot_offset(1))?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, dir.join(FILE))?;
+    sync_dir(dir)?;
+    Ok(file)
 }
 
 /// Offsets of the two header slots are fixed by the format.

@@ -432,6 +432,7 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
     loop {
         let Some(o) = dump.poll_output() else {
             wr.write_all(&pending).await?;
+            wr.flush().await?;
             return Ok("dump ended".into());
         };
         // An event is sent when the next output says whether it ends a transaction.
@@ -444,8 +445,10 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
             }
         }
         if matches!(o, DumpOutput::Wait | DumpOutput::Eof | DumpOutput::Error(_)) && !pending.is_empty() {
-            // Everything gathered goes out before the dump waits or ends.
+            // Everything gathered goes out before the dump waits or ends (a TLS stream holds
+            // what it was given until flushed).
             wr.write_all(&pending).await?;
+            wr.flush().await?;
             pending.clear();
         }
         match o {

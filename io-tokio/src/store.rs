@@ -7,7 +7,7 @@
 //! The newest appends are also kept in memory (the tail, up to [`TAIL_BYTES`]), so that replicas
 //! following the primary are served without a file read; older parts are read from the files.
 
-use binraft_core::store::index::{share, summarize, Appended, FileSummary, Files};
+use binraft_core::store::index::{self, share, summarize, Appended, FileSummary, Files};
 use binraft_core::store::summaries;
 use crate::journal::Journal;
 use bytes::Bytes;
@@ -77,27 +77,27 @@ impl Tail {
     /// `len` bytes of `file` from `offset`, if the tail holds all of them: a slice of the
     /// appended buffer when one holds them all, else one copy.
     fn read(&self, file: &str, offset: u64, len: usize) -> Option<Bytes> {
-        let first = self.chunks.front()?.0;
-        if self.file != file || offset < first {
+        if self.file != file || offset < self.chunks.front()?.0 {
             return None;
         }
-        let mut i = self.chunks.partition_point(|(o, _)| *o <= offset).checked_sub(1)?;
-        let (o, b) = self.chunks.get(i)?;
-        let from = (offset - o) as usize;
-        if b.len() - from >= len {
+        // The chunk holding `offset`; the chunks after it continue it.
+        let i = self.chunks.partition_point(|(o, _)| *o <= offset) - 1;
+        let (o, b) = &self.chunks[i];
+        let from = usize::try_from(offset - o).ok()?;
+        let head = b.get(from..)?;
+        if head.len() >= len {
             return Some(b.slice(from..from + len));
         }
         let mut out = Vec::with_capacity(len);
-        let mut at = offset;
-        while out.len() < len {
-            let (o, b) = self.chunks.get(i)?;
-            let from = (at - o) as usize;
-            let take = (b.len() - from).min(len - out.len());
-            out.extend_from_slice(&b[from..from + take]);
-            at += take as u64;
-            i += 1;
+        out.extend_from_slice(head);
+        for (_, b) in self.chunks.range(i + 1..) {
+            let take = (len - out.len()).min(b.len());
+            out.extend_from_slice(&b[..take]);
+            if out.len() == len {
+                break;
+            }
         }
-        Some(out.into())
+        (out.len() == len).then(|| out.into())
     }
 }
 
@@ -161,15 +161,15 @@ impl Store {
             rewrite |= summaries::persistable(&s);
             files.push(s);
         }
+        let files = share(files);
         if rewrite {
-            let text: String = files.iter().filter(|s| summaries::persistable(s)).map(summaries::encode_line).collect();
-            write_atomically(&dir.join(SUMMARIES), text.as_bytes())?;
+            write_atomically(&dir.join(SUMMARIES), summaries_text(&files).as_bytes())?;
         }
         tracing::info!(files = files.len(), from_index, read, "store opened");
         let (changed, _) = watch::channel(0);
         Ok(Store {
             dir: dir.to_path_buf(),
-            state: RwLock::new(State { files: share(files), tail: Tail::default() }),
+            state: RwLock::new(State { files, tail: Tail::default() }),
             changed,
             journal: std::sync::Mutex::new(journal),
         })
@@ -195,7 +195,7 @@ impl Store {
 
     /// Where the stored part of `name` ends.
     pub fn complete_end(&self, name: &str) -> Option<u64> {
-        self.with_files(|files| files.iter().find(|f| f.name == name).map(|f| f.complete_end))
+        self.with_files(|files| complete_end(files, name))
     }
 
     pub fn dir(&self) -> &Path {
@@ -214,19 +214,12 @@ impl Store {
 
     /// The MariaDB GTID position of everything stored: the last GTID of each domain.
     pub fn gtid_pos(&self) -> String {
-        self.with_files(|files| {
-            let mut pos = binraft_core::gtid::MariaGtidPos::new();
-            for f in files {
-                pos = pos.union(&f.start_gtid_list.iter().copied().collect());
-                pos = pos.union(&f.last_gtids);
-            }
-            pos.to_string()
-        })
+        self.with_files(|files| index::gtid_position(files).to_string())
     }
 
     /// The MySQL GTIDs of everything stored: each file's PREVIOUS_GTIDS and its own GTIDs.
     pub fn gtid_executed(&self) -> binraft_core::gtid::GtidSet {
-        self.with_files(|files| files.iter().fold(binraft_core::gtid::GtidSet::new(), |set, f| set.union(&f.previous_gtids).union(&f.gtids)))
+        self.with_files(index::gtid_executed)
     }
 
     /// Where the upstream resumes: right after the last complete group, or at the start of
@@ -294,12 +287,21 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut ends = self.file_ends();
+        // Each group must start where its file ends (or where the one before it in the batch does).
+        let mut ends: Vec<(&str, u64)> = Vec::new();
         for (name, offset, bytes, _) in batch.iter() {
-            if ends.get(name) != Some(offset) {
-                return Err(io_err(format!("append to {name} at {offset}, but the store ends at {:?}", ends.get(name))));
+            let end = match ends.iter().position(|(n, _)| n == name) {
+                Some(i) => Some(ends[i].1),
+                None => self.complete_end(name),
+            };
+            if end != Some(*offset) {
+                return Err(io_err(format!("append to {name} at {offset}, but the store ends at {end:?}")));
             }
-            ends.insert(name.clone(), offset + bytes.len() as u64);
+            let new_end = offset + bytes.len() as u64;
+            match ends.iter_mut().find(|(n, _)| n == name) {
+                Some(e) => e.1 = new_end,
+                None => ends.push((name, new_end)),
+            }
         }
         let entries: Vec<(&str, u64, &[u8])> = batch.iter().map(|(n, o, b, _)| (n.as_str(), *o, b.as_slice())).collect();
         let journaled = match self.journal.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
@@ -307,21 +309,18 @@ impl Store {
             None => false,
         };
         if !journaled {
-            let mut touched: Vec<&str> = Vec::new();
-            for (name, offset, bytes) in &entries {
+            // Straight to the files: written, cut at their new end, synced.
+            for (name, end) in &ends {
                 let f = std::fs::OpenOptions::new().write(true).open(self.dir.join(name))?;
-                f.write_all_at(bytes, *offset)?;
-                if !touched.contains(name) {
-                    touched.push(name);
+                for (_, offset, bytes) in entries.iter().filter(|(n, _, _)| n == name) {
+                    f.write_all_at(bytes, *offset)?;
                 }
-            }
-            for name in touched {
-                let f = std::fs::OpenOptions::new().write(true).open(self.dir.join(name))?;
-                f.set_len(ends[name])?;
+                f.set_len(*end)?;
                 f.sync_data()?;
             }
         }
         drop(entries);
+        drop(ends);
         let mut st = self.state_mut();
         let State { files, tail } = &mut *st;
         // Dumps hold the old snapshot: the list is copied (pointers) and the summaries that
@@ -329,7 +328,7 @@ impl Store {
         let files = Arc::make_mut(files);
         let mut closed = Vec::new();
         for (name, offset, bytes, info) in batch.drain(..) {
-            if let Some(s) = files.iter_mut().find(|f| f.name == name) {
+            if let Some(s) = files.iter_mut().rev().find(|f| f.name == name) {
                 let was_closed = s.closed;
                 Arc::make_mut(s).apply(&info);
                 if s.closed && !was_closed && summaries::persistable(s) {
@@ -354,8 +353,7 @@ impl Store {
         }
         let keep: Vec<Arc<FileSummary>> = st.files[names.len()..].to_vec();
         self.write_index(&keep)?;
-        let text: String = keep.iter().filter(|s| summaries::persistable(s)).map(|s| summaries::encode_line(s)).collect();
-        write_atomically(&self.dir.join(SUMMARIES), text.as_bytes())?;
+        write_atomically(&self.dir.join(SUMMARIES), summaries_text(&keep).as_bytes())?;
         st.files = Arc::new(keep);
         drop(st);
         for n in names {
@@ -381,7 +379,7 @@ impl Store {
     pub async fn read(&self, file: &str, offset: u64, max: usize) -> io::Result<(Bytes, bool)> {
         let (limit, want, cached) = {
             let st = self.state();
-            let limit = st.files.iter().find(|f| f.name == file).map_or(0, |f| f.complete_end);
+            let limit = complete_end(&st.files, file).unwrap_or(0);
             let want = (limit.saturating_sub(offset) as usize).min(max);
             (limit, want, st.tail.read(file, offset, want))
         };
@@ -392,6 +390,17 @@ impl Store {
         let buf = tokio::task::spawn_blocking(move || read_range(&path, offset, want)).await.map_err(io_err)??;
         Ok((buf.into(), offset + want as u64 >= limit))
     }
+}
+
+/// Where the stored part of `name` ends. Searched from the newest file, the one appended to and
+/// read most.
+fn complete_end(files: &[Arc<FileSummary>], name: &str) -> Option<u64> {
+    files.iter().rev().find(|f| f.name == name).map(|f| f.complete_end)
+}
+
+/// The persisted index's text for `files`: a line per closed file it can hold.
+fn summaries_text(files: &[Arc<FileSummary>]) -> String {
+    files.iter().filter(|s| summaries::persistable(s)).map(|s| summaries::encode_line(s)).collect()
 }
 
 /// Exactly `len` bytes of the file at `path` from `offset`.
@@ -594,6 +603,9 @@ mod tests {
         // Before the tail, past it, or another file: the caller reads the file instead.
         assert_eq!(t.read("f.000001", 3, 2), None);
         assert_eq!(t.read("f.000001", 10, 5), None);
+        // At the end, nothing to read; past the end, not the tail's to answer (no panic).
+        assert_eq!(t.read("f.000001", 12, 0).as_deref(), Some(&b""[..]));
+        assert_eq!(t.read("f.000001", 13, 0), None);
         assert_eq!(t.read("f.000002", 4, 1), None);
     }
 
