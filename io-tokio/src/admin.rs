@@ -14,7 +14,7 @@ impl Node {
         let mut repl = self.replication.lock().map_err(|_| ServerError::binlog("internal: poisoned lock"))?;
         let running = repl.as_ref().is_some_and(|r| r.running);
         let persist = |r: Option<&Replication>| {
-            Replication::save(self.store.dir(), r).map_err(|e| ServerError::new(1105, b"HY000", format!("cannot save replication settings: {e}")))
+            Replication::save(self.store.disk().as_ref(), r).map_err(|e| ServerError::new(1105, b"HY000", format!("cannot save replication settings: {e}")))
         };
         match cmd {
             AdminCommand::ChangeMaster(c) => {
@@ -113,11 +113,7 @@ impl Node {
             AdminCommand::PurgeBefore(ts) => {
                 drop(repl);
                 let files = self.store.files();
-                // Files last written before the time go; never the last one.
-                let n = files[..files.len().saturating_sub(1)]
-                    .iter()
-                    .take_while(|f| self.store.modified_secs(&f.name).is_some_and(|m| m < ts))
-                    .count();
+                let n = binraft_core::store::binlogs::purgeable_before(&files, ts);
                 self.purge(&files[..n])?;
             }
         }

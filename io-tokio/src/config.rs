@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `binraft run` flags. Each also has a key of the same name (with `_`) in the config file.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -220,31 +220,26 @@ impl std::fmt::Debug for Replication {
     }
 }
 
-const REPLICATION_FILE: &str = "replication.toml";
+use binraft_core::store::disk::{self as disk, Disk};
+use binraft_core::store::names::REPLICATION;
 
 impl Replication {
-    pub fn load(dir: &Path) -> Result<Option<Replication>, String> {
-        let p = dir.join(REPLICATION_FILE);
-        match std::fs::read_to_string(&p) {
-            Ok(t) => toml::from_str(&t).map(Some).map_err(|e| format!("{}: {e}", p.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("{}: {e}", p.display())),
+    /// The settings kept on the store's disk, if any.
+    pub fn load(d: &dyn Disk) -> Result<Option<Replication>, String> {
+        match disk::read_whole(d, REPLICATION).map_err(|e| e.to_string())? {
+            Some(b) => toml::from_str(&String::from_utf8_lossy(&b)).map(Some).map_err(|e| format!("{REPLICATION}: {e}")),
+            None => Ok(None),
         }
     }
 
-    /// Saves (or, for `None`, removes) the settings, readable by the owner only.
-    pub fn save(dir: &Path, r: Option<&Replication>) -> std::io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        let p = dir.join(REPLICATION_FILE);
+    /// Saves (or, for `None`, removes) the settings, durably; the disk makes files readable by
+    /// the owner only.
+    pub fn save(d: &dyn Disk, r: Option<&Replication>) -> Result<(), String> {
         match r {
-            None => match std::fs::remove_file(&p) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            },
+            None => disk::remove_durably(d, REPLICATION).map_err(|e| e.to_string()),
             Some(r) => {
-                let text = toml::to_string(r).map_err(std::io::Error::other)?;
-                crate::store::write_atomically(&p, text.as_bytes())?;
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                let text = toml::to_string(r).map_err(|e| format!("{REPLICATION}: {e}"))?;
+                disk::write_atomically(d, REPLICATION, text.as_bytes()).map_err(|e| e.to_string())
             }
         }
     }

@@ -2,7 +2,7 @@
 //! Each file is checked whole (framing, checksums, bodies) before it is copied; a file with a
 //! torn tail is imported up to its last complete transaction, and the cut is reported.
 
-use crate::store::{write_atomically, Store};
+use binraft::store::Store;
 use binraft_core::store::index::summarize;
 use std::path::{Path, PathBuf};
 
@@ -44,10 +44,10 @@ pub fn run(args: &Args) -> Result<(), String> {
             eprintln!("binraft import: {name}: keeping {keep} of {} bytes: {e}", bytes.len());
         }
         s.size = keep as u64;
-        write_atomically(&store.dir().join(&name), &bytes[..keep]).map_err(|e| format!("{name}: {e}"))?;
-        bar.suspend(|| println!("[{:>3}/{total}] {name}: {} events, {} bytes{}", i + 1, s.events, keep, if s.closed { "" } else { " (open file)" }));
+        let line = format!("[{:>3}/{total}] {name}: {} events, {} bytes{}", i + 1, s.events, keep, if s.closed { "" } else { " (open file)" });
+        store.add_file(&bytes[..keep], s).map_err(|e| format!("{name}: {e}"))?;
+        bar.suspend(|| println!("{line}"));
         bar.inc(bytes.len() as u64);
-        store.add(s).map_err(|e| format!("index: {e}"))?;
     }
     bar.finish_and_clear();
     Ok(())

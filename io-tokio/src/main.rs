@@ -1,15 +1,10 @@
 //! The `binraft` command: `run` serves a store on a MySQL port, `import` seeds a store from
 //! existing binlog files, `inspect` shows, checks or counts the events of binlog files.
 
-mod admin;
-mod config;
 mod import;
 mod inspect;
-mod journal;
-mod server;
-mod store;
-mod tls;
-mod upstream;
+
+use binraft::{config, server};
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

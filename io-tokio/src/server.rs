@@ -2,7 +2,8 @@
 //! `ServerConn` (handshake, auth, commands) and, once the client asks for the binlog, a `Dump`
 //! over the store. Everything decided lives in core; this file moves bytes and waits.
 
-use crate::config::{Args, Replication};
+use crate::config::{Args, Replication, Settings};
+use binraft_core::store::Disk;
 use crate::store::Store;
 use binraft_core::primary::admin::{self, ReplicaStatus};
 use binraft_core::binlog::ChecksumAlg;
@@ -47,9 +48,19 @@ const READ_CHUNK: usize = 1 << 20;
 /// A dump writes what it has gathered once it reaches this much, or when it waits.
 const WRITE_BATCH: usize = 256 * 1024;
 
+/// `binraft run`: the node on the data directory and the MySQL port its settings name.
 pub async fn run(args: Args) -> Result<(), String> {
     let settings = args.resolve()?;
-    let store = Store::open_with(&settings.data_dir, settings.journal_bytes).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
+    let disk = crate::disk::StdDisk::open(&settings.data_dir).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
+    let listener = TcpListener::bind(settings.listen).await.map_err(|e| format!("listen on {}: {e}", settings.listen))?;
+    start(settings, Arc::new(disk), listener).await
+}
+
+/// A node over `disk` (its store and `replication.toml`), serving `listener`: runs until an
+/// error stops it, or until the future is dropped. In-process tests and the simulator start
+/// nodes with this.
+pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListener) -> Result<(), String> {
+    let store = Store::open_on(disk, settings.journal_bytes).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
     let users: Vec<(String, StoredPassword)> =
         settings.users.iter().chain(&settings.admins).map(|(u, p)| (u.clone(), StoredPassword::from_plain(p))).collect();
     let primary_version = store.files().last().map(|f| f.server_version.clone()).filter(|v| !v.is_empty()).unwrap_or_else(|| "10.11.19-MariaDB".into());
@@ -72,10 +83,10 @@ pub async fn run(args: Args) -> Result<(), String> {
     // Replication from the command line or config file replaces what CHANGE MASTER TO saved.
     let replication = match &settings.primary {
         Some(r) => {
-            Replication::save(&settings.data_dir, Some(r)).map_err(|e| format!("saving replication settings: {e}"))?;
+            Replication::save(store.disk().as_ref(), Some(r)).map_err(|e| format!("saving replication settings: {e}"))?;
             Some(r.clone())
         }
-        None => Replication::load(&settings.data_dir)?,
+        None => Replication::load(store.disk().as_ref())?,
     };
     let (replication_target, target_rx) = tokio::sync::watch::channel(replication.clone().filter(|r| r.running));
     let node = Arc::new(Node {
@@ -94,7 +105,6 @@ pub async fn run(args: Args) -> Result<(), String> {
         tls,
         replication_target,
     });
-    let listener = TcpListener::bind(settings.listen).await.map_err(|e| format!("listen on {}: {e}", settings.listen))?;
     {
         let node = Arc::clone(&node);
         tokio::spawn(async move { crate::upstream::supervise(target_rx, node).await });

@@ -39,6 +39,9 @@ pub struct FileSummary {
     pub events: u64,
     /// The first decode error, if the file is damaged after `complete_end`.
     pub error: Option<BinlogError>,
+    /// The newest event timestamp in the file (the primary's clock, seconds): what PURGE
+    /// BINARY LOGS BEFORE compares, the same on every node, where a file's mtime is not.
+    pub last_timestamp: u32,
     /// The last TABLE_MAP of each table in this file, by (schema, table): what binraft knows of
     /// tables' columns (names and types with binlog_row_metadata=FULL).
     pub tables: BTreeMap<(String, String), Arc<TableMap>>,
@@ -91,6 +94,7 @@ pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
         };
         pos += ev.header.event_size as usize;
         s.events += 1;
+        s.last_timestamp = s.last_timestamp.max(ev.header.timestamp);
         match &ev.body {
             EventBody::FormatDescription(f) => {
                 s.server_version = f.server_version();
@@ -189,6 +193,7 @@ impl FileSummary {
             next_file: None,
             events: 0,
             error: None,
+            last_timestamp: 0,
             tables: BTreeMap::new(),
         }
     }
@@ -198,6 +203,7 @@ impl FileSummary {
         self.size += a.len;
         self.complete_end = self.size;
         self.events += a.events;
+        self.last_timestamp = self.last_timestamp.max(a.timestamp);
         if let Some((v, mariadb, checksum, server_id)) = &a.format {
             self.server_version = v.clone();
             self.mariadb = *mariadb;

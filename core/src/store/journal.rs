@@ -52,8 +52,28 @@ pub fn encode_header(generation: u64) -> Vec<u8> {
     h
 }
 
+/// Why a journal header slot does not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderError {
+    Short,
+    BadMagic,
+    BadChecksum,
+    Version(u32),
+}
+
+impl std::fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderError::Short => write!(f, "journal header: too short"),
+            HeaderError::BadMagic => write!(f, "not a binraft journal (bad magic)"),
+            HeaderError::BadChecksum => write!(f, "journal header: bad checksum"),
+            HeaderError::Version(v) => write!(f, "journal version {v} (this binraft reads {VERSION})"),
+        }
+    }
+}
+
 /// The journal's generation: the newer of the two header slots that read.
-pub fn current_generation(header: &[u8]) -> Result<u64, String> {
+pub fn current_generation(header: &[u8]) -> Result<u64, HeaderError> {
     let a = decode_header(header.get(..SLOT_LEN).unwrap_or_default());
     let b = decode_header(header.get(SLOT_LEN..HEADER_LEN).unwrap_or_default());
     match (a, b) {
@@ -64,25 +84,28 @@ pub fn current_generation(header: &[u8]) -> Result<u64, String> {
 }
 
 /// The generation a header slot names, or why it cannot be read.
-pub fn decode_header(block: &[u8]) -> Result<u64, String> {
-    let Some(h) = block.get(..20) else { return Err("journal header: too short".into()) };
+pub fn decode_header(block: &[u8]) -> Result<u64, HeaderError> {
+    let Some(h) = block.get(..20) else { return Err(HeaderError::Short) };
     if &h[..4] != HEADER_MAGIC {
-        return Err("not a binraft journal (bad magic)".into());
+        return Err(HeaderError::BadMagic);
     }
     let version = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
     let generation = u64::from_le_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]);
     if u32::from_le_bytes([h[16], h[17], h[18], h[19]]) != crc32fast::hash(&h[..16]) {
-        return Err("journal header: bad checksum".into());
+        return Err(HeaderError::BadChecksum);
     }
     if version != VERSION {
-        return Err(format!("journal version {version} (this binraft reads {VERSION})"));
+        return Err(HeaderError::Version(version));
     }
     Ok(generation)
 }
 
 /// The record of one batch, under `generation`.
 pub fn encode_record(generation: u64, entries: &[(&str, u64, &[u8])]) -> Vec<u8> {
-    let payload_len: usize = 4 + entries.iter().map(|(f, _, b)| 2 + f.len() + 8 + 4 + b.len()).sum::<usize>();
+    let payload_len = record_len(entries) - RECORD_HEAD;
+    // The journal takes records of at most a quarter of its size (at most 1 GiB), and file
+    // names of at most 255 bytes (store::names): the casts below cannot truncate.
+    assert!(u32::try_from(payload_len).is_ok() && entries.iter().all(|(f, _, b)| f.len() <= usize::from(u16::MAX) && u32::try_from(b.len()).is_ok()));
     let mut out = Vec::with_capacity(RECORD_HEAD + payload_len);
     out.extend_from_slice(RECORD_MAGIC);
     out.extend_from_slice(&generation.to_le_bytes());
@@ -187,8 +210,8 @@ mod tests {
         assert!(current_generation(&[0u8; HEADER_LEN]).is_err());
         let mut bad = h.clone();
         bad[9] ^= 1;
-        assert_eq!(decode_header(&bad), Err("journal header: bad checksum".into()));
-        assert!(decode_header(&[0u8; HEADER_LEN]).unwrap_err().contains("bad magic"));
+        assert_eq!(decode_header(&bad), Err(HeaderError::BadChecksum));
+        assert_eq!(decode_header(&[0u8; HEADER_LEN]), Err(HeaderError::BadMagic));
         assert!(decode_header(b"BRJH").is_err());
     }
 

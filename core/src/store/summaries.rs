@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The format of a line, written in each: a reader skips lines of a version it does not know.
-const VERSION: u32 = 1;
+/// 2: `last_timestamp`. A line of version 1 is skipped, so its file is read again.
+const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Line {
@@ -37,6 +38,7 @@ struct Line {
     closed: bool,
     next_file: Option<String>,
     events: u64,
+    last_timestamp: u32,
     /// Each table's last TABLE_MAP as an event without checksum, base64.
     tables: Vec<String>,
 }
@@ -74,6 +76,7 @@ pub fn encode_line(s: &FileSummary) -> String {
         closed: s.closed,
         next_file: s.next_file.clone(),
         events: s.events,
+        last_timestamp: s.last_timestamp,
         tables,
     };
     // A struct of strings and numbers always serializes.
@@ -107,6 +110,7 @@ pub fn decode_line(text: &str) -> Result<FileSummary, String> {
     s.closed = l.closed;
     s.next_file = l.next_file;
     s.events = l.events;
+    s.last_timestamp = l.last_timestamp;
     let b64 = base64::engine::general_purpose::STANDARD;
     for t in &l.tables {
         let bytes = b64.decode(t).map_err(|e| format!("table map: {e}"))?;

@@ -1,0 +1,466 @@
+//! The binlog store on a [`Disk`]: the primary's binlog files under their own names, listed in
+//! order in `binlog.index` (one name a line, as MySQL and MariaDB keep theirs), with the
+//! journal that makes appends durable and the persisted summaries of closed files.
+//!
+//! In: whole groups to append, files to create, add or purge, reads. Out: the [`Files`]
+//! snapshot dumps serve from, bytes, and what opening found ([`Opened`]) for the node to log.
+//!
+//! The rules it keeps:
+//! - an append is durable (in the journal, or synced in its file) before [`Store::append_batch`]
+//!   returns, and visible to readers only after that;
+//! - every event sits at the primary's file and offset; a group goes where its file ends, or
+//!   the append is refused;
+//! - on open, a file's torn tail (a group cut by a crash) is truncated, so what is stored is
+//!   whole groups only; closed files are known from `binlog.summaries` while their size still
+//!   matches;
+//! - every file name comes through [`super::names::check_binlog_name`].
+
+use super::disk::{self, Disk, DiskError};
+use super::index::{self, share, summarize, Appended, FileSummary, Files};
+use super::journal_file::{Journal, JournalError, Replayed};
+use super::names::{self, NameError, INDEX, SUMMARIES};
+use super::summaries;
+use super::tail::Tail;
+use crate::binlog::error::BinlogError;
+use crate::upstream::Resume;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+
+const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
+
+/// The journal's size when the configuration does not say.
+pub const DEFAULT_JOURNAL_BYTES: u64 = 16 << 20;
+
+/// One group to append: bytes for `file` at `offset`, and what they add to its summary.
+pub type Append = (String, u64, Vec<u8>, Box<Appended>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    Disk(DiskError),
+    Journal(JournalError),
+    /// A file listed in the index does not read as a binlog at all.
+    Unreadable { file: String, error: BinlogError },
+    /// A file name the store refuses (from a ROTATE, or an import).
+    BadFileName { name: String, why: NameError },
+    /// An append that does not start where its file's stored part ends.
+    NotContiguous { file: String, offset: u64, end: Option<u64> },
+    /// A file added that the store already has.
+    Exists { file: String },
+    /// Only the oldest files can be purged.
+    PurgeNotOldest,
+}
+
+impl From<DiskError> for StoreError {
+    fn from(e: DiskError) -> Self {
+        StoreError::Disk(e)
+    }
+}
+
+impl From<JournalError> for StoreError {
+    fn from(e: JournalError) -> Self {
+        StoreError::Journal(e)
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Disk(e) => write!(f, "{e}"),
+            StoreError::Journal(e) => write!(f, "{e}"),
+            StoreError::Unreadable { file, error } => write!(f, "{file}: {error}"),
+            StoreError::BadFileName { name, why } => write!(f, "refusing binlog file name {name:?}: {why}"),
+            StoreError::NotContiguous { file, offset, end } => match end {
+                Some(end) => write!(f, "append to {file} at {offset}, but the store ends at {end}"),
+                None => write!(f, "append to {file} at {offset}, a file the store does not have"),
+            },
+            StoreError::Exists { file } => write!(f, "{file} is already in the store"),
+            StoreError::PurgeNotOldest => write!(f, "only the oldest files can be purged"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A torn tail cut when the store opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncated {
+    pub file: String,
+    pub kept: u64,
+    pub size: u64,
+    pub error: Option<BinlogError>,
+}
+
+/// What opening the store found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Opened {
+    pub replayed: Replayed,
+    /// Files known from `binlog.summaries`, and files read.
+    pub from_index: usize,
+    pub read: usize,
+    /// Lines of `binlog.summaries` skipped (their files are read), and why.
+    pub skipped_lines: Vec<(usize, String)>,
+    /// Indexed files whose size changed since (read again).
+    pub resized: Vec<String>,
+    pub truncated: Vec<Truncated>,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    disk: Arc<dyn Disk>,
+    state: RwLock<State>,
+    /// Appends are made durable here (None: by syncing the binlog files themselves).
+    journal: Mutex<Option<Journal>>,
+}
+
+/// What readers see, changed together under one lock.
+#[derive(Debug, Default)]
+struct State {
+    files: Files,
+    tail: Tail,
+}
+
+impl Store {
+    /// Opens (or creates) the store on `disk`: replays the journal (`journal_bytes` 0: none),
+    /// then knows each file from the persisted index or by reading it, truncating torn tails.
+    pub fn open(disk: Arc<dyn Disk>, journal_bytes: u64) -> Result<(Store, Opened), StoreError> {
+        let names: Vec<String> = match disk::read_whole(disk.as_ref(), INDEX)? {
+            Some(b) => String::from_utf8_lossy(&b).lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect(),
+            None => Vec::new(),
+        };
+        let (journal, replayed) = Journal::open(&disk, journal_bytes, &names)?;
+        let mut opened = Opened { replayed, ..Opened::default() };
+        let (mut indexed, skipped) = match disk::read_whole(disk.as_ref(), SUMMARIES)? {
+            Some(b) => summaries::decode_all(&String::from_utf8_lossy(&b)),
+            None => Default::default(),
+        };
+        let mut rewrite = !skipped.is_empty() || indexed.keys().any(|k| !names.contains(k));
+        opened.skipped_lines = skipped;
+        let mut files = Vec::new();
+        for name in names {
+            let f = disk.open(&name)?;
+            let size = f.len()?;
+            if let Some(s) = indexed.remove(&name) {
+                if size == s.size {
+                    files.push(s);
+                    opened.from_index += 1;
+                    continue;
+                }
+                opened.resized.push(name.clone());
+            }
+            opened.read += 1;
+            let bytes = f.read_at(0, usize::try_from(size).unwrap_or(usize::MAX))?;
+            let mut s = summarize(&name, &bytes).map_err(|error| StoreError::Unreadable { file: name.clone(), error })?;
+            if s.complete_end < s.size {
+                opened.truncated.push(Truncated { file: name.clone(), kept: s.complete_end, size: s.size, error: s.error.take() });
+                f.set_len(s.complete_end)?;
+                f.sync_data()?;
+                s.size = s.complete_end;
+            }
+            rewrite |= summaries::persistable(&s);
+            files.push(s);
+        }
+        let files = share(files);
+        if rewrite {
+            disk::write_atomically(disk.as_ref(), SUMMARIES, summaries_text(&files).as_bytes())?;
+        }
+        let store = Store { disk, state: RwLock::new(State { files, tail: Tail::default() }), journal: Mutex::new(journal) };
+        Ok((store, opened))
+    }
+
+    fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn state_mut(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn journal(&self) -> std::sync::MutexGuard<'_, Option<Journal>> {
+        self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn disk(&self) -> &Arc<dyn Disk> {
+        &self.disk
+    }
+
+    /// The files' summaries now: a shared snapshot, not a copy.
+    pub fn files(&self) -> Files {
+        Arc::clone(&self.state().files)
+    }
+
+    /// Looks at the summaries under the lock.
+    pub fn with_files<R>(&self, f: impl FnOnce(&[Arc<FileSummary>]) -> R) -> R {
+        f(&self.state().files)
+    }
+
+    /// Where the stored part of `name` ends.
+    pub fn complete_end(&self, name: &str) -> Option<u64> {
+        self.with_files(|files| complete_end(files, name))
+    }
+
+    /// Where each file's stored part ends.
+    pub fn file_ends(&self) -> BTreeMap<String, u64> {
+        self.with_files(|files| files.iter().map(|f| (f.name.clone(), f.complete_end)).collect())
+    }
+
+    /// The MariaDB GTID position of everything stored: the last GTID of each domain.
+    pub fn gtid_pos(&self) -> String {
+        self.with_files(|files| index::gtid_position(files).to_string())
+    }
+
+    /// The MySQL GTIDs of everything stored: each file's PREVIOUS_GTIDS and its own GTIDs.
+    pub fn gtid_executed(&self) -> crate::gtid::GtidSet {
+        self.with_files(index::gtid_executed)
+    }
+
+    /// Where the upstream resumes.
+    pub fn resume_point(&self) -> Resume {
+        self.with_files(resume_point)
+    }
+
+    /// The journal's generation and cursor (None without a journal).
+    pub fn journal_position(&self) -> Option<(u64, u64)> {
+        self.journal().as_ref().map(Journal::position)
+    }
+
+    fn write_index(&self, files: &[Arc<FileSummary>]) -> Result<(), DiskError> {
+        let text: String = files.iter().map(|f| format!("{}\n", f.name)).collect();
+        disk::write_atomically(self.disk.as_ref(), INDEX, text.as_bytes())
+    }
+
+    /// Appends a closed file's line to the persisted summaries, durably. A line torn by a crash
+    /// makes the next start read that file again.
+    fn index_closed(&self, s: &FileSummary) -> Result<(), DiskError> {
+        let f = match self.disk.open(SUMMARIES) {
+            Ok(f) => f,
+            Err(e) if e.is_not_found() => self.disk.create(SUMMARIES)?,
+            Err(e) => return Err(e),
+        };
+        f.write_at(f.len()?, summaries::encode_line(s).as_bytes())?;
+        f.sync_data()
+    }
+
+    /// Adds a file whole (an import of a primary's existing binlog): written durably, then
+    /// listed.
+    pub fn add_file(&self, bytes: &[u8], summary: FileSummary) -> Result<(), StoreError> {
+        let name = summary.name.clone();
+        names::check_binlog_name(&name).map_err(|why| StoreError::BadFileName { name: name.clone(), why })?;
+        if self.complete_end(&name).is_some() {
+            return Err(StoreError::Exists { file: name });
+        }
+        disk::write_atomically(self.disk.as_ref(), &name, bytes)?;
+        self.add(summary)
+    }
+
+    fn add(&self, summary: FileSummary) -> Result<(), StoreError> {
+        if summaries::persistable(&summary) {
+            self.index_closed(&summary)?;
+        }
+        let mut st = self.state_mut();
+        let mut files: Vec<Arc<FileSummary>> = st.files.to_vec();
+        files.push(Arc::new(summary));
+        self.write_index(&files)?;
+        st.files = Arc::new(files);
+        Ok(())
+    }
+
+    /// Creates `name` holding only the magic (durably) and makes it the last file.
+    pub fn create_file(&self, name: &str) -> Result<(), StoreError> {
+        names::check_binlog_name(name).map_err(|why| StoreError::BadFileName { name: name.to_string(), why })?;
+        if self.complete_end(name).is_some() {
+            // Reconnected into a file we created but did not write yet.
+            return Ok(());
+        }
+        disk::write_atomically(self.disk.as_ref(), name, &MAGIC)?;
+        self.add(FileSummary::empty(name))
+    }
+
+    /// Group commit: makes the whole batch durable with one sync (of the journal, or of the
+    /// binlog files when the batch is too large for it or there is none), then visible together
+    /// (to dumps, to the resume point, to semi-sync ACKs sent after it). The batch is drained.
+    pub fn append_batch(&self, batch: &mut Vec<Append>) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let ends = self.with_files(|files| contiguous_ends(files, batch))?;
+        let entries: Vec<(&str, u64, &[u8])> = batch.iter().map(|(n, o, b, _)| (n.as_str(), *o, b.as_slice())).collect();
+        let journaled = match self.journal().as_mut() {
+            Some(j) => j.append(&entries)?,
+            None => false,
+        };
+        if !journaled {
+            // Straight to the files: written, cut at their new end, synced.
+            for (name, end) in &ends {
+                let f = self.disk.open(name)?;
+                for (_, offset, bytes) in entries.iter().filter(|(n, _, _)| n == name) {
+                    f.write_at(*offset, bytes)?;
+                }
+                f.set_len(*end)?;
+                f.sync_data()?;
+            }
+        }
+        drop(entries);
+        let mut st = self.state_mut();
+        let State { files, tail } = &mut *st;
+        // Dumps hold the old snapshot: the list is copied (pointers) and the summaries that
+        // change are copied once, the others shared.
+        let files = Arc::make_mut(files);
+        let mut closed = Vec::new();
+        for (name, offset, bytes, info) in batch.drain(..) {
+            if let Some(s) = files.iter_mut().rev().find(|f| f.name == name) {
+                let was_closed = s.closed;
+                Arc::make_mut(s).apply(&info);
+                if s.closed && !was_closed && summaries::persistable(s) {
+                    closed.push(Arc::clone(s));
+                }
+            }
+            tail.push(&name, offset, Bytes::from(bytes));
+        }
+        drop(st);
+        for s in closed {
+            self.index_closed(&s)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the oldest files: the index first (durably), then the files.
+    pub fn purge(&self, purged: &[String]) -> Result<(), StoreError> {
+        let mut st = self.state_mut();
+        if st.files.iter().take(purged.len()).map(|f| &f.name).ne(purged.iter()) {
+            return Err(StoreError::PurgeNotOldest);
+        }
+        let keep: Vec<Arc<FileSummary>> = st.files[purged.len()..].to_vec();
+        self.write_index(&keep)?;
+        disk::write_atomically(self.disk.as_ref(), SUMMARIES, summaries_text(&keep).as_bytes())?;
+        st.files = Arc::new(keep);
+        drop(st);
+        let mut journal = self.journal();
+        for n in purged {
+            if let Some(j) = journal.as_mut() {
+                j.forget(n);
+            }
+            disk::remove_durably(self.disk.as_ref(), n)?;
+        }
+        Ok(())
+    }
+
+    /// Up to `max` bytes of `file` from `offset`, and whether they reach its stored end. Only
+    /// whole groups are ever served: a partial write stays invisible. The newest bytes come
+    /// from memory, older ones from the disk.
+    pub fn read(&self, file: &str, offset: u64, max: usize) -> Result<(Bytes, bool), StoreError> {
+        let (limit, want, cached) = {
+            let st = self.state();
+            let limit = complete_end(&st.files, file).unwrap_or(0);
+            let want = usize::try_from(limit.saturating_sub(offset)).unwrap_or(usize::MAX).min(max);
+            (limit, want, st.tail.read(file, offset, want))
+        };
+        let at_end = offset + want as u64 >= limit;
+        if let Some(buf) = cached {
+            return Ok((buf, at_end));
+        }
+        if want == 0 {
+            return Ok((Bytes::new(), at_end));
+        }
+        let buf = self.disk.open(file)?.read_at(offset, want)?;
+        Ok((buf.into(), at_end))
+    }
+}
+
+/// Where the stored part of `name` ends. Searched from the newest file, the one appended to and
+/// read most.
+fn complete_end(files: &[Arc<FileSummary>], name: &str) -> Option<u64> {
+    files.iter().rev().find(|f| f.name == name).map(|f| f.complete_end)
+}
+
+/// Where the upstream resumes: right after the last complete group, or at the start of the
+/// file a closed last file rotates to.
+pub fn resume_point(files: &[Arc<FileSummary>]) -> Resume {
+    match files.last() {
+        None => Resume::Empty,
+        Some(f) if f.closed => match &f.next_file {
+            Some(n) => Resume::At { file: n.clone(), offset: 4 },
+            None => Resume::At { file: f.name.clone(), offset: f.complete_end },
+        },
+        Some(f) => Resume::At { file: f.name.clone(), offset: f.complete_end },
+    }
+}
+
+/// How many of the oldest files PURGE BINARY LOGS BEFORE `ts` (seconds since the epoch)
+/// removes: those whose newest event is older, never the last file.
+pub fn purgeable_before(files: &[Arc<FileSummary>], ts: u64) -> usize {
+    files[..files.len().saturating_sub(1)].iter().take_while(|f| u64::from(f.last_timestamp) < ts).count()
+}
+
+/// Each group of `batch` must start where its file ends (or where the one before it in the
+/// batch does); the new end of each file appended to.
+pub fn contiguous_ends(files: &[Arc<FileSummary>], batch: &[Append]) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut ends: Vec<(String, u64)> = Vec::new();
+    for (name, offset, bytes, _) in batch {
+        let i = match ends.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                let end = complete_end(files, name).ok_or_else(|| StoreError::NotContiguous { file: name.clone(), offset: *offset, end: None })?;
+                ends.push((name.clone(), end));
+                ends.len() - 1
+            }
+        };
+        if ends[i].1 != *offset {
+            return Err(StoreError::NotContiguous { file: name.clone(), offset: *offset, end: Some(ends[i].1) });
+        }
+        ends[i].1 = offset + bytes.len() as u64;
+    }
+    Ok(ends)
+}
+
+/// The persisted index's text for `files`: a line per closed file it can hold.
+fn summaries_text(files: &[Arc<FileSummary>]) -> String {
+    files.iter().filter(|s| summaries::persistable(s)).map(|s| summaries::encode_line(s)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, end: u64, closed: bool, next: Option<&str>) -> Arc<FileSummary> {
+        Arc::new(FileSummary { complete_end: end, size: end, closed, next_file: next.map(String::from), ..FileSummary::empty(name) })
+    }
+
+    fn group(name: &str, offset: u64, len: usize) -> Append {
+        (name.to_string(), offset, vec![0; len], Box::default())
+    }
+
+    #[test]
+    fn appends_must_continue_their_file_within_a_batch_too() {
+        let files = vec![summary("b.1", 400, true, Some("b.2")), summary("b.2", 4, false, None)];
+        assert_eq!(contiguous_ends(&files, &[group("b.2", 4, 10), group("b.2", 14, 6)]), Ok(vec![("b.2".to_string(), 20)]));
+        assert_eq!(
+            contiguous_ends(&files, &[group("b.2", 4, 10), group("b.2", 15, 6)]),
+            Err(StoreError::NotContiguous { file: "b.2".into(), offset: 15, end: Some(14) })
+        );
+        assert_eq!(contiguous_ends(&files, &[group("b.3", 4, 1)]), Err(StoreError::NotContiguous { file: "b.3".into(), offset: 4, end: None }));
+        assert_eq!(contiguous_ends(&files, &[group("b.1", 4, 1)]), Err(StoreError::NotContiguous { file: "b.1".into(), offset: 4, end: Some(400) }));
+    }
+
+    #[test]
+    fn purge_before_goes_by_the_files_own_time_and_keeps_the_last() {
+        let at = |name: &str, t: u32| Arc::new(FileSummary { last_timestamp: t, ..(*summary(name, 100, true, None)).clone() });
+        let files = vec![at("b.1", 100), at("b.2", 200), at("b.3", 150), at("b.4", 50)];
+        assert_eq!(purgeable_before(&files, 100), 0);
+        assert_eq!(purgeable_before(&files, 101), 1);
+        // Oldest first, and a newer file stops it: b.3 is older than b.2 but comes after it.
+        assert_eq!(purgeable_before(&files, 199), 1);
+        assert_eq!(purgeable_before(&files, 1000), 3, "never the last file");
+        assert_eq!(purgeable_before(&[], 1000), 0);
+    }
+
+    #[test]
+    fn the_upstream_resumes_after_the_last_group_or_in_the_next_file() {
+        assert_eq!(resume_point(&[]), Resume::Empty);
+        assert_eq!(resume_point(&[summary("b.1", 400, false, None)]), Resume::At { file: "b.1".into(), offset: 400 });
+        assert_eq!(resume_point(&[summary("b.1", 400, true, Some("b.2"))]), Resume::At { file: "b.2".into(), offset: 4 });
+        // Closed by a STOP: nothing names the next file; the primary's ROTATE will.
+        assert_eq!(resume_point(&[summary("b.1", 400, true, None)]), Resume::At { file: "b.1".into(), offset: 400 });
+    }
+}

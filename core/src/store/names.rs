@@ -1,0 +1,84 @@
+//! Which file names the store accepts from the primary. A ROTATE names the next binlog file, and
+//! its bytes come from the network (from anyone in the middle, without TLS verification): a name
+//! is a plain file name of the store's directory, never a path, a hidden file, or one of the
+//! store's own files.
+
+use std::fmt;
+
+/// The store's own files, and the suffix of its temporary files.
+pub const INDEX: &str = "binlog.index";
+pub const SUMMARIES: &str = "binlog.summaries";
+pub const JOURNAL: &str = "binlog.journal";
+pub const REPLICATION: &str = "replication.toml";
+pub const RESERVED: [&str; 4] = [INDEX, SUMMARIES, JOURNAL, REPLICATION];
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// The longest binlog file name accepted (MySQL's FN_REFLEN is 512).
+pub const NAME_BYTES_MAX: usize = 255;
+
+/// Why a name from the primary is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameError {
+    Empty,
+    TooLong { len: usize },
+    /// A byte outside `[A-Za-z0-9._-]`.
+    BadByte { byte: u8, at: usize },
+    LeadingDot,
+    Reserved,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => write!(f, "empty"),
+            NameError::TooLong { len } => write!(f, "{len} bytes long, more than {NAME_BYTES_MAX}"),
+            NameError::BadByte { byte, at } => write!(f, "byte 0x{byte:02x} at {at} is not one of A-Z a-z 0-9 . _ -"),
+            NameError::LeadingDot => write!(f, "starts with a dot"),
+            NameError::Reserved => write!(f, "one of binraft's own files"),
+        }
+    }
+}
+
+/// Whether `name` may be a binlog file of the store.
+pub fn check_binlog_name(name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.len() > NAME_BYTES_MAX {
+        return Err(NameError::TooLong { len: name.len() });
+    }
+    if let Some((at, &byte)) = name.as_bytes().iter().enumerate().find(|(_, b)| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))) {
+        return Err(NameError::BadByte { byte, at });
+    }
+    if name.starts_with('.') {
+        return Err(NameError::LeadingDot);
+    }
+    if RESERVED.contains(&name) || name.ends_with(TMP_SUFFIX) {
+        return Err(NameError::Reserved);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binlog_names_are_allow_listed() {
+        for ok in ["binlog.000001", "mysql-bin.000042", "db1_relay-bin.7", "A.b-c_d"] {
+            assert_eq!(check_binlog_name(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(check_binlog_name(""), Err(NameError::Empty));
+        assert_eq!(check_binlog_name("../etc/passwd"), Err(NameError::BadByte { byte: b'/', at: 2 }));
+        assert_eq!(check_binlog_name("a b"), Err(NameError::BadByte { byte: b' ', at: 1 }));
+        assert_eq!(check_binlog_name("bin\0"), Err(NameError::BadByte { byte: 0, at: 3 }));
+        assert_eq!(check_binlog_name("binlog.ü"), Err(NameError::BadByte { byte: 0xc3, at: 7 }));
+        assert_eq!(check_binlog_name(".hidden"), Err(NameError::LeadingDot));
+        assert_eq!(check_binlog_name(".."), Err(NameError::LeadingDot));
+        for reserved in RESERVED {
+            assert_eq!(check_binlog_name(reserved), Err(NameError::Reserved), "{reserved}");
+        }
+        assert_eq!(check_binlog_name("binlog.index.tmp"), Err(NameError::Reserved));
+        assert_eq!(check_binlog_name(&"a".repeat(256)), Err(NameError::TooLong { len: 256 }));
+    }
+}

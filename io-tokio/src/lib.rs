@@ -1,0 +1,17 @@
+//! The binraft node on tokio, as a library: the binary (`src/main.rs`) and in-process tests start
+//! it with [`server::run`]; io-sim builds the same code with `--cfg madsim`.
+//!
+//! - [`server`]: the MySQL port, one task per connection driving core's `ServerConn` and `Dump`.
+//! - [`upstream`]: the pull from the primary, driving core's `UpstreamSession` into the store.
+//! - [`store`]: core's binlog store over the data directory ([`disk`]), waking dumps ([`notify`]).
+//! - [`admin`]: CHANGE MASTER TO, START/STOP SLAVE, PURGE as a DBA runs them.
+//! - [`config`]: flags over a TOML file over defaults; [`tls`]: rustls on both sides.
+
+pub mod admin;
+pub mod config;
+pub mod disk;
+pub mod notify;
+pub mod server;
+pub mod store;
+pub mod tls;
+pub mod upstream;
