@@ -77,14 +77,14 @@ impl Node {
                 }
                 r.running = true;
                 persist(Some(r))?;
-                self.replication_target.send_replace(Some(r.clone()));
+                self.replication_target.set(Some(r.clone()));
             }
             AdminCommand::StopReplica => {
                 if let Some(r) = repl.as_mut() {
                     r.running = false;
                     persist(Some(r))?;
                 }
-                self.replication_target.send_replace(None);
+                self.replication_target.set(None);
                 if let Ok(mut s) = self.replica_status.lock() {
                     s.io_running = "No".into();
                     s.io_state = String::new();

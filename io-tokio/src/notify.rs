@@ -1,6 +1,7 @@
-//! "The store grew": a version counter that waiting dumps listen to. Runtime-neutral (a waker per
-//! listener, woken in the order they subscribed), so the same code is deterministic on madsim,
-//! where tokio's `watch` is not.
+//! "Something changed": a version counter that tasks wait on, such as dumps waiting for the store
+//! to grow ([`Changes`]), and a value with its changes ([`Latest`]), such as the replication
+//! target the upstream follows. Runtime-neutral (a waker per listener, woken in the order they
+//! subscribed), so the same code is deterministic on madsim, where tokio's `watch` is not.
 
 use std::collections::BTreeMap;
 use std::future::poll_fn;
@@ -75,6 +76,36 @@ impl Drop for Listener<'_> {
     }
 }
 
+/// A value that tasks follow: [`Latest::get`] gives it with a listener that wakes when it is
+/// next [`Latest::set`], with no change lost in between.
+#[derive(Debug, Default)]
+pub struct Latest<T> {
+    value: Mutex<T>,
+    changes: Changes,
+}
+
+impl<T: Clone> Latest<T> {
+    pub fn new(value: T) -> Self {
+        Latest { value: Mutex::new(value), changes: Changes::default() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.value.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set(&self, value: T) {
+        let mut v = self.lock();
+        *v = value;
+        // Under the value's lock: a `get` sees the new value or is woken for it, never neither.
+        self.changes.notify();
+    }
+
+    pub fn get(&self) -> (T, Listener<'_>) {
+        let v = self.lock();
+        (v.clone(), self.changes.subscribe())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +124,15 @@ mod tests {
         l.changed().await;
         drop(l);
         assert!(c.lock().wakers.is_empty(), "a dropped listener leaves no waker behind");
+    }
+
+    #[tokio::test]
+    async fn a_value_and_its_next_change() {
+        let target = Latest::new(1);
+        let (v, mut l) = target.get();
+        assert_eq!(v, 1);
+        target.set(2);
+        l.changed().await;
+        assert_eq!(target.get().0, 2);
     }
 }

@@ -41,7 +41,7 @@ pub struct Node {
     pub replica_status: Mutex<ReplicaStatus>,
     group_commit: bool,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    pub(crate) replication_target: tokio::sync::watch::Sender<Option<Replication>>,
+    pub(crate) replication_target: crate::notify::Latest<Option<Replication>>,
 }
 
 const READ_CHUNK: usize = 1 << 20;
@@ -88,7 +88,7 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
         }
         None => Replication::load(store.disk().as_ref())?,
     };
-    let (replication_target, target_rx) = tokio::sync::watch::channel(replication.clone().filter(|r| r.running));
+    let replication_target = crate::notify::Latest::new(replication.clone().filter(|r| r.running));
     let node = Arc::new(Node {
         store,
         server_id: settings.server_id,
@@ -107,7 +107,7 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
     });
     {
         let node = Arc::clone(&node);
-        tokio::spawn(async move { crate::upstream::supervise(target_rx, node).await });
+        tokio::spawn(async move { crate::upstream::supervise(node).await });
     }
     tracing::info!(listen = %settings.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
     loop {

@@ -10,31 +10,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 /// Runs replication whenever the target says so.
-pub async fn supervise(mut target: watch::Receiver<Option<Replication>>, node: Arc<Node>) {
+pub async fn supervise(node: Arc<Node>) {
     loop {
-        let current = target.borrow_and_update().clone();
+        let (current, mut changed) = node.replication_target.get();
         match current {
-            None => {
-                if target.changed().await.is_err() {
-                    return;
-                }
-            }
+            None => changed.changed().await,
             Some(r) => {
                 tracing::info!(replication = ?r, "replication starts");
                 tokio::select! {
                     _ = run(r, &node) => {}
-                    changed = target.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        tracing::info!("replication stops");
-                    }
+                    _ = changed.changed() => tracing::info!("replication stops"),
                 }
             }
         }

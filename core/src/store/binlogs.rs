@@ -5,9 +5,15 @@
 //! In: whole groups to append, files to create, add or purge, reads. Out: the [`Files`]
 //! snapshot dumps serve from, bytes, and what opening found ([`Opened`]) for the node to log.
 //!
-//! The rules it keeps:
-//! - an append is durable (in the journal, or synced in its file) before [`Store::append_batch`]
-//!   returns, and visible to readers only after that;
+//! An append goes through three steps, each a position of the store's log ([`Positions`]):
+//! - **durable**: [`Store::append`] makes the batch durable (one record in the journal, or the
+//!   bytes synced in their files when the batch is too large for it) and gives its index;
+//! - **committed**: [`Store::commit`] says the record may be applied; on one node as soon as it
+//!   is durable, in a cluster when a majority has it;
+//! - **applied**: [`Store::apply`] writes committed records to their binlog files and shows
+//!   them to readers: the [`Files`] snapshot and every read stop at the applied records.
+//!
+//! [`Store::append_batch`] is the three at once. The rules it keeps:
 //! - every event sits at the primary's file and offset; a group goes where its file ends, or
 //!   the append is refused;
 //! - on open, a file's torn tail (a group cut by a crash) is truncated, so what is stored is
@@ -17,14 +23,14 @@
 
 use super::disk::{self, Disk, DiskError};
 use super::index::{self, share, summarize, Appended, FileSummary, Files};
-use super::journal_file::{Journal, JournalError, Replayed};
+use super::journal_file::{Journal, JournalError, Logged, Replayed};
 use super::names::{self, NameError, INDEX, SUMMARIES};
 use super::summaries;
 use super::tail::Tail;
 use crate::binlog::error::BinlogError;
 use crate::upstream::Resume;
 use bytes::Bytes;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -50,6 +56,8 @@ pub enum StoreError {
     Exists { file: String },
     /// Only the oldest files can be purged.
     PurgeNotOldest,
+    /// The journal is full of records not yet applied (it checkpoints only once they are).
+    LogFull { unapplied: usize },
 }
 
 impl From<DiskError> for StoreError {
@@ -77,6 +85,7 @@ impl fmt::Display for StoreError {
             },
             StoreError::Exists { file } => write!(f, "{file} is already in the store"),
             StoreError::PurgeNotOldest => write!(f, "only the oldest files can be purged"),
+            StoreError::LogFull { unapplied } => write!(f, "the journal is full with {unapplied} records not yet applied"),
         }
     }
 }
@@ -106,12 +115,42 @@ pub struct Opened {
     pub truncated: Vec<Truncated>,
 }
 
+/// A record's index in the store's log: appends are numbered from 1, in the order they were
+/// made durable, for the life of the open store.
+pub type LogIndex = u64;
+
+/// How far the store's log has come: `applied <= committed <= durable`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Positions {
+    pub durable: LogIndex,
+    pub committed: LogIndex,
+    pub applied: LogIndex,
+}
+
 #[derive(Debug)]
 pub struct Store {
     disk: Arc<dyn Disk>,
     state: RwLock<State>,
+    writer: Mutex<Writer>,
+}
+
+/// The write side, one append or apply at a time.
+#[derive(Debug, Default)]
+struct Writer {
     /// Appends are made durable here (None: by syncing the binlog files themselves).
-    journal: Mutex<Option<Journal>>,
+    journal: Option<Journal>,
+    positions: Positions,
+    /// Durable records not applied yet, oldest first.
+    unapplied: VecDeque<Record>,
+}
+
+#[derive(Debug)]
+struct Record {
+    index: LogIndex,
+    batch: Vec<Append>,
+    /// Its bytes are already in their files (written and synced at append): apply only shows
+    /// them.
+    in_files: bool,
 }
 
 /// What readers see, changed together under one lock.
@@ -165,7 +204,8 @@ impl Store {
         if rewrite {
             disk::write_atomically(disk.as_ref(), SUMMARIES, summaries_text(&files).as_bytes())?;
         }
-        let store = Store { disk, state: RwLock::new(State { files, tail: Tail::default() }), journal: Mutex::new(journal) };
+        let writer = Writer { journal, ..Writer::default() };
+        let store = Store { disk, state: RwLock::new(State { files, tail: Tail::default() }), writer: Mutex::new(writer) };
         Ok((store, opened))
     }
 
@@ -177,8 +217,13 @@ impl Store {
         self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn journal(&self) -> std::sync::MutexGuard<'_, Option<Journal>> {
-        self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Where the log's durable, committed and applied records end.
+    pub fn positions(&self) -> Positions {
+        self.writer().positions
     }
 
     pub fn disk(&self) -> &Arc<dyn Disk> {
@@ -222,7 +267,7 @@ impl Store {
 
     /// The journal's generation and cursor (None without a journal).
     pub fn journal_position(&self) -> Option<(u64, u64)> {
-        self.journal().as_ref().map(Journal::position)
+        self.writer().journal.as_ref().map(Journal::position)
     }
 
     fn write_index(&self, files: &[Arc<FileSummary>]) -> Result<(), DiskError> {
@@ -278,37 +323,98 @@ impl Store {
     }
 
     /// Group commit: makes the whole batch durable with one sync (of the journal, or of the
-    /// binlog files when the batch is too large for it or there is none), then visible together
-    /// (to dumps, to the resume point, to semi-sync ACKs sent after it). The batch is drained.
+    /// binlog files when the batch is too large for it or there is none), commits and applies
+    /// it: visible together (to dumps, to the resume point, to semi-sync ACKs sent after it).
+    /// The batch is drained.
     pub fn append_batch(&self, batch: &mut Vec<Append>) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let ends = self.with_files(|files| contiguous_ends(files, batch))?;
+        let index = self.append(std::mem::take(batch))?;
+        self.commit(index);
+        self.apply()?;
+        Ok(())
+    }
+
+    /// Makes `batch` durable, not yet visible: one record of the log, whose index it returns.
+    /// Each group must start where its file ends, counting the records not yet applied.
+    pub fn append(&self, batch: Vec<Append>) -> Result<LogIndex, StoreError> {
+        let mut w = self.writer();
+        let ends = self.with_files(|files| contiguous_ends(files, w.unapplied.iter().flat_map(|r| &r.batch).chain(&batch)))?;
         let entries: Vec<(&str, u64, &[u8])> = batch.iter().map(|(n, o, b, _)| (n.as_str(), *o, b.as_slice())).collect();
-        let journaled = match self.journal().as_mut() {
-            Some(j) => j.append(&entries)?,
-            None => false,
+        let may_checkpoint = w.unapplied.is_empty();
+        let logged = match w.journal.as_mut() {
+            Some(j) => j.append(&entries, may_checkpoint)?,
+            None => Logged::TooLarge,
         };
-        if !journaled {
-            // Straight to the files: written, cut at their new end, synced.
-            for (name, end) in &ends {
-                let f = self.disk.open(name)?;
-                for (_, offset, bytes) in entries.iter().filter(|(n, _, _)| n == name) {
-                    f.write_at(*offset, bytes)?;
+        let in_files = match logged {
+            Logged::Durable => false,
+            Logged::Full => return Err(StoreError::LogFull { unapplied: w.unapplied.len() }),
+            Logged::TooLarge => {
+                // Straight to the files: written, cut at their new end, synced. Readers do not
+                // see past the applied end, so the bytes stay invisible until apply.
+                for name in batch.iter().map(|(n, ..)| n.as_str()).collect::<std::collections::BTreeSet<_>>() {
+                    let f = self.disk.open(name)?;
+                    for (_, offset, bytes) in entries.iter().filter(|(n, _, _)| *n == name) {
+                        f.write_at(*offset, bytes)?;
+                    }
+                    if let Some((_, end)) = ends.iter().find(|(n, _)| n == name) {
+                        f.set_len(*end)?;
+                    }
+                    f.sync_data()?;
                 }
-                f.set_len(*end)?;
-                f.sync_data()?;
+                true
             }
-        }
+        };
         drop(entries);
+        w.positions.durable += 1;
+        let index = w.positions.durable;
+        w.unapplied.push_back(Record { index, batch, in_files });
+        Ok(index)
+    }
+
+    /// Records up to `index` may be applied (on one node once durable; in a cluster once a
+    /// majority holds them). Never past what is durable.
+    pub fn commit(&self, index: LogIndex) {
+        let mut w = self.writer();
+        w.positions.committed = w.positions.committed.max(index.min(w.positions.durable));
+    }
+
+    /// Applies every committed record: journaled bytes go to their binlog files (unsynced: the
+    /// journal has them), and readers see them. The applied index.
+    pub fn apply(&self) -> Result<LogIndex, StoreError> {
+        let mut w = self.writer();
+        let mut closed = Vec::new();
+        while w.unapplied.front().is_some_and(|r| r.index <= w.positions.committed) {
+            let Writer { journal, unapplied, .. } = &mut *w;
+            let record = &unapplied[0];
+            if !record.in_files {
+                let entries: Vec<(&str, u64, &[u8])> = record.batch.iter().map(|(n, o, b, _)| (n.as_str(), *o, b.as_slice())).collect();
+                if let Some(j) = journal.as_mut() {
+                    j.write_to_files(&entries)?;
+                }
+            }
+            let Some(record) = w.unapplied.pop_front() else { break };
+            closed.extend(self.show(record.batch));
+            w.positions.applied = record.index;
+        }
+        for s in closed {
+            self.index_closed(&s)?;
+        }
+        Ok(w.positions.applied)
+    }
+
+    /// Makes applied groups visible: summaries and the tail. The files that this closed.
+    fn show(&self, batch: Vec<Append>) -> Vec<Arc<FileSummary>> {
         let mut st = self.state_mut();
         let State { files, tail } = &mut *st;
         // Dumps hold the old snapshot: the list is copied (pointers) and the summaries that
         // change are copied once, the others shared.
         let files = Arc::make_mut(files);
         let mut closed = Vec::new();
-        for (name, offset, bytes, info) in batch.drain(..) {
+        for (name, offset, bytes, mut info) in batch {
+            // The bytes are the truth of how much a group adds.
+            info.len = bytes.len() as u64;
             if let Some(s) = files.iter_mut().rev().find(|f| f.name == name) {
                 let was_closed = s.closed;
                 Arc::make_mut(s).apply(&info);
@@ -318,11 +424,7 @@ impl Store {
             }
             tail.push(&name, offset, Bytes::from(bytes));
         }
-        drop(st);
-        for s in closed {
-            self.index_closed(&s)?;
-        }
-        Ok(())
+        closed
     }
 
     /// Removes the oldest files: the index first (durably), then the files.
@@ -336,9 +438,9 @@ impl Store {
         disk::write_atomically(self.disk.as_ref(), SUMMARIES, summaries_text(&keep).as_bytes())?;
         st.files = Arc::new(keep);
         drop(st);
-        let mut journal = self.journal();
+        let mut w = self.writer();
         for n in purged {
-            if let Some(j) = journal.as_mut() {
+            if let Some(j) = w.journal.as_mut() {
                 j.forget(n);
             }
             disk::remove_durably(self.disk.as_ref(), n)?;
@@ -395,7 +497,7 @@ pub fn purgeable_before(files: &[Arc<FileSummary>], ts: u64) -> usize {
 
 /// Each group of `batch` must start where its file ends (or where the one before it in the
 /// batch does); the new end of each file appended to.
-pub fn contiguous_ends(files: &[Arc<FileSummary>], batch: &[Append]) -> Result<Vec<(String, u64)>, StoreError> {
+pub fn contiguous_ends<'a>(files: &[Arc<FileSummary>], batch: impl IntoIterator<Item = &'a Append>) -> Result<Vec<(String, u64)>, StoreError> {
     let mut ends: Vec<(String, u64)> = Vec::new();
     for (name, offset, bytes, _) in batch {
         let i = match ends.iter().position(|(n, _)| n == name) {

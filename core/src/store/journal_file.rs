@@ -22,6 +22,16 @@ pub struct Journal {
     open: Option<(String, Arc<dyn DiskFile>)>,
 }
 
+/// What [`Journal::append`] did with a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    Durable,
+    /// Larger than a record may be: nothing written (it goes straight to its files).
+    TooLarge,
+    /// The journal is full and may not checkpoint yet: nothing written.
+    Full,
+}
+
 /// What opening the journal found and did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Replayed {
@@ -106,27 +116,37 @@ impl Journal {
         (self.size - HEADER_LEN as u64) / 4
     }
 
-    /// Makes a batch durable in the journal, then writes it to its binlog files (not synced).
-    /// `false` when the batch is too large for the journal: nothing was written.
-    pub fn append(&mut self, entries: &[(&str, u64, &[u8])]) -> DiskResult<bool> {
+    /// Makes a batch durable in the journal (its binlog files are written later, at apply,
+    /// with [`Journal::write_to_files`]). A full journal checkpoints first if `may_checkpoint`
+    /// (nothing journaled is still unwritten to its files), else it says so.
+    pub fn append(&mut self, entries: &[(&str, u64, &[u8])], may_checkpoint: bool) -> DiskResult<Logged> {
         let len = journal::record_len(entries) as u64;
         if len > self.max_record() {
-            return Ok(false);
+            return Ok(Logged::TooLarge);
         }
         if self.cursor + len > self.size {
+            if !may_checkpoint {
+                return Ok(Logged::Full);
+            }
             self.checkpoint()?;
         }
         let record = journal::encode_record(self.generation, entries);
         self.file.write_at(self.cursor, &record)?;
         self.file.sync_data()?;
         self.cursor += len;
+        Ok(Logged::Durable)
+    }
+
+    /// Writes journaled groups to their binlog files, without a sync: the next checkpoint
+    /// syncs them, and until then a start replays them from the journal.
+    pub fn write_to_files(&mut self, entries: &[(&str, u64, &[u8])]) -> DiskResult<()> {
         for (name, offset, bytes) in entries {
             self.binlog(name)?.write_at(*offset, bytes)?;
             if !self.touched.contains(*name) {
                 self.touched.insert(name.to_string());
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     fn binlog(&mut self, name: &str) -> DiskResult<Arc<dyn DiskFile>> {
