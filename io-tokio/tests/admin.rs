@@ -90,6 +90,19 @@ fn replication_is_driven_with_sql_and_survives_restart() {
     assert_eq!(field(&st, "Slave_IO_Running"), "Yes", "{st:?}");
     as_user(port, "admin", "chief", "STOP SLAVE").unwrap();
     assert_eq!(field(&status(port), "Slave_IO_Running"), "No");
+    // Mistyped, with the password: refused with a 1064 that does not quote it, nor logs it.
+    for bad in [
+        "CHANGE MASTER TO MASTER_HOST='127.0.0.1' MASTER_PASSWORD='s3cret'",
+        "CHANGE MASTER 'name' TO MASTER_PASSWORD='s3cret'",
+        "CHANGE MASTER TO MASTER_PASSWORD=s3cret",
+        "CHANGE MASTER TO MASTER_PASSWORD='s3cret', MASTER_PORT='3306'",
+    ] {
+        // The client echoes the statement; the server's error is the ERROR line.
+        let err = as_user(port, "admin", "chief", bad).unwrap_err();
+        let line = err.lines().find(|l| l.starts_with("ERROR")).unwrap_or("");
+        assert!(line.starts_with("ERROR 1064") && !line.contains("s3cret"), "{bad}: {err}");
+    }
+    assert_eq!(field(&status(port), "Master_Host"), "127.0.0.1");
     assert!(!std::fs::read_to_string(work.join("binraft.log")).unwrap().contains("s3cret"), "the password is logged");
 }
 
