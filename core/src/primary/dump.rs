@@ -456,15 +456,17 @@ impl Dump {
                 }
             }
             EventBody::Gtid(g) if ev.kind == EventType::GTID => {
-                let has = |set: &GtidSet| set.contains(&crate::gtid::mysql::Gtid { uuid: g.uuid, tag: Tag::untagged(), gno: g.gno as u64 });
+                // A negative number is no GTID a replica can have.
+                let has = |set: &GtidSet| u64::try_from(g.gno).is_ok_and(|gno| set.contains(&crate::gtid::mysql::Gtid { uuid: g.uuid, tag: Tag::untagged(), gno }));
                 self.skipping = self.have_mysql.as_ref().is_some_and(has);
                 if !self.skipping {
                     self.out.push_back(DumpOutput::Event(raw));
                 }
             }
             EventBody::TaggedGtid(g) => {
-                let gtid = crate::gtid::mysql::Gtid { uuid: g.uuid.unwrap_or_default(), tag: g.tag.clone().unwrap_or_default(), gno: g.gno.unwrap_or(0) as u64 };
-                self.skipping = self.have_mysql.as_ref().is_some_and(|s| s.contains(&gtid));
+                let gno = g.gno.and_then(|n| u64::try_from(n).ok());
+                let gtid = gno.map(|gno| crate::gtid::mysql::Gtid { uuid: g.uuid.unwrap_or_default(), tag: g.tag.clone().unwrap_or_default(), gno });
+                self.skipping = matches!((&self.have_mysql, &gtid), (Some(set), Some(gtid)) if set.contains(gtid));
                 if !self.skipping {
                     self.out.push_back(DumpOutput::Event(raw));
                 }

@@ -155,7 +155,7 @@ fn eval(expr: &str, info: &ServerInfo, session: &Session) -> Result<Option<Strin
 /// A UUID-shaped string from the node's state (clients only store it as their replica UUID).
 fn pseudo_uuid(info: &ServerInfo) -> String {
     let x = (u64::from(info.connection_id) << 32) ^ info.now;
-    format!("{:08x}-{:04x}-4000-8000-{:012x}", x as u32, (x >> 32) as u16, x & 0xffff_ffff_ffff)
+    format!("{:08x}-{:04x}-4000-8000-{:012x}", x & 0xffff_ffff, (x >> 32) & 0xffff, x & 0xffff_ffff_ffff)
 }
 
 fn set(rest: &str, info: &ServerInfo, session: &mut Session) -> Reply {
