@@ -138,7 +138,7 @@ impl Node {
     }
 
     /// SHOW BINLOG EVENTS: decodes the file's FORMAT_DESCRIPTION, then events from the position,
-    /// reading no more of the file than the rows asked for need.
+    /// reading no more of the file than the rows asked for need (at most SHOW_EVENTS_ROWS_MAX).
     pub(crate) fn show_binlog_events(&self, q: &binraft_core::primary::show_events::ShowBinlogEvents) -> Result<binraft_core::mysql::response::ResultSet, ServerError> {
         use binraft_core::primary::show_events;
         let files = self.store.files();
@@ -159,18 +159,9 @@ impl Node {
             _ => return Err(err(&"the file holds no complete event")),
         };
         let fde_end = 4 + u64::from(fde.header.event_size);
-        let mut rs = show_events::result_set();
-        let limit = q.limit.unwrap_or(u64::MAX);
-        let mut skipped = 0;
-        let mut take = |ev: &binraft_core::binlog::Event, rs: &mut binraft_core::mysql::response::ResultSet| {
-            if skipped < q.offset {
-                skipped += 1;
-            } else if (rs.rows.len() as u64) < limit {
-                rs.rows.push(show_events::row(&f.name, ev));
-            }
-        };
+        let mut rows = show_events::Rows::new(q, &f.name);
         let start = if q.from <= 4 {
-            take(&fde, &mut rs);
+            rows.push(&fde);
             fde_end
         } else if q.from < fde_end || q.from > f.complete_end {
             return Err(err(&"Wrong offset or I/O error"));
@@ -179,7 +170,7 @@ impl Node {
         };
         let mut stream = binraft_core::binlog::decoder::StreamDecoder::for_events(dec, start);
         let mut off = start;
-        while (rs.rows.len() as u64) < limit && off < f.complete_end {
+        while rows.wants_more() && off < f.complete_end {
             let chunk = self.store.read_sync(&f.name, off, 1 << 20).map_err(|e| err(&e))?;
             if chunk.is_empty() {
                 break;
@@ -188,13 +179,12 @@ impl Node {
             stream.handle_bytes(&chunk);
             while let Some(ev) = stream.poll_event() {
                 let ev = ev.map_err(|e| err(&e))?;
-                take(&ev, &mut rs);
-                if rs.rows.len() as u64 >= limit {
+                if !rows.push(&ev) {
                     break;
                 }
             }
         }
-        Ok(rs)
+        Ok(rows.finish())
     }
 
     fn purge(&self, files: &[Arc<binraft_core::store::index::FileSummary>]) -> Result<(), ServerError> {

@@ -354,7 +354,7 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
                     Err(e) => conn.send_err(&e),
                 },
                 Reply::Err(e) => {
-                    tracing::info!(%peer, conn = id, code = e.code, "query refused: {q:.200}");
+                    tracing::info!(%peer, conn = id, code = e.code, "query refused: {:.200}", binraft_core::primary::redact::redact(&q));
                     conn.send_err(&e);
                 }
             }

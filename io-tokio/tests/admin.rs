@@ -90,6 +90,19 @@ fn replication_is_driven_with_sql_and_survives_restart() {
     assert_eq!(field(&st, "Slave_IO_Running"), "Yes", "{st:?}");
     as_user(port, "admin", "chief", "STOP SLAVE").unwrap();
     assert_eq!(field(&status(port), "Slave_IO_Running"), "No");
+    // Mistyped, with the password: refused with a 1064 that does not quote it, nor logs it.
+    for bad in [
+        "CHANGE MASTER TO MASTER_HOST='127.0.0.1' MASTER_PASSWORD='s3cret'",
+        "CHANGE MASTER 'name' TO MASTER_PASSWORD='s3cret'",
+        "CHANGE MASTER TO MASTER_PASSWORD=s3cret",
+        "CHANGE MASTER TO MASTER_PASSWORD='s3cret', MASTER_PORT='3306'",
+    ] {
+        // The client echoes the statement; the server's error is the ERROR line.
+        let err = as_user(port, "admin", "chief", bad).unwrap_err();
+        let line = err.lines().find(|l| l.starts_with("ERROR")).unwrap_or("");
+        assert!(line.starts_with("ERROR 1064") && !line.contains("s3cret"), "{bad}: {err}");
+    }
+    assert_eq!(field(&status(port), "Master_Host"), "127.0.0.1");
     assert!(!std::fs::read_to_string(work.join("binraft.log")).unwrap().contains("s3cret"), "the password is logged");
 }
 
@@ -138,4 +151,41 @@ fn purge_spares_a_file_being_read() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(!work.join("store/primary-bin.000002").exists());
+}
+
+/// SHOW BINLOG EVENTS builds its result in memory: at most SHOW_EVENTS_ROWS_MAX rows, LIMIT or
+/// not, and LIMIT offset, count reads the rest page by page.
+#[test]
+fn show_binlog_events_is_capped() {
+    use binraft_core::primary::show_events::SHOW_EVENTS_ROWS_MAX;
+    let work = work_dir("show-events");
+    let p = primary(&work);
+    // One transaction per row, four events or more each: more events than the cap.
+    let script = work.join("many.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "SET GLOBAL innodb_flush_log_at_trx_commit = 0;\nCREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY);\nDELIMITER //\nBEGIN NOT ATOMIC FOR i IN 1..{} DO INSERT INTO d.t VALUES (i); END FOR; END//\nDELIMITER ;\nFLUSH BINARY LOGS;\n",
+            SHOW_EVENTS_ROWS_MAX / 3
+        ),
+    )
+    .unwrap();
+    p.source(&script);
+    let file = p.sql("SHOW BINARY LOGS").lines().next().unwrap().split('\t').next().unwrap().to_string();
+    let total = p.sql(&format!("SHOW BINLOG EVENTS IN '{file}'")).lines().count() as u64;
+    assert!(total > SHOW_EVENTS_ROWS_MAX, "{total} events");
+    let store = work.join("store");
+    let out = binraft(&["import", "--data-dir", store.to_str().unwrap(), p.data_dir().join(&file).to_str().unwrap()]);
+    assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
+    let node = Binraft::start(&store, &work.join("binraft.log"), &[]);
+    let rows = |sql: &str| as_user(node.port, "repl", "s3cret", sql).unwrap().lines().map(String::from).collect::<Vec<_>>();
+    assert_eq!(rows(&format!("SHOW BINLOG EVENTS IN '{file}'")).len() as u64, SHOW_EVENTS_ROWS_MAX);
+    assert_eq!(rows(&format!("SHOW BINLOG EVENTS IN '{file}' LIMIT {}", SHOW_EVENTS_ROWS_MAX + 1)).len() as u64, SHOW_EVENTS_ROWS_MAX);
+    let page = rows(&format!("SHOW BINLOG EVENTS IN '{file}' LIMIT {SHOW_EVENTS_ROWS_MAX}, {SHOW_EVENTS_ROWS_MAX}"));
+    assert_eq!(page.len() as u64, total - SHOW_EVENTS_ROWS_MAX);
+    // The same events as the primary lists there (file, position, type, server id, end).
+    let head = |l: &str| l.split('\t').take(5).collect::<Vec<_>>().join("\t");
+    let theirs = p.sql(&format!("SHOW BINLOG EVENTS IN '{file}' LIMIT {SHOW_EVENTS_ROWS_MAX}, 3"));
+    assert_eq!(page[..3].iter().map(|l| head(l)).collect::<Vec<_>>(), theirs.lines().map(head).collect::<Vec<_>>());
+    assert_eq!(rows(&format!("SHOW BINLOG EVENTS IN '{file}' LIMIT 2")).len(), 2);
 }

@@ -29,6 +29,16 @@ impl ServerError {
         )
     }
 
+    /// 1064 in MariaDB's words. `near` is what may be quoted of the statement from where it went
+    /// wrong (see [`crate::primary::redact::near`]); `line` counts from 1.
+    pub fn parse_error(near: &str, line: usize) -> Self {
+        Self::new(
+            ER_PARSE_ERROR,
+            b"42000",
+            format!("You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{near}' at line {line}"),
+        )
+    }
+
     /// 1193: `Unknown system variable 'x'`.
     pub fn unknown_variable(name: &str) -> Self {
         Self::new(ER_UNKNOWN_SYSTEM_VARIABLE, b"HY000", format!("Unknown system variable '{name}'"))
@@ -55,6 +65,7 @@ pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;
 pub const ER_PARSE_ERROR: u16 = 1064;
 pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
 pub const ER_UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
+pub const ER_DUP_ARGUMENT: u16 = 1225;
 pub const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
 pub const ER_NOT_SUPPORTED_YET: u16 = 1235;
 pub const ER_NO_SUCH_THREAD: u16 = 1094;

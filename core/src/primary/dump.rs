@@ -90,12 +90,12 @@ pub struct Dump {
     cfg: DumpConfig,
     files: Files,
     file_idx: usize,
-    /// File offset of `buf[0]`.
-    buf_offset: u64,
+    /// File offset of `buf[0]`: a 32-bit log position, as everything the dump sends names one.
+    buf_offset: u32,
     buf: Bytes,
     decoder: Decoder,
     /// Where to resume after the file's FORMAT_DESCRIPTION (file/position starts).
-    start_pos: u64,
+    start_pos: u32,
     /// MariaDB GTID start: groups the replica has are skipped.
     have: Option<MariaGtidPos>,
     /// MySQL GTID start: transactions the replica has are skipped.
@@ -118,6 +118,17 @@ enum Awaiting {
     Read,
     Wait,
     Done,
+}
+
+/// The last offset a 32-bit log position (in event headers, HEARTBEAT, GTID_LIST) can name.
+pub const LOG_POS_MAX: u64 = u32::MAX as u64;
+
+/// 1236 for a position past [`LOG_POS_MAX`]: the dump stops there rather than send a position
+/// cut to 32 bits.
+pub fn past_log_pos_max(file: &str, offset: u64) -> ServerError {
+    ServerError::binlog(format!(
+        "binraft cannot serve binlog '{file}' at offset {offset}: positions past {LOG_POS_MAX} (4 GiB) do not fit in the 32-bit log positions of the replication protocol"
+    ))
 }
 
 fn no_gtid(gtid: &MariaGtid) -> ServerError {
@@ -178,7 +189,8 @@ impl Dump {
                         files[idx].name, files[idx].name, files[idx].name
                     )));
                 }
-                (idx, pos.max(4), None)
+                let start = u32::try_from(pos.max(4)).map_err(|_| past_log_pos_max(&files[idx].name, pos))?;
+                (idx, start, None)
             }
             DumpStart::MariaGtid(state) => {
                 // The replica may not be ahead of us in any domain.
@@ -221,7 +233,7 @@ impl Dump {
             awaiting: Awaiting::Nothing,
         };
         let name = d.files[file_idx].name.clone();
-        let rotate = d.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(start_pos), next_file: name.into_bytes() }));
+        let rotate = d.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(u64::from(start_pos)), next_file: name.into_bytes() }));
         d.out.push_back(DumpOutput::Event(rotate.into()));
         d.checksum = d.files[file_idx].checksum;
         d.request_read();
@@ -230,7 +242,7 @@ impl Dump {
 
     /// The file being sent and the offset reached.
     pub fn position(&self) -> (&str, u64) {
-        (&self.files[self.file_idx].name, self.buf_offset)
+        (&self.files[self.file_idx].name, u64::from(self.buf_offset))
     }
 
     #[must_use]
@@ -269,14 +281,14 @@ impl Dump {
             Some(b) => Some((u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).saturating_sub(self.buf.len()).max(1)),
             None => Some(13 - self.buf.len()),
         };
-        self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: self.buf_offset + self.buf.len() as u64, len });
+        self.out.push_back(DumpOutput::Read { file: f.name.clone(), offset: u64::from(self.buf_offset) + self.buf.len() as u64, len });
     }
 
     /// Everything stored of the current file is sent, and a newer file exists. Only the newest
     /// file grows, so this one is done, whether it ended with ROTATE, STOP, or nothing (a primary
     /// that crashed): go on to the next.
     fn file_done(&self) -> bool {
-        self.file_idx + 1 < self.files.len() && self.buf.is_empty() && self.buf_offset >= self.files[self.file_idx].complete_end
+        self.file_idx + 1 < self.files.len() && self.buf.is_empty() && u64::from(self.buf_offset) >= self.files[self.file_idx].complete_end
     }
 
     fn wait(&mut self) {
@@ -293,8 +305,8 @@ impl Dump {
 
     /// A HEARTBEAT for an idle stream: current file and position.
     pub fn heartbeat(&self) -> Vec<u8> {
-        let (file, pos) = self.position();
-        let mut h = self.header(EventType::HEARTBEAT, pos as u32);
+        let file = &self.files[self.file_idx].name;
+        let mut h = self.header(EventType::HEARTBEAT, self.buf_offset);
         h.timestamp = 0;
         Event::new(h, EventBody::Heartbeat(Heartbeat { log_file: file.as_bytes().to_vec() }), self.checksum).encode()
     }
@@ -334,7 +346,7 @@ impl Dump {
             if rest.is_empty() {
                 break;
             }
-            let offset = self.buf_offset + used as u64;
+            let offset = u64::from(self.buf_offset) + used as u64;
             let ev = match self.decoder.decode_next(rest, offset) {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break,
@@ -346,10 +358,16 @@ impl Dump {
                 }
             };
             let size = ev.header.event_size as usize;
+            // Where it starts and ends must be 32-bit log positions: its end is the position the
+            // replica holds after it.
+            let at = match u32::try_from(offset) {
+                Ok(at) if offset + size as u64 <= LOG_POS_MAX => at,
+                _ => return self.stop_past_log_pos_max(offset),
+            };
             let raw = self.buf.slice(used..used + size);
             used += size;
             let file_before = self.file_idx;
-            if let Some(jump) = self.on_event(&ev, raw) {
+            if let Some(jump) = self.on_event(&ev, at, raw) {
                 // Skip to the requested position after the FORMAT_DESCRIPTION.
                 self.buf.clear();
                 self.buf_offset = jump;
@@ -359,14 +377,14 @@ impl Dump {
             if self.file_idx != file_before || self.awaiting != Awaiting::Nothing {
                 // Moved to the next file (its buffer starts afresh), or must wait for it.
                 if self.file_idx == file_before {
-                    self.buf.advance(used);
-                    self.buf_offset += used as u64;
+                    self.consume(used);
                 }
                 return;
             }
         }
-        self.buf.advance(used);
-        self.buf_offset += used as u64;
+        if !self.consume(used) {
+            return;
+        }
         if at_end {
             let last = self.file_idx + 1 == self.files.len();
             if self.cfg.non_blocking && last {
@@ -381,8 +399,30 @@ impl Dump {
         }
     }
 
-    /// Handles one event; returns an offset to jump to, if any.
-    fn on_event(&mut self, ev: &Event, raw: Bytes) -> Option<u64> {
+    /// Drops the first `used` bytes of the buffer, which were whole events: false (and the dump
+    /// ends) if that passes [`LOG_POS_MAX`], which each event's end was checked not to.
+    fn consume(&mut self, used: usize) -> bool {
+        let to = u64::from(self.buf_offset) + used as u64;
+        match u32::try_from(to) {
+            Ok(to) => {
+                self.buf.advance(used);
+                self.buf_offset = to;
+                true
+            }
+            Err(_) => {
+                self.stop_past_log_pos_max(to);
+                false
+            }
+        }
+    }
+
+    fn stop_past_log_pos_max(&mut self, offset: u64) {
+        let name = self.files[self.file_idx].name.clone();
+        self.finish(DumpOutput::Error(past_log_pos_max(&name, offset)));
+    }
+
+    /// Handles one event, which starts at `at`; returns an offset to jump to, if any.
+    fn on_event(&mut self, ev: &Event, at: u32, raw: Bytes) -> Option<u32> {
         let group_end = self.groups.observe(ev);
         match &ev.body {
             EventBody::FormatDescription(_) if !self.sent_fde => {
@@ -392,7 +432,7 @@ impl Dump {
                 // The in-use flag is not sent (its checksum was computed without it).
                 let flags = u16::from_le_bytes([raw[17], raw[18]]) & !BINLOG_IN_USE;
                 raw[17..19].copy_from_slice(&flags.to_le_bytes());
-                if self.start_pos > ev.offset + raw.len() as u64 {
+                if u64::from(self.start_pos) > ev.offset + raw.len() as u64 {
                     // Starting mid-file: log_pos 0 tells the replica not to move its position.
                     raw[13..17].copy_from_slice(&0u32.to_le_bytes());
                     if self.checksum == ChecksumAlg::Crc32 {
@@ -411,27 +451,29 @@ impl Dump {
                 if self.skipping {
                     self.skipped_to = Some(ev.offset);
                 } else {
-                    self.flush_skipped(ev.offset);
+                    self.flush_skipped(at);
                     self.out.push_back(DumpOutput::Event(raw));
                 }
             }
             EventBody::Gtid(g) if ev.kind == EventType::GTID => {
-                let has = |set: &GtidSet| set.contains(&crate::gtid::mysql::Gtid { uuid: g.uuid, tag: Tag::untagged(), gno: g.gno as u64 });
+                // A negative number is no GTID a replica can have.
+                let has = |set: &GtidSet| u64::try_from(g.gno).is_ok_and(|gno| set.contains(&crate::gtid::mysql::Gtid { uuid: g.uuid, tag: Tag::untagged(), gno }));
                 self.skipping = self.have_mysql.as_ref().is_some_and(has);
                 if !self.skipping {
                     self.out.push_back(DumpOutput::Event(raw));
                 }
             }
             EventBody::TaggedGtid(g) => {
-                let gtid = crate::gtid::mysql::Gtid { uuid: g.uuid.unwrap_or_default(), tag: g.tag.clone().unwrap_or_default(), gno: g.gno.unwrap_or(0) as u64 };
-                self.skipping = self.have_mysql.as_ref().is_some_and(|s| s.contains(&gtid));
+                let gno = g.gno.and_then(|n| u64::try_from(n).ok());
+                let gtid = gno.map(|gno| crate::gtid::mysql::Gtid { uuid: g.uuid.unwrap_or_default(), tag: g.tag.clone().unwrap_or_default(), gno });
+                self.skipping = matches!((&self.have_mysql, &gtid), (Some(set), Some(gtid)) if set.contains(gtid));
                 if !self.skipping {
                     self.out.push_back(DumpOutput::Event(raw));
                 }
             }
             EventBody::AnnotateRows(_) if !self.cfg.send_annotate_rows => {}
             EventBody::Rotate(r) if !ev.header.is_artificial() => {
-                self.flush_skipped(ev.offset);
+                self.flush_skipped(at);
                 self.out.push_back(DumpOutput::Event(raw));
                 let _ = r;
                 self.next_file(false);
@@ -455,12 +497,12 @@ impl Dump {
     }
 
     /// After skipped groups: the artificial GTID_LIST a MariaDB primary sends in their place.
-    fn flush_skipped(&mut self, at: u64) {
+    fn flush_skipped(&mut self, at: u32) {
         if self.skipped_to.take().is_none() {
             return;
         }
         let gtids: Vec<MariaGtid> = self.have.as_ref().map(|h| h.iter().copied().collect()).unwrap_or_default();
-        let list = self.artificial(EventType::GTID_LIST, at as u32, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }));
+        let list = self.artificial(EventType::GTID_LIST, at, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }));
         self.out.push_back(DumpOutput::Event(list.into()));
     }
 
@@ -487,5 +529,69 @@ impl Dump {
             self.out.push_back(DumpOutput::Event(rotate.into()));
         }
         self.request_read();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binlog::events::format_description::FormatDescription;
+    use crate::binlog::events::simple::Xid;
+    use crate::store::index::{share, FileSummary};
+
+    const FILE: &str = "big.000001";
+    const GIB: u64 = 1 << 30;
+
+    fn encode(t: EventType, log_pos: u32, body: EventBody) -> Vec<u8> {
+        let h = EventHeader { timestamp: 0, event_type: t, server_id: 7, event_size: 0, log_pos, flags: 0 };
+        Event::new(h, body, ChecksumAlg::Crc32).encode()
+    }
+
+    fn fde() -> Vec<u8> {
+        let f = FormatDescription::new_v4("10.11.6-MariaDB-log", 0, ChecksumAlg::Crc32, true);
+        encode(EventType::FORMAT_DESCRIPTION, 0, EventBody::FormatDescription(f))
+    }
+
+    /// One file of 5 GiB, as its summary says: no such file exists, the test answers the reads.
+    fn five_gib_file() -> Files {
+        let f = FileSummary { size: 5 * GIB, complete_end: 5 * GIB, mariadb: true, checksum: ChecksumAlg::Crc32, ..FileSummary::empty(FILE) };
+        share(vec![f])
+    }
+
+    fn cfg() -> DumpConfig {
+        DumpConfig { server_id: 1, send_annotate_rows: false, non_blocking: false, replica_checksum: ChecksumAlg::Crc32 }
+    }
+
+    fn outputs(d: &mut Dump) -> Vec<DumpOutput> {
+        std::iter::from_fn(|| d.poll_output()).collect()
+    }
+
+    #[test]
+    fn a_start_past_4_gib_is_refused_naming_file_and_offset() {
+        let pos = 4 * GIB + 100;
+        let err = Dump::new(DumpStart::FilePos { file: FILE.into(), pos }, five_gib_file(), cfg()).unwrap_err();
+        assert_eq!(err, past_log_pos_max(FILE, pos));
+        assert_eq!(err.code, crate::mysql::errors::ER_MASTER_FATAL_ERROR_READING_BINLOG);
+        assert!(err.message.contains(FILE) && err.message.contains(&pos.to_string()), "{}", err.message);
+        // At the last 32-bit position it may start (and would stop at the first event).
+        assert!(Dump::new(DumpStart::FilePos { file: FILE.into(), pos: LOG_POS_MAX }, five_gib_file(), cfg()).is_ok());
+    }
+
+    #[test]
+    fn an_event_that_ends_past_4_gib_ends_the_dump() {
+        let xid = encode(EventType::XID, 0, EventBody::Xid(Xid { xid: 9 }));
+        // The event starts below 4 GiB and ends one byte past the last 32-bit log position.
+        let start = u64::from(u32::MAX) + 1 - xid.len() as u64;
+        let mut d = Dump::new(DumpStart::FilePos { file: FILE.into(), pos: start }, five_gib_file(), cfg()).unwrap();
+        let first = outputs(&mut d);
+        assert!(matches!(&first[..], [DumpOutput::Event(_), DumpOutput::Read { offset: 4, .. }]), "{first:?}");
+        d.handle_bytes(&fde(), false);
+        let after_fde = outputs(&mut d);
+        assert!(matches!(&after_fde[..], [DumpOutput::Event(_), DumpOutput::Read { offset, .. }] if *offset == start), "{after_fde:?}");
+        d.handle_bytes(&xid, false);
+        let Some(DumpOutput::Error(e)) = d.poll_output() else { panic!("the event past 4 GiB was not refused") };
+        assert_eq!(e, past_log_pos_max(FILE, start));
+        assert!(e.message.contains(FILE) && e.message.contains(&start.to_string()), "{}", e.message);
+        assert_eq!(d.poll_output(), None);
     }
 }

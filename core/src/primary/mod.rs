@@ -3,12 +3,17 @@
 //! - [`sql`]: the statements replication clients send (SHOW VARIABLES, SELECT @@var, SET
 //!   @var, SHOW MASTER STATUS, SHOW BINARY LOGS, binlog_gtid_pos(), ...), answered from a
 //!   [`ServerInfo`] snapshot and per-session variables.
+//! - [`admin`]: the statements admins drive binraft's own replication with, read by grammar
+//!   over [`lex`]'s tokens; [`redact`]: any statement as it may be logged or quoted, without
+//!   its passwords.
 //!
 //! In: a statement and the node's state. Out: a result set, an OK or an error.
 
 pub mod admin;
 pub mod catalog;
 pub mod dump;
+pub mod lex;
+pub mod redact;
 pub mod show_events;
 pub mod sql;
 

@@ -1,6 +1,6 @@
 //! `SHOW BINLOG EVENTS [IN 'file'] [FROM pos] [LIMIT [offset,] count]`: the statement, and each
 //! event's row (Log_name, Pos, Event_type, Server_id, End_log_pos, Info) with the Info text the
-//! servers print.
+//! servers print. [`Rows`] gathers them, never more than [`SHOW_EVENTS_ROWS_MAX`].
 
 use crate::binlog::event::Event;
 use crate::binlog::events::rows::flags::STMT_END;
@@ -102,6 +102,48 @@ pub fn info(ev: &Event) -> String {
     }
 }
 
+/// The most rows one SHOW BINLOG EVENTS returns, with LIMIT or without: the result set is built
+/// in memory. A larger file is read in pages, with `LIMIT offset, count` or `FROM pos`.
+pub const SHOW_EVENTS_ROWS_MAX: u64 = 10_000;
+
+/// The rows of one SHOW BINLOG EVENTS, from the events of its file in order: the first
+/// `offset` are skipped, then at most `limit` kept, and never more than
+/// [`SHOW_EVENTS_ROWS_MAX`].
+#[derive(Debug)]
+pub struct Rows {
+    file: String,
+    skip: u64,
+    want: u64,
+    rs: ResultSet,
+}
+
+impl Rows {
+    pub fn new(q: &ShowBinlogEvents, file: &str) -> Rows {
+        let want = q.limit.unwrap_or(SHOW_EVENTS_ROWS_MAX).min(SHOW_EVENTS_ROWS_MAX);
+        Rows { file: file.to_string(), skip: q.offset, want, rs: result_set() }
+    }
+
+    /// Whether more events are wanted: false once the rows are complete, so that the file is
+    /// read no further.
+    pub fn wants_more(&self) -> bool {
+        (self.rs.rows.len() as u64) < self.want
+    }
+
+    /// The next event of the file; returns [`Rows::wants_more`].
+    pub fn push(&mut self, ev: &Event) -> bool {
+        if self.skip > 0 {
+            self.skip -= 1;
+        } else if self.wants_more() {
+            self.rs.rows.push(row(&self.file, ev));
+        }
+        self.wants_more()
+    }
+
+    pub fn finish(self) -> ResultSet {
+        self.rs
+    }
+}
+
 /// The result set's columns.
 pub fn result_set() -> ResultSet {
     ResultSet::new(&["Log_name", "Pos", "Event_type", "Server_id", "End_log_pos", "Info"])
@@ -132,5 +174,43 @@ mod tests {
         );
         assert!(matches!(parse("SHOW BINLOG EVENTS FROM x"), Some(Err(_))));
         assert_eq!(parse("SHOW BINARY LOGS"), None);
+    }
+
+    /// The rows of a SHOW BINLOG EVENTS over a file of `n` events (XIDs numbered from 0).
+    fn rows_of(sql: &str, n: u64) -> Vec<Vec<Option<String>>> {
+        let q = parse(sql).unwrap().unwrap();
+        let mut rows = Rows::new(&q, "b.000001");
+        let mut pushed = 0;
+        for xid in 0..n {
+            if !rows.wants_more() {
+                break;
+            }
+            let h = crate::binlog::EventHeader { timestamp: 0, event_type: EventType::XID, server_id: 1, event_size: 31, log_pos: 0, flags: 0 };
+            let ev = Event::new(h, EventBody::Xid(crate::binlog::events::simple::Xid { xid }), crate::binlog::ChecksumAlg::Crc32);
+            pushed += 1;
+            rows.push(&ev);
+        }
+        // The file is read no further than the rows need.
+        assert!(pushed <= q.offset + q.limit.unwrap_or(SHOW_EVENTS_ROWS_MAX).min(SHOW_EVENTS_ROWS_MAX), "{pushed} events read");
+        rows.finish().rows
+    }
+
+    fn xids(rows: &[Vec<Option<String>>]) -> Vec<String> {
+        rows.iter().map(|r| r[5].clone().unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn rows_are_capped_and_limit_and_offset_still_work() {
+        let big = SHOW_EVENTS_ROWS_MAX + 500;
+        let all = rows_of("SHOW BINLOG EVENTS", big);
+        assert_eq!(all.len() as u64, SHOW_EVENTS_ROWS_MAX);
+        assert_eq!(xids(&all[..1]), ["COMMIT /* xid=0 */"]);
+        assert_eq!(rows_of(&format!("SHOW BINLOG EVENTS LIMIT {}", SHOW_EVENTS_ROWS_MAX * 10), big).len() as u64, SHOW_EVENTS_ROWS_MAX);
+        assert_eq!(xids(&rows_of("SHOW BINLOG EVENTS LIMIT 2, 3", big)), ["COMMIT /* xid=2 */", "COMMIT /* xid=3 */", "COMMIT /* xid=4 */"]);
+        // The next page past the cap.
+        let next = rows_of(&format!("SHOW BINLOG EVENTS LIMIT {SHOW_EVENTS_ROWS_MAX}, {SHOW_EVENTS_ROWS_MAX}"), big);
+        assert_eq!((next.len(), xids(&next[..1])), (500, vec![format!("COMMIT /* xid={SHOW_EVENTS_ROWS_MAX} */")]));
+        assert!(rows_of("SHOW BINLOG EVENTS LIMIT 0", big).is_empty());
+        assert_eq!(rows_of("SHOW BINLOG EVENTS", 7).len(), 7);
     }
 }
