@@ -5,7 +5,7 @@
 
 use crate::config::Replication;
 use crate::server::Node;
-use binraft_core::upstream::{UpstreamConfig, UpstreamOutput, UpstreamSession};
+use binraft_core::upstream::{AppendId, HeldAcks, UpstreamConfig, UpstreamOutput, UpstreamSession};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -149,12 +149,18 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_append = Instant::now();
     let mut batch = Vec::new();
+    // The id of the last append in `batch`: committed once `append_batch` returns (on one
+    // node, durable is committed).
+    let mut batch_last: AppendId = 0;
+    let mut acks = HeldAcks::new();
     let group_commit = node.group_commit();
     loop {
         while let Some(o) = s.poll_output() {
-            // Whatever is not an append waits for the appends before it to be durable.
-            if !matches!(o, UpstreamOutput::Append { .. }) {
-                store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+            // The store's operations run in stream order: a new file or a check follows the
+            // appends before it. ACKs do not rely on this: they wait in `acks` for their own
+            // append to be committed.
+            if !matches!(o, UpstreamOutput::Append { .. } | UpstreamOutput::Ack { .. }) {
+                commit(store, &mut batch, batch_last, &mut acks).map_err(|e| (format!("store: {e}"), true, streamed))?;
             }
             match o {
                 UpstreamOutput::Send(b) => stream.write_all(&b).await.map_err(|e| (format!("write: {e}"), false, streamed))?,
@@ -185,11 +191,13 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                     store.create_file(&file).map_err(|e| (format!("store: create {file}: {e}"), true, streamed))?;
                     tracing::info!(%file, "upstream: new binlog file");
                 }
-                UpstreamOutput::Append { file, offset, bytes, info } => {
+                UpstreamOutput::Ack { after, bytes } => acks.hold(after, bytes),
+                UpstreamOutput::Append { id, file, offset, bytes, info } => {
                     let (ts, server_id, end) = (u64::from(info.timestamp), info.server_id, offset + bytes.len() as u64);
                     batch.push((file.clone(), offset, bytes, info));
+                    batch_last = id;
                     if !group_commit {
-                        store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+                        commit(store, &mut batch, batch_last, &mut acks).map_err(|e| (format!("store: {e}"), true, streamed))?;
                     }
                     streamed = true;
                     last_append = Instant::now();
@@ -206,10 +214,12 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                 }
                 UpstreamOutput::Failed { reason, fatal } => return Err((reason, fatal, streamed)),
             }
+            write_acks(stream, &mut acks).await.map_err(|e| (format!("write: {e}"), false, streamed))?;
         }
         // Nothing more to do until the primary sends more: make the batch durable and visible.
         let had = !batch.is_empty();
-        store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+        commit(store, &mut batch, batch_last, &mut acks).map_err(|e| (format!("store: {e}"), true, streamed))?;
+        write_acks(stream, &mut acks).await.map_err(|e| (format!("write: {e}"), false, streamed))?;
         if had {
             let pos = store.with_files(|f| f.last().map(|f| f.last_gtids.to_string()).unwrap_or_default());
             status(node, |st| st.gtid_io_pos = pos);
@@ -233,4 +243,21 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
             }
         }
     }
+}
+
+type Batch = Vec<(String, u64, Vec<u8>, Box<binraft_core::store::index::Appended>)>;
+
+/// Makes the batch durable, which on one node commits it up to `last`: the ACKs it covers may go.
+fn commit(store: &crate::store::Store, batch: &mut Batch, last: AppendId, acks: &mut HeldAcks) -> std::io::Result<()> {
+    store.append_batch(batch)?;
+    acks.handle_committed(last);
+    Ok(())
+}
+
+/// Writes the ACKs whose appends are committed.
+async fn write_acks<S: AsyncWrite + Unpin>(stream: &mut S, acks: &mut HeldAcks) -> std::io::Result<()> {
+    while let Some(ack) = acks.poll_ack() {
+        stream.write_all(&ack).await?;
+    }
+    Ok(())
 }

@@ -121,12 +121,16 @@ impl ClientConn {
         }
     }
 
-    /// A semi-sync ACK while streaming: its own packet sequence (id 0), no reply.
-    pub fn send_semi_sync_ack(&mut self, payload: &[u8]) {
+    /// A semi-sync ACK while streaming, framed but not queued: the caller sends it once what it
+    /// acknowledges is durable. It is its own packet sequence (id 0) and gets no reply. The
+    /// primary restarts its sequence ids after each ACK it reads, and this one may be sent at any
+    /// time from now on, so the stream's ids stop being checked now rather than when it leaves.
+    #[must_use]
+    pub fn frame_semi_sync_ack(&mut self, payload: &[u8]) -> Vec<u8> {
         self.reader.ignore_seq();
         let mut b = Vec::with_capacity(payload.len() + 4);
         write_message(&mut b, &mut 0, payload);
-        self.out.push_back(ClientOutput::Send(b));
+        b
     }
 
     /// Sends a query; its answer comes as `Done` or `Refused`.

@@ -10,6 +10,7 @@ use crate::mysql::client::{ClientConfig, ClientConn, ClientOutput};
 use crate::mysql::command::{dump_flags, BinlogDump, BinlogDumpGtid, Command, RegisterSlave};
 use crate::store::groups::GroupTracker;
 use crate::store::index::Appended;
+use super::ack::AppendId;
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone)]
@@ -47,9 +48,14 @@ pub enum UpstreamOutput {
     Connected { server_version: String },
     /// Create `file` holding only the binlog magic (4 bytes) and make it the current one.
     NewFile { file: String },
-    /// Append whole groups to `file`, which must end at `offset`; durable before anything
-    /// acknowledges them.
-    Append { file: String, offset: u64, bytes: Vec<u8>, info: Box<Appended> },
+    /// Append whole groups to `file`, which must end at `offset`. `id` numbers the appends of
+    /// this session from 1 up, in stream order: committing append `id` commits all before it.
+    Append { id: AppendId, file: String, offset: u64, bytes: Vec<u8>, info: Box<Appended> },
+    /// The semi-sync ACK for the transaction that append `after` ends: write `bytes` to the
+    /// primary only once every append up to `after` is committed (durable on one node,
+    /// committed by Raft in a cluster), never merely because the append was issued before it.
+    /// [`HeldAcks`](super::ack::HeldAcks) holds them until then.
+    Ack { after: AppendId, bytes: Vec<u8> },
     /// The session cannot go on; reconnect (with backoff) unless `fatal`.
     Failed { reason: String, fatal: bool },
     /// Run the TLS handshake now, then call [`UpstreamSession::tls_established`].
@@ -92,8 +98,10 @@ pub struct UpstreamSession {
     last_heard_ms: u64,
     /// The primary has semi-sync on and binraft asked for it.
     semi_sync: bool,
-    /// An ACK is owed once the group holding the flagged event is stored.
+    /// The primary asked for an ACK in the group being received.
     ack_due: bool,
+    /// The id of the last append emitted.
+    last_append: AppendId,
     /// Where each stored file ends, and the store's GTID position, for a GTID resume.
     stored: std::collections::BTreeMap<String, u64>,
     gtid_pos: String,
@@ -123,6 +131,7 @@ impl UpstreamSession {
             last_heard_ms: now_ms,
             semi_sync: false,
             ack_due: false,
+            last_append: 0,
             stored: std::collections::BTreeMap::new(),
             gtid_pos: String::new(),
             gtid_executed: GtidSet::new(),
@@ -362,13 +371,17 @@ impl UpstreamSession {
             info.len = bytes.len() as u64;
             self.file_end += bytes.len() as u64;
             let end = self.group_start + bytes.len() as u64;
-            self.out.push_back(UpstreamOutput::Append { file: file.clone(), offset: self.group_start, bytes, info: Box::new(info) });
+            self.last_append += 1;
+            let id = self.last_append;
+            self.out.push_back(UpstreamOutput::Append { id, file: file.clone(), offset: self.group_start, bytes, info: Box::new(info) });
             if std::mem::take(&mut self.ack_due) {
-                // After the append in the driver's order: the ACK goes out once it is durable.
+                // Framed now, sent by the driver once append `id` is committed: never through
+                // the client's queue, whose bytes go out as soon as they are polled.
                 let mut ack = vec![SEMI_SYNC_MAGIC];
                 ack.extend_from_slice(&end.to_le_bytes());
                 ack.extend_from_slice(file.as_bytes());
-                self.client.send_semi_sync_ack(&ack);
+                let bytes = self.client.frame_semi_sync_ack(&ack);
+                self.out.push_back(UpstreamOutput::Ack { after: id, bytes });
             }
         }
         if let EventBody::Rotate(r) = &ev.body {
