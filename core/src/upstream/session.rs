@@ -5,11 +5,11 @@ use crate::binlog::decoder::Decoder;
 use crate::binlog::events::EventBody;
 use crate::binlog::EventType;
 use crate::gtid::mysql::BinaryFormat;
-use crate::gtid::{GtidSet, MariaGtid};
+use crate::gtid::GtidSet;
 use crate::mysql::client::{ClientConfig, ClientConn, ClientOutput};
 use crate::mysql::command::{dump_flags, BinlogDump, BinlogDumpGtid, Command, RegisterSlave};
 use crate::store::groups::GroupTracker;
-use crate::store::index::Appended;
+use crate::store::index::{Appended, GroupFacts};
 use super::ack::AppendId;
 use std::collections::VecDeque;
 
@@ -92,7 +92,7 @@ pub struct UpstreamSession {
     /// The group being received: its bytes, from `group_start`.
     group: Vec<u8>,
     group_start: u64,
-    info: Appended,
+    facts: GroupFacts,
     out: VecDeque<UpstreamOutput>,
     /// Milliseconds (driver's clock) of the last packet from the primary.
     last_heard_ms: u64,
@@ -126,7 +126,7 @@ impl UpstreamSession {
             next_file: None,
             group: Vec::new(),
             group_start: 0,
-            info: Appended::default(),
+            facts: GroupFacts::new(),
             out: VecDeque::new(),
             last_heard_ms: now_ms,
             semi_sync: false,
@@ -364,11 +364,10 @@ impl UpstreamSession {
             self.group_start = self.file_end;
         }
         self.group.extend_from_slice(&raw);
-        self.note(&ev);
+        self.facts.observe(&ev);
         if self.groups.observe(&ev) {
             let bytes = std::mem::take(&mut self.group);
-            let mut info = std::mem::take(&mut self.info);
-            info.len = bytes.len() as u64;
+            let info = self.facts.finish();
             self.file_end += bytes.len() as u64;
             let end = self.group_start + bytes.len() as u64;
             self.last_append += 1;
@@ -389,35 +388,9 @@ impl UpstreamSession {
         }
     }
 
-    fn note(&mut self, ev: &crate::binlog::Event) {
-        self.info.events += 1;
-        if self.info.events == 1 {
-            self.info.timestamp = ev.header.timestamp;
-            self.info.server_id = ev.header.server_id;
-        }
-        match &ev.body {
-            EventBody::FormatDescription(f) => {
-                self.info.format = Some((f.server_version(), f.is_mariadb(), f.checksum().unwrap_or(ChecksumAlg::None), ev.header.server_id));
-            }
-            EventBody::GtidList(l) => self.info.start_gtid_list = Some(l.gtids.clone()),
-            EventBody::PreviousGtids(p) => self.info.previous_gtids = Some(p.set.clone()),
-            EventBody::TableMap(t) => self.info.tables.push(std::sync::Arc::clone(t)),
-            EventBody::MariaGtid(g) => self.info.mariadb_gtids.push(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
-            EventBody::Gtid(g) if ev.kind == EventType::GTID && g.gno > 0 => {
-                self.info.mysql_gtids.add_range(g.uuid, crate::gtid::mysql::Tag::untagged(), g.gno as u64, g.gno as u64)
-            }
-            EventBody::Rotate(r) => {
-                self.info.closes = true;
-                self.info.rotate_to = Some(String::from_utf8_lossy(&r.next_file).into_owned());
-            }
-            EventBody::Stop => self.info.closes = true,
-            _ => {}
-        }
-    }
-
     fn start_file(&mut self, name: String) {
         self.group.clear();
-        self.info = Appended::default();
+        self.facts = GroupFacts::new();
         self.groups = GroupTracker::new();
         self.file = Some(name.clone());
         // A file the store has already goes on from its end; a new one is created.
