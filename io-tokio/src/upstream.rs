@@ -5,14 +5,17 @@
 
 use crate::config::Replication;
 use crate::server::Node;
-use binraft_core::upstream::{UpstreamConfig, UpstreamOutput, UpstreamSession};
+use binraft_core::upstream::{AppendId, HeldAcks, Reconnect, UpstreamConfig, UpstreamError, UpstreamOutput, UpstreamSession};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const BACKOFF_MIN: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(10);
+const BACKOFF_MIN_MS: u64 = 100;
+const BACKOFF_MAX_MS: u64 = 10_000;
+/// Connecting, logging in and setting up the stream must be done by then: a MariaDB replica
+/// gives its primary slave_net_timeout, 60 s by default.
+const LOGIN_TIMEOUT_MS: u64 = 60_000;
 
 /// Runs replication whenever the target says so.
 pub async fn supervise(node: Arc<Node>) {
@@ -39,7 +42,15 @@ fn status(node: &Node, f: impl FnOnce(&mut binraft_core::primary::admin::Replica
 
 async fn run(r: Replication, node: &Node) {
     let primary = format!("{}:{}", r.host, r.port);
-    let cfg = UpstreamConfig { user: r.user.clone(), password: r.password.clone(), server_id: node.server_id(), heartbeat_period_ms: r.heartbeat_ms, tls: r.ssl, use_gtid: r.use_gtid };
+    let cfg = UpstreamConfig {
+        user: r.user.clone(),
+        password: r.password.clone(),
+        server_id: node.server_id(),
+        heartbeat_period_ms: r.heartbeat_ms,
+        tls: r.ssl,
+        use_gtid: r.use_gtid,
+        login_timeout_ms: LOGIN_TIMEOUT_MS,
+    };
     let tls = if r.ssl {
         match crate::tls::connector(r.ssl_ca.as_deref()) {
             Ok(c) => Some(c),
@@ -60,41 +71,37 @@ async fn run(r: Replication, node: &Node) {
         s.host = r.host.clone();
         s.port = r.port;
         s.user = r.user.clone();
-        s.connect_retry_s = BACKOFF_MAX.as_secs();
+        s.connect_retry_s = BACKOFF_MAX_MS / 1000;
         s.using_gtid = if r.use_gtid { "Slave_Pos".into() } else { "No".into() };
     });
-    let start = Instant::now();
-    let mut backoff = BACKOFF_MIN;
+    let t0 = Instant::now();
+    let now = || t0.elapsed().as_millis() as u64;
+    let mut reconnect = Reconnect::new(BACKOFF_MIN_MS, BACKOFF_MAX_MS);
     loop {
+        if let Some(at) = reconnect.poll_timeout() {
+            tokio::time::sleep_until(at_ms(t0, at)).await;
+        }
+        if !reconnect.handle_timeout(now()) {
+            continue;
+        }
         let resume = node.store.resume_point();
         status(node, |s| {
             s.io_running = "Connecting".into();
             s.io_state = "Connecting to master".into();
         });
-        let outcome = match TcpStream::connect(&primary).await {
-            Ok(stream) => session(stream, &cfg, tls.as_ref(), &r.host, resume.clone(), node, start).await,
-            Err(e) => Err((format!("cannot connect: {e}"), false, false)),
-        };
-        if let Err((reason, fatal, streamed)) = outcome {
-            if streamed {
-                backoff = BACKOFF_MIN;
-            }
-            // The server's own error number when it gave one, else "cannot connect" (2003).
-            let errno = ["1045", "1236", "1227", "1044"].iter().find(|c| reason.contains(&format!("({c})")) || reason.contains(&format!("error {c}"))).and_then(|c| c.parse().ok());
-            status(node, |s| {
-                s.last_io_errno = errno.unwrap_or(if fatal { 1236 } else { 2003 });
-                s.last_io_error = reason.clone();
-                s.seconds_behind_master = None;
-            });
-            if fatal {
-                tracing::error!(%primary, ?resume, "upstream: {reason}; retrying in {BACKOFF_MAX:?}");
-                backoff = BACKOFF_MAX;
-            } else {
-                tracing::warn!(%primary, ?resume, "upstream: {reason}; reconnecting in {backoff:?}");
-            }
+        let mut s = UpstreamSession::new(cfg.clone(), resume.clone(), now()).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed());
+        let error = session(&mut s, &primary, tls.as_ref(), &r.host, node, t0).await;
+        let wait = Duration::from_millis(reconnect.handle_session_end(now(), &error, s.appended_any()));
+        status(node, |st| {
+            st.last_io_errno = error.io_errno();
+            st.last_io_error = error.to_string();
+            st.seconds_behind_master = None;
+        });
+        if error.is_fatal() {
+            tracing::error!(%primary, ?resume, "upstream: {error}; retrying in {wait:?}");
+        } else {
+            tracing::warn!(%primary, ?resume, "upstream: {error}; reconnecting in {wait:?}");
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(BACKOFF_MAX);
     }
 }
 
@@ -102,54 +109,86 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-type Outcome = Result<(), (String, bool, bool)>;
+/// A time on the driver's clock (ms since `t0`) as a tokio instant.
+fn at_ms(t0: Instant, ms: u64) -> tokio::time::Instant {
+    (t0 + Duration::from_millis(ms)).into()
+}
 
-/// One session; `Err((reason, fatal, streamed_anything))` when it ends. It starts on the plain
-/// socket and, if the session asks for TLS, goes on over it.
-async fn session(
-    stream: TcpStream,
-    cfg: &UpstreamConfig,
-    tls: Option<&tokio_rustls::TlsConnector>,
-    host: &str,
-    resume: binraft_core::upstream::Resume,
-    node: &Node,
-    t0: Instant,
-) -> Outcome {
-    let mut s = UpstreamSession::new(cfg.clone(), resume, t0.elapsed().as_millis() as u64).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed());
-    let mut plain = stream;
-    let TlsRequested = pump(&mut plain, &mut s, node, t0).await?;
-    let Some(tls) = tls else { return Err(("TLS asked for without a TLS configuration".into(), true, false)) };
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
-        .map_err(|e| (format!("TLS: bad server name {host}: {e}"), true, false))?;
-    let mut secure = tls.connect(name, plain).await.map_err(|e| (format!("TLS handshake with the primary: {e}"), false, false))?;
+/// The session's own reason once its deadline has passed (it has no other output waiting).
+fn timed_out(s: &mut UpstreamSession, now_ms: u64) -> UpstreamError {
+    s.handle_timeout(now_ms);
+    std::iter::from_fn(|| s.poll_output())
+        .find_map(|o| if let UpstreamOutput::Failed(e) = o { Some(e) } else { None })
+        .unwrap_or(UpstreamError::LoginTimeout { timeout_ms: LOGIN_TIMEOUT_MS })
+}
+
+/// One session, from connecting to its end: why it ended. It starts on the plain socket and, if
+/// the session asks for TLS, goes on over it. Connecting and the TLS handshake count against
+/// the session's login deadline.
+async fn session(s: &mut UpstreamSession, primary: &str, tls: Option<&tokio_rustls::TlsConnector>, host: &str, node: &Node, t0: Instant) -> UpstreamError {
+    let now = || t0.elapsed().as_millis() as u64;
+    let login_deadline = at_ms(t0, s.poll_timeout().unwrap_or(0));
+    let mut plain = match tokio::time::timeout_at(login_deadline, TcpStream::connect(primary)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return UpstreamError::Network { detail: format!("cannot connect: {e}") },
+        Err(_) => return timed_out(s, now()),
+    };
+    if let Err(e) = pump(&mut plain, s, node, t0).await {
+        return e;
+    }
+    let Some(tls) = tls else { return UpstreamError::TlsConfig { detail: "TLS asked for without a TLS configuration".into() } };
+    let name = match tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string()) {
+        Ok(n) => n,
+        Err(e) => return UpstreamError::TlsConfig { detail: format!("bad server name {host}: {e}") },
+    };
+    let mut secure = match tokio::time::timeout_at(login_deadline, tls.connect(name, plain)).await {
+        Ok(Ok(secure)) => secure,
+        Ok(Err(e)) => return UpstreamError::TlsHandshake { detail: e.to_string() },
+        Err(_) => return timed_out(s, now()),
+    };
     s.tls_established();
-    let TlsRequested = pump(&mut secure, &mut s, node, t0).await?;
-    Err(("TLS asked for twice".into(), true, false))
+    match pump(&mut secure, s, node, t0).await {
+        Err(e) => e,
+        Ok(TlsRequested) => UpstreamError::TlsConfig { detail: "TLS asked for twice".into() },
+    }
+}
+
+fn network(what: &str, e: std::io::Error) -> UpstreamError {
+    UpstreamError::Network { detail: format!("{what}: {e}") }
+}
+
+fn store_error(e: binraft_core::store::StoreError) -> UpstreamError {
+    UpstreamError::Store { detail: e.to_string() }
 }
 
 /// The session asked for TLS: the only way a pump ends without an error.
 struct TlsRequested;
 
 /// Drives the session over `stream` until it fails or asks for TLS.
-async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut UpstreamSession, node: &Node, t0: Instant) -> Result<TlsRequested, (String, bool, bool)> {
+async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut UpstreamSession, node: &Node, t0: Instant) -> Result<TlsRequested, UpstreamError> {
     let store = &node.store;
     let now = || t0.elapsed().as_millis() as u64;
     let mut buf = vec![0u8; 4 << 20];
-    let mut streamed = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_append = Instant::now();
     let mut batch = Vec::new();
+    // The id of the last append in `batch`: committed once `append_batch` returns (on one
+    // node, durable is committed).
+    let mut batch_last: AppendId = 0;
+    let mut acks = HeldAcks::new();
     let group_commit = node.group_commit();
     loop {
         while let Some(o) = s.poll_output() {
-            // Whatever is not an append waits for the appends before it to be durable.
-            if !matches!(o, UpstreamOutput::Append { .. }) {
-                store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+            // The store's operations run in stream order: a new file or a check follows the
+            // appends before it. ACKs do not rely on this: they wait in `acks` for their own
+            // append to be committed.
+            if !matches!(o, UpstreamOutput::Append { .. } | UpstreamOutput::Ack { .. }) {
+                commit(store, &mut batch, batch_last, &mut acks).map_err(store_error)?;
             }
             match o {
-                UpstreamOutput::Send(b) => stream.write_all(&b).await.map_err(|e| (format!("write: {e}"), false, streamed))?,
+                UpstreamOutput::Send(b) => stream.write_all(&b).await.map_err(|e| network("write", e))?,
                 UpstreamOutput::StartTls => {
-                    stream.flush().await.map_err(|e| (format!("write: {e}"), false, streamed))?;
+                    stream.flush().await.map_err(|e| network("write", e))?;
                     return Ok(TlsRequested);
                 }
                 UpstreamOutput::Connected { server_version } => {
@@ -162,26 +201,23 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                     });
                 }
                 UpstreamOutput::Verify { file, offset, bytes } => {
-                    let ours = store.read_sync(&file, offset, bytes.len()).map_err(|e| (format!("store: {e}"), true, streamed))?;
+                    let ours = store.read_sync(&file, offset, bytes.len()).map_err(store_error)?;
                     if !binraft_core::binlog::header::same_event(&ours, &bytes) {
-                        return Err((
-                            format!("the primary's {file} differs from binraft's at {offset}: its binlog history does not match the store's"),
-                            true,
-                            streamed,
-                        ));
+                        return Err(UpstreamError::HistoryDiffers { file, offset });
                     }
                 }
                 UpstreamOutput::NewFile { file } => {
-                    store.create_file(&file).map_err(|e| (format!("store: create {file}: {e}"), true, streamed))?;
+                    store.create_file(&file).map_err(|e| UpstreamError::Store { detail: format!("create {file}: {e}") })?;
                     tracing::info!(%file, "upstream: new binlog file");
                 }
-                UpstreamOutput::Append { file, offset, bytes, info } => {
+                UpstreamOutput::Ack { after, bytes } => acks.hold(after, bytes),
+                UpstreamOutput::Append { id, file, offset, bytes, info } => {
                     let (ts, server_id, end) = (u64::from(info.timestamp), info.server_id, offset + bytes.len() as u64);
                     batch.push((file.clone(), offset, bytes, info));
+                    batch_last = id;
                     if !group_commit {
-                        store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+                        commit(store, &mut batch, batch_last, &mut acks).map_err(store_error)?;
                     }
-                    streamed = true;
                     last_append = Instant::now();
                     status(node, |st| {
                         st.master_log_file = file.clone();
@@ -194,28 +230,37 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                         }
                     });
                 }
-                UpstreamOutput::Failed { reason, fatal } => return Err((reason, fatal, streamed)),
+                UpstreamOutput::Failed(e) => return Err(e),
             }
+            write_acks(stream, &mut acks).await.map_err(|e| network("write", e))?;
         }
         // Nothing more to do until the primary sends more: make the batch durable and visible.
         let had = !batch.is_empty();
-        store.append_batch(&mut batch).map_err(|e| (format!("store: {e}"), true, streamed))?;
+        commit(store, &mut batch, batch_last, &mut acks).map_err(store_error)?;
+        write_acks(stream, &mut acks).await.map_err(|e| network("write", e))?;
         if had {
             let pos = store.with_files(|f| f.last().map(|f| f.last_gtids.to_string()).unwrap_or_default());
             status(node, |st| st.gtid_io_pos = pos);
         }
+        // The session's deadline (login, then the primary's silence); none once it failed, and
+        // then its Failed output is already waiting.
+        let deadline = s.poll_timeout();
+        let wake = async {
+            match deadline {
+                Some(ms) => tokio::time::sleep_until(at_ms(t0, ms)).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             n = stream.read(&mut buf) => {
-                let n = n.map_err(|e| (format!("read: {e}"), false, streamed))?;
+                let n = n.map_err(|e| network("read", e))?;
                 if n == 0 {
-                    return Err(("the primary closed the connection".into(), false, streamed));
+                    return Err(UpstreamError::Closed);
                 }
                 s.handle_bytes(&buf[..n], now());
             }
+            _ = wake => s.handle_timeout(now()),
             _ = tick.tick() => {
-                if s.is_silent(now()) {
-                    return Err(("the primary is silent (no heartbeat)".into(), false, streamed));
-                }
                 // Caught up: nothing new for a second.
                 if last_append.elapsed() >= Duration::from_secs(1) {
                     status(node, |st| if st.io_running == "Yes" { st.seconds_behind_master = Some(0) });
@@ -223,4 +268,21 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
             }
         }
     }
+}
+
+type Batch = Vec<binraft_core::store::binlogs::Append>;
+
+/// Makes the batch durable, which on one node commits it up to `last`: the ACKs it covers may go.
+fn commit(store: &crate::store::Store, batch: &mut Batch, last: AppendId, acks: &mut HeldAcks) -> Result<(), binraft_core::store::StoreError> {
+    store.append_batch(batch)?;
+    acks.handle_committed(last);
+    Ok(())
+}
+
+/// Writes the ACKs whose appends are committed.
+async fn write_acks<S: AsyncWrite + Unpin>(stream: &mut S, acks: &mut HeldAcks) -> std::io::Result<()> {
+    while let Some(ack) = acks.poll_ack() {
+        stream.write_all(&ack).await?;
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ use super::capabilities::{self, DEPRECATE_EOF, PLUGIN_AUTH};
 use super::command::Command;
 use super::errors::ServerError;
 use super::handshake::{decode_auth_switch, HandshakeResponse, HandshakeV10};
-use super::packet::{write_message, PacketReader};
+use super::packet::{write_message, PacketError, PacketReader};
 use super::response::{decode_err, decode_text_row};
 use crate::codec::Reader;
 use std::collections::VecDeque;
@@ -54,9 +54,60 @@ pub enum ClientOutput {
     EndOfStream,
     /// The connection cannot go on: authentication failed, the stream broke, the server
     /// closed it with an error.
-    Fatal(String),
+    Fatal(ClientError),
     /// Run the TLS handshake on the socket now, then call [`ClientConn::tls_established`].
     StartTls,
+}
+
+/// Why a connection cannot go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// The framing broke (a packet too large, out of sequence).
+    Packet(PacketError),
+    /// The server sent an error instead of its greeting (too many connections, host blocked).
+    ConnectionRefused(ServerError),
+    /// A message that does not parse: `what` it should have been.
+    Malformed { what: &'static str },
+    /// TLS was asked for and the server does not offer it.
+    TlsNotOffered,
+    /// The server refused the login.
+    AccessDenied(ServerError),
+    /// The server asks for an authentication plugin binraft does not speak.
+    UnsupportedAuthPlugin(String),
+    /// caching_sha2_password wants the password in clear, which binraft sends only over TLS.
+    FullAuthNeedsTls,
+    /// A packet the state does not allow: `when` it came.
+    Unexpected { when: &'static str },
+    /// The server ended the binlog stream with an error.
+    StreamError(ServerError),
+}
+
+impl ClientError {
+    /// The server's error number, when the server gave one.
+    pub fn errno(&self) -> Option<u16> {
+        match self {
+            ClientError::ConnectionRefused(e) | ClientError::AccessDenied(e) | ClientError::StreamError(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Packet(e) => write!(f, "protocol error: {e}"),
+            ClientError::ConnectionRefused(e) => write!(f, "the server refused the connection: {} (error {})", e.message, e.code),
+            ClientError::Malformed { what } => write!(f, "malformed {what}"),
+            ClientError::TlsNotOffered => f.write_str("TLS was asked for, but the primary does not offer it"),
+            ClientError::AccessDenied(e) => write!(f, "authentication failed: {} (error {})", e.message, e.code),
+            ClientError::UnsupportedAuthPlugin(p) => write!(f, "the server asks for auth plugin {p}, which binraft does not speak"),
+            ClientError::FullAuthNeedsTls => f.write_str(
+                "caching_sha2_password asks for full authentication, which binraft does only over TLS: use --primary-ssl, or log in once with another client to fill the server's cache",
+            ),
+            ClientError::Unexpected { when } => write!(f, "unexpected packet {when}"),
+            ClientError::StreamError(e) => write!(f, "the primary ended the binlog stream: {} (error {})", e.message, e.code),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +159,7 @@ impl ClientConn {
         self.out.push_back(ClientOutput::Send(b));
     }
 
-    fn fail(&mut self, why: String) {
+    fn fail(&mut self, why: ClientError) {
         self.state = State::Failed;
         self.out.push_back(ClientOutput::Fatal(why));
     }
@@ -121,12 +172,16 @@ impl ClientConn {
         }
     }
 
-    /// A semi-sync ACK while streaming: its own packet sequence (id 0), no reply.
-    pub fn send_semi_sync_ack(&mut self, payload: &[u8]) {
+    /// A semi-sync ACK while streaming, framed but not queued: the caller sends it once what it
+    /// acknowledges is durable. It is its own packet sequence (id 0) and gets no reply. The
+    /// primary restarts its sequence ids after each ACK it reads, and this one may be sent at any
+    /// time from now on, so the stream's ids stop being checked now rather than when it leaves.
+    #[must_use]
+    pub fn frame_semi_sync_ack(&mut self, payload: &[u8]) -> Vec<u8> {
         self.reader.ignore_seq();
         let mut b = Vec::with_capacity(payload.len() + 4);
         write_message(&mut b, &mut 0, payload);
-        self.out.push_back(ClientOutput::Send(b));
+        b
     }
 
     /// Sends a query; its answer comes as `Done` or `Refused`.
@@ -150,7 +205,7 @@ impl ClientConn {
             let msg = match self.reader.poll_message() {
                 None => return,
                 Some(Ok(m)) => m,
-                Some(Err(e)) => return self.fail(format!("protocol error: {e}")),
+                Some(Err(e)) => return self.fail(ClientError::Packet(e)),
             };
             self.seq = msg.next_seq;
             self.on_message(msg.payload);
@@ -162,12 +217,11 @@ impl ClientConn {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::AwaitGreeting => {
                 if first == Some(0xff) {
-                    let e = decode_err(&p).map(|e| e.message).unwrap_or_default();
-                    return self.fail(format!("the server refused the connection: {e}"));
+                    return self.fail(decode_err(&p).map_or(ClientError::Malformed { what: "error packet" }, ClientError::ConnectionRefused));
                 }
                 let g = match HandshakeV10::decode(&p) {
                     Ok(g) => g,
-                    Err(e) => return self.fail(format!("malformed greeting at {}", e.field)),
+                    Err(_) => return self.fail(ClientError::Malformed { what: "greeting" }),
                 };
                 let plugin = if g.auth_plugin == CACHING_SHA2_PASSWORD { CACHING_SHA2_PASSWORD } else { NATIVE_PASSWORD };
                 // No database is named, so CONNECT_WITH_DB is not claimed; NO_SCHEMA would forbid
@@ -189,7 +243,7 @@ impl ClientConn {
                 let mut b = Vec::new();
                 if self.cfg.tls {
                     if g.capabilities & capabilities::SSL == 0 {
-                        return self.fail("TLS was asked for, but the primary does not offer it".into());
+                        return self.fail(ClientError::TlsNotOffered);
                     }
                     let resp = HandshakeResponse { capabilities: resp.capabilities | capabilities::SSL, ..resp };
                     resp.encode(&mut b);
@@ -213,14 +267,11 @@ impl ClientConn {
                         self.out.push_back(ClientOutput::Ready(g));
                     }
                 }
-                Some(0xff) => {
-                    let e = decode_err(&p).map(|e| format!("{} ({})", e.message, e.code)).unwrap_or_default();
-                    self.fail(format!("authentication failed: {e}"))
-                }
+                Some(0xff) => self.fail(decode_err(&p).map_or(ClientError::Malformed { what: "error packet" }, ClientError::AccessDenied)),
                 Some(0xfe) => {
-                    let Ok((new_plugin, data)) = decode_auth_switch(&p) else { return self.fail("malformed auth switch".into()) };
+                    let Ok((new_plugin, data)) = decode_auth_switch(&p) else { return self.fail(ClientError::Malformed { what: "auth switch" }) };
                     if new_plugin != NATIVE_PASSWORD && new_plugin != CACHING_SHA2_PASSWORD {
-                        return self.fail(format!("the server asks for auth plugin {new_plugin}, which binraft does not speak"));
+                        return self.fail(ClientError::UnsupportedAuthPlugin(new_plugin));
                     }
                     let r = scramble(&new_plugin, &self.cfg.password, &data);
                     self.send(&r);
@@ -236,12 +287,9 @@ impl ClientConn {
                         self.send(&clear);
                         self.state = State::AwaitAuth { plugin };
                     }
-                    _ => self.fail(
-                        "caching_sha2_password asks for full authentication, which binraft does only over TLS: use --primary-ssl, or log in once with another client to fill the server's cache"
-                            .into(),
-                    ),
+                    _ => self.fail(ClientError::FullAuthNeedsTls),
                 },
-                _ => self.fail("unexpected packet during authentication".into()),
+                _ => self.fail(ClientError::Unexpected { when: "during authentication" }),
             },
             State::AwaitResponse => match first {
                 Some(0x00) => {
@@ -252,12 +300,12 @@ impl ClientConn {
                     self.state = State::Idle;
                     match decode_err(&p) {
                         Ok(e) => self.out.push_back(ClientOutput::Refused(e)),
-                        Err(_) => self.fail("malformed error packet".into()),
+                        Err(_) => self.fail(ClientError::Malformed { what: "error packet" }),
                     }
                 }
                 _ => match Reader::new(&p).lenenc_len("column_count") {
                     Ok(n) if n > 0 && n < 4096 => self.state = State::AwaitColumns { count: n as usize, names: Vec::new() },
-                    _ => self.fail("malformed result set header".into()),
+                    _ => self.fail(ClientError::Malformed { what: "result set header" }),
                 },
             },
             State::AwaitColumns { count, mut names } => {
@@ -276,7 +324,7 @@ impl ClientConn {
                     match r.lenenc_bytes("column") {
                         Ok(v) if i == 4 => name = String::from_utf8_lossy(v).into_owned(),
                         Ok(_) => {}
-                        Err(_) => return self.fail("malformed column definition".into()),
+                        Err(_) => return self.fail(ClientError::Malformed { what: "column definition" }),
                     }
                 }
                 names.push(name);
@@ -302,7 +350,7 @@ impl ClientConn {
                 } else {
                     match decode_text_row(&p, columns.len()) {
                         Ok(r) => rows.push(r),
-                        Err(_) => return self.fail("malformed row".into()),
+                        Err(_) => return self.fail(ClientError::Malformed { what: "row" }),
                     }
                     self.state = State::AwaitRows { columns, rows };
                 }
@@ -315,14 +363,11 @@ impl ClientConn {
                         self.state = State::Idle;
                         self.out.push_back(ClientOutput::EndOfStream);
                     }
-                    Some(0xff) => {
-                        let e = decode_err(&p).map(|e| format!("{} (error {})", e.message, e.code)).unwrap_or_default();
-                        self.fail(format!("the primary ended the binlog stream: {e}"));
-                    }
-                    _ => self.fail("unexpected packet in the binlog stream".into()),
+                    Some(0xff) => self.fail(decode_err(&p).map_or(ClientError::Malformed { what: "error packet" }, ClientError::StreamError)),
+                    _ => self.fail(ClientError::Unexpected { when: "in the binlog stream" }),
                 }
             }
-            State::Idle => self.fail("unexpected packet from the server".into()),
+            State::Idle => self.fail(ClientError::Unexpected { when: "while idle" }),
             State::Failed => {}
         }
     }

@@ -5,10 +5,12 @@
 use super::groups::GroupTracker;
 use crate::binlog::decoder::Decoder;
 use crate::binlog::error::BinlogError;
+use crate::binlog::event::Event;
 use crate::binlog::events::EventBody;
+use crate::binlog::EventType;
 use crate::binlog::frame::{check_magic, FrameState, Framed};
 use crate::binlog::ChecksumAlg;
-use crate::gtid::mysql::GtidSet;
+use crate::gtid::mysql::{GtidSet, Tag};
 use crate::binlog::events::table_map::TableMap;
 use crate::gtid::{MariaGtid, MariaGtidPos};
 use std::collections::BTreeMap;
@@ -76,10 +78,9 @@ pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
     check_magic(bytes)?;
     let mut dec = Decoder::for_file().decode_rows(false);
     let mut groups = GroupTracker::new();
-    let mut s = FileSummary { size: bytes.len() as u64, ..FileSummary::empty(name) };
+    let mut facts = GroupFacts::new();
+    let mut s = FileSummary::empty(name);
     let mut pos = 4usize;
-    let mut pending_mariadb: Option<MariaGtid> = None;
-    let mut pending_mysql: Option<(crate::gtid::mysql::Uuid, crate::gtid::mysql::Tag, u64)> = None;
     while pos < bytes.len() {
         let ev = match dec.decode_next(&bytes[pos..], pos as u64) {
             Ok(Some(ev)) => ev,
@@ -93,47 +94,74 @@ pub fn summarize(name: &str, bytes: &[u8]) -> Result<FileSummary, BinlogError> {
             }
         };
         pos += ev.header.event_size as usize;
-        s.events += 1;
-        s.last_timestamp = s.last_timestamp.max(ev.header.timestamp);
+        facts.observe(&ev);
+        if groups.observe(&ev) {
+            s.apply(&facts.finish());
+        }
+    }
+    // A group cut short (a torn tail, or damage) is not part of the file's complete part: none
+    // of its facts count, but its events were read and its bytes are there.
+    s.events += facts.events();
+    s.size = bytes.len() as u64;
+    Ok(s)
+}
+
+/// The facts of one group as its events go by: the one definition of what an event adds to its
+/// file's summary, for [`summarize`] reading a file and the upstream receiving a stream (which
+/// once kept a copy of its own, and missed MySQL 9's tagged GTIDs).
+#[derive(Debug, Clone, Default)]
+pub struct GroupFacts {
+    facts: Appended,
+}
+
+impl GroupFacts {
+    pub fn new() -> Self {
+        GroupFacts::default()
+    }
+
+    /// Accounts for the group's next event.
+    pub fn observe(&mut self, ev: &Event) {
+        let a = &mut self.facts;
+        a.events += 1;
+        a.len += u64::from(ev.header.event_size);
+        if a.events == 1 {
+            a.timestamp = ev.header.timestamp;
+            a.server_id = ev.header.server_id;
+        }
         match &ev.body {
             EventBody::FormatDescription(f) => {
-                s.server_version = f.server_version();
-                s.mariadb = f.is_mariadb();
-                s.checksum = f.checksum().unwrap_or(ChecksumAlg::None);
-                s.server_id = ev.header.server_id;
+                a.format = Some((f.server_version(), f.is_mariadb(), f.checksum().unwrap_or(ChecksumAlg::None), ev.header.server_id));
             }
-            EventBody::GtidList(l) if !ev.header.is_artificial() && s.events <= 3 => s.start_gtid_list = l.gtids.clone(),
-            EventBody::PreviousGtids(p) => s.previous_gtids = p.set.clone(),
-            EventBody::TableMap(t) => {
-                s.tables.insert(table_key(t), Arc::clone(t));
-            }
-            EventBody::MariaGtid(g) => pending_mariadb = Some(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
-            EventBody::Gtid(g) if ev.kind == crate::binlog::EventType::GTID && g.gno > 0 => {
-                pending_mysql = Some((g.uuid, crate::gtid::mysql::Tag::untagged(), g.gno as u64));
-            }
+            // An artificial one (a dump's, in place of skipped groups) is not the file's start.
+            EventBody::GtidList(l) if !ev.header.is_artificial() => a.start_gtid_list = Some(l.gtids.clone()),
+            EventBody::PreviousGtids(p) => a.previous_gtids = Some(p.set.clone()),
+            EventBody::TableMap(t) => a.tables.push(Arc::clone(t)),
+            EventBody::MariaGtid(g) => a.mariadb_gtids.push(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
+            // Type 33 only: ANONYMOUS_GTID (34) decodes alike and has no GTID.
+            EventBody::Gtid(g) if ev.kind == EventType::GTID && g.gno > 0 => a.mysql_gtids.add_range(g.uuid, Tag::untagged(), g.gno as u64, g.gno as u64),
             EventBody::TaggedGtid(g) => {
                 if let (Some(u), Some(n)) = (g.uuid, g.gno) {
-                    pending_mysql = Some((u, g.tag.clone().unwrap_or_default(), n as u64));
+                    a.mysql_gtids.add_range(u, g.tag.clone().unwrap_or_default(), n as u64, n as u64);
                 }
             }
             EventBody::Rotate(r) => {
-                s.closed = true;
-                s.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
+                a.closes = true;
+                a.rotate_to = Some(String::from_utf8_lossy(&r.next_file).into_owned());
             }
-            EventBody::Stop => s.closed = true,
+            EventBody::Stop => a.closes = true,
             _ => {}
         }
-        if groups.observe(&ev) {
-            s.complete_end = pos as u64;
-            if let Some(g) = pending_mariadb.take() {
-                s.last_gtids.update(g);
-            }
-            if let Some((u, t, n)) = pending_mysql.take() {
-                s.gtids.add_range(u, t, n, n);
-            }
-        }
     }
-    Ok(s)
+
+    /// Events observed since the last [`GroupFacts::finish`].
+    pub fn events(&self) -> u64 {
+        self.facts.events
+    }
+
+    /// The group ended with the last event observed: its facts, and the accumulator starts over.
+    pub fn finish(&mut self) -> Appended {
+        std::mem::take(&mut self.facts)
+    }
 }
 
 /// Frames only: the offset just past the last whole event of `bytes` (a file's torn tail
@@ -210,7 +238,9 @@ impl FileSummary {
             self.checksum = *checksum;
             self.server_id = *server_id;
         }
-        if let Some(l) = &a.start_gtid_list {
+        // MariaDB writes the start state among a file's first three events; a GTID_LIST later
+        // in a file does not say how it started.
+        if let (Some(l), true) = (&a.start_gtid_list, self.events - a.events < 3) {
             self.start_gtid_list = l.clone();
         }
         if let Some(p) = &a.previous_gtids {

@@ -4,9 +4,17 @@
 //!
 //! In: bytes from the primary and the driver's clock. Out: [`UpstreamOutput`]s: bytes to send,
 //! new files and appends for the store (whole groups only: a transaction cut by a broken
-//! connection is never stored), and the reason a session failed. The driver reconnects with
-//! backoff and starts a new session from the store's end.
+//! connection is never stored), semi-sync ACKs each held until its append is committed
+//! ([`ack`]), the session's next deadline (login, then the primary's silence), and why it
+//! failed ([`error`]). [`reconnect`] says when the driver starts a new session from the store's
+//! end.
 
+pub mod ack;
+pub mod error;
+pub mod reconnect;
 pub mod session;
 
+pub use ack::{AppendId, HeldAcks};
+pub use error::UpstreamError;
+pub use reconnect::Reconnect;
 pub use session::{Resume, UpstreamConfig, UpstreamOutput, UpstreamSession};

@@ -5,11 +5,13 @@ use crate::binlog::decoder::Decoder;
 use crate::binlog::events::EventBody;
 use crate::binlog::EventType;
 use crate::gtid::mysql::BinaryFormat;
-use crate::gtid::{GtidSet, MariaGtid};
+use crate::gtid::GtidSet;
 use crate::mysql::client::{ClientConfig, ClientConn, ClientOutput};
 use crate::mysql::command::{dump_flags, BinlogDump, BinlogDumpGtid, Command, RegisterSlave};
 use crate::store::groups::GroupTracker;
-use crate::store::index::Appended;
+use crate::store::index::{Appended, GroupFacts};
+use super::ack::AppendId;
+use super::error::UpstreamError;
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone)]
@@ -22,6 +24,8 @@ pub struct UpstreamConfig {
     pub heartbeat_period_ms: u64,
     /// Talk to the primary over TLS.
     pub tls: bool,
+    /// Login and setup, from the session's start to the binlog request, must be done by then.
+    pub login_timeout_ms: u64,
     /// Ask for the binlog by GTID instead of by file and position: from a MariaDB primary by
     /// `@slave_connect_state` (the store's GTID position), from a MySQL primary by
     /// COM_BINLOG_DUMP_GTID (the store's executed GTID set: auto-position).
@@ -47,11 +51,17 @@ pub enum UpstreamOutput {
     Connected { server_version: String },
     /// Create `file` holding only the binlog magic (4 bytes) and make it the current one.
     NewFile { file: String },
-    /// Append whole groups to `file`, which must end at `offset`; durable before anything
-    /// acknowledges them.
-    Append { file: String, offset: u64, bytes: Vec<u8>, info: Box<Appended> },
-    /// The session cannot go on; reconnect (with backoff) unless `fatal`.
-    Failed { reason: String, fatal: bool },
+    /// Append whole groups to `file`, which must end at `offset`. `id` numbers the appends of
+    /// this session from 1 up, in stream order: committing append `id` commits all before it.
+    Append { id: AppendId, file: String, offset: u64, bytes: Vec<u8>, info: Box<Appended> },
+    /// The semi-sync ACK for the transaction that append `after` ends: write `bytes` to the
+    /// primary only once every append up to `after` is committed (durable on one node,
+    /// committed by Raft in a cluster), never merely because the append was issued before it.
+    /// [`HeldAcks`](super::ack::HeldAcks) holds them until then.
+    Ack { after: AppendId, bytes: Vec<u8> },
+    /// The session cannot go on: the driver ends it and reconnects when
+    /// [`Reconnect`](super::reconnect::Reconnect) says.
+    Failed(UpstreamError),
     /// Run the TLS handshake now, then call [`UpstreamSession::tls_established`].
     StartTls,
     /// An event the store already holds (a GTID dump starts from the file's beginning): its
@@ -68,6 +78,11 @@ enum Phase {
     Done,
 }
 
+/// One session with the primary. The driver feeds it bytes ([`UpstreamSession::handle_bytes`])
+/// and time ([`UpstreamSession::handle_timeout`] once [`UpstreamSession::poll_timeout`] has
+/// passed), and after each input polls [`UpstreamSession::poll_output`] until `None`. It runs
+/// the outputs in order, except that an [`UpstreamOutput::Ack`] waits for its append to be
+/// committed however late that is; a [`UpstreamOutput::Failed`] ends the session.
 #[derive(Debug)]
 pub struct UpstreamSession {
     cfg: UpstreamConfig,
@@ -86,14 +101,17 @@ pub struct UpstreamSession {
     /// The group being received: its bytes, from `group_start`.
     group: Vec<u8>,
     group_start: u64,
-    info: Appended,
+    facts: GroupFacts,
     out: VecDeque<UpstreamOutput>,
-    /// Milliseconds (driver's clock) of the last packet from the primary.
+    /// Milliseconds (driver's clock) of the session's start and of the last bytes from the primary.
+    started_ms: u64,
     last_heard_ms: u64,
     /// The primary has semi-sync on and binraft asked for it.
     semi_sync: bool,
-    /// An ACK is owed once the group holding the flagged event is stored.
+    /// The primary asked for an ACK in the group being received.
     ack_due: bool,
+    /// The id of the last append emitted.
+    last_append: AppendId,
     /// Where each stored file ends, and the store's GTID position, for a GTID resume.
     stored: std::collections::BTreeMap<String, u64>,
     gtid_pos: String,
@@ -118,11 +136,13 @@ impl UpstreamSession {
             next_file: None,
             group: Vec::new(),
             group_start: 0,
-            info: Appended::default(),
+            facts: GroupFacts::new(),
             out: VecDeque::new(),
+            started_ms: now_ms,
             last_heard_ms: now_ms,
             semi_sync: false,
             ack_due: false,
+            last_append: 0,
             stored: std::collections::BTreeMap::new(),
             gtid_pos: String::new(),
             gtid_executed: GtidSet::new(),
@@ -152,9 +172,41 @@ impl UpstreamSession {
         self.out.pop_front()
     }
 
-    /// Whether the primary has been silent for longer than three heartbeat periods.
-    pub fn is_silent(&self, now_ms: u64) -> bool {
-        self.phase == Phase::Streaming && now_ms.saturating_sub(self.last_heard_ms) > 3 * self.cfg.heartbeat_period_ms.max(1000)
+    /// How long the primary may be silent while streaming: three heartbeat periods (one lost
+    /// heartbeat is not silence), and never under three seconds.
+    fn silence_max_ms(&self) -> u64 {
+        3 * self.cfg.heartbeat_period_ms.max(1000)
+    }
+
+    /// When [`UpstreamSession::handle_timeout`] must be called next (driver's clock, ms): the
+    /// login deadline until the binlog is asked for, then the moment the primary's silence
+    /// becomes too long. `None` once the session has failed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match self.phase {
+            Phase::Login | Phase::Setup(_) | Phase::Register => Some(self.started_ms.saturating_add(self.cfg.login_timeout_ms)),
+            Phase::Streaming => Some(self.last_heard_ms.saturating_add(self.silence_max_ms())),
+            Phase::Done => None,
+        }
+    }
+
+    /// Time has passed: a missed deadline fails the session.
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        let Some(deadline) = self.poll_timeout() else { return };
+        if now_ms < deadline {
+            return;
+        }
+        let e = match self.phase {
+            Phase::Streaming => UpstreamError::Silent { silent_ms: now_ms - self.last_heard_ms, heartbeat_period_ms: self.cfg.heartbeat_period_ms },
+            _ => UpstreamError::LoginTimeout { timeout_ms: self.cfg.login_timeout_ms },
+        };
+        self.fail(e);
+    }
+
+    /// Whether the session has stored anything: a session that streamed was a good connection,
+    /// so reconnecting after it starts again from the shortest backoff.
+    pub fn appended_any(&self) -> bool {
+        self.last_append > 0
     }
 
     pub fn tls_established(&mut self) {
@@ -162,14 +214,18 @@ impl UpstreamSession {
     }
 
     pub fn handle_bytes(&mut self, bytes: &[u8], now_ms: u64) {
+        if self.phase == Phase::Done {
+            // Failed: nothing the primary says now is acted on.
+            return;
+        }
         self.last_heard_ms = now_ms;
         self.client.handle_bytes(bytes);
     }
 
-    fn fail(&mut self, reason: String, fatal: bool) {
+    fn fail(&mut self, e: UpstreamError) {
         if self.phase != Phase::Done {
             self.phase = Phase::Done;
-            self.out.push_back(UpstreamOutput::Failed { reason, fatal });
+            self.out.push_back(UpstreamOutput::Failed(e));
         }
     }
 
@@ -240,6 +296,9 @@ impl UpstreamSession {
                         Resume::Empty => (String::new(), 4),
                         Resume::At { file, offset } => (file.clone(), *offset),
                     };
+                    let Ok(position) = u32::try_from(pos) else {
+                        return self.fail(UpstreamError::OffsetTooLarge { file, offset: pos });
+                    };
                     if let (Resume::At { file, offset }, false) = (&self.resume, self.gtid_mode()) {
                         let (file, offset) = (file.clone(), *offset);
                         // The file the store's last ROTATE names may not exist yet (a crash
@@ -263,40 +322,36 @@ impl UpstreamSession {
                         return;
                     }
                     self.client.send_command(&Command::BinlogDump(BinlogDump {
-                        position: u32::try_from(pos).unwrap_or(u32::MAX),
+                        position,
                         flags: dump_flags::SEND_ANNOTATE_ROWS,
                         server_id: self.cfg.server_id,
                         file,
                     }));
                 }
-                _ => self.fail("unexpected answer from the primary".into(), false),
+                _ => self.fail(UpstreamError::UnexpectedAnswer),
             },
             ClientOutput::Refused(_) if matches!(self.phase, Phase::Setup(i) if self.setup[i] == SEMI_SYNC_PROBE) => {
                 // No semi-sync on this primary (MySQL without the plugin): go on without it.
                 self.on_client(ClientOutput::Done(None));
             }
-            ClientOutput::Refused(e) => {
-                let fatal = matches!(e.code, 1236);
-                let what = match self.phase {
+            ClientOutput::Refused(error) => {
+                let request = match self.phase {
                     Phase::Setup(i) => format!("'{}'", self.setup[i]),
                     Phase::Register => "COM_REGISTER_SLAVE".into(),
                     _ => "the binlog request".into(),
                 };
-                self.fail(format!("the primary refused {what}: {} (error {})", e.message, e.code), fatal);
+                self.fail(UpstreamError::Refused { request, error });
             }
             ClientOutput::Event(e) => self.on_event(e),
-            ClientOutput::EndOfStream => self.fail("the primary ended the stream".into(), false),
-            ClientOutput::Fatal(why) => {
-                let fatal = why.contains("(error 1236)") || why.contains("authentication failed");
-                self.fail(why, fatal)
-            }
+            ClientOutput::EndOfStream => self.fail(UpstreamError::EndOfStream),
+            ClientOutput::Fatal(e) => self.fail(UpstreamError::Connection(e)),
         }
     }
 
     fn on_event(&mut self, mut raw: Vec<u8>) {
         if self.semi_sync {
             if raw.len() < 2 || raw[0] != SEMI_SYNC_MAGIC {
-                return self.fail("a semi-sync event packet without its header".into(), false);
+                return self.fail(UpstreamError::NoSemiSyncHeader);
             }
             if raw[1] & SEMI_SYNC_NEED_ACK != 0 {
                 self.ack_due = true;
@@ -305,8 +360,8 @@ impl UpstreamSession {
         }
         let ev = match self.decoder.decode_next(&raw, 0) {
             Ok(Some(ev)) if ev.header.event_size as usize == raw.len() => ev,
-            Ok(_) => return self.fail("an event packet did not hold exactly one event".into(), false),
-            Err(e) => return self.fail(format!("bad event from the primary: {e}"), false),
+            Ok(_) => return self.fail(UpstreamError::NotOneEvent { len: raw.len() }),
+            Err(e) => return self.fail(UpstreamError::BadEvent(e)),
         };
         let artificial = ev.header.is_artificial();
         match (&ev.body, artificial) {
@@ -336,7 +391,7 @@ impl UpstreamSession {
                 return;
             }
         }
-        let Some(file) = self.file.clone() else { return self.fail("an event came before any ROTATE".into(), false) };
+        let Some(file) = self.file.clone() else { return self.fail(UpstreamError::EventBeforeRotate) };
         // Each event goes where the primary has it: log_pos is its end.
         let start = u64::from(ev.header.log_pos).saturating_sub(raw.len() as u64);
         if ev.header.log_pos != 0 && u64::from(ev.header.log_pos) <= self.file_end && self.group.is_empty() {
@@ -346,29 +401,30 @@ impl UpstreamSession {
             return;
         }
         if ev.header.log_pos != 0 && start != self.file_end + self.group.len() as u64 {
-            return self.fail(
-                format!("event at {file}:{start} does not follow the stored end {}", self.file_end + self.group.len() as u64),
-                true,
-            );
+            let stored_end = self.file_end + self.group.len() as u64;
+            return self.fail(UpstreamError::NotContiguous { file, offset: start, stored_end });
         }
         if self.group.is_empty() {
             self.group_start = self.file_end;
         }
         self.group.extend_from_slice(&raw);
-        self.note(&ev);
+        self.facts.observe(&ev);
         if self.groups.observe(&ev) {
             let bytes = std::mem::take(&mut self.group);
-            let mut info = std::mem::take(&mut self.info);
-            info.len = bytes.len() as u64;
+            let info = self.facts.finish();
             self.file_end += bytes.len() as u64;
             let end = self.group_start + bytes.len() as u64;
-            self.out.push_back(UpstreamOutput::Append { file: file.clone(), offset: self.group_start, bytes, info: Box::new(info) });
+            self.last_append += 1;
+            let id = self.last_append;
+            self.out.push_back(UpstreamOutput::Append { id, file: file.clone(), offset: self.group_start, bytes, info: Box::new(info) });
             if std::mem::take(&mut self.ack_due) {
-                // After the append in the driver's order: the ACK goes out once it is durable.
+                // Framed now, sent by the driver once append `id` is committed: never through
+                // the client's queue, whose bytes go out as soon as they are polled.
                 let mut ack = vec![SEMI_SYNC_MAGIC];
                 ack.extend_from_slice(&end.to_le_bytes());
                 ack.extend_from_slice(file.as_bytes());
-                self.client.send_semi_sync_ack(&ack);
+                let bytes = self.client.frame_semi_sync_ack(&ack);
+                self.out.push_back(UpstreamOutput::Ack { after: id, bytes });
             }
         }
         if let EventBody::Rotate(r) = &ev.body {
@@ -376,35 +432,9 @@ impl UpstreamSession {
         }
     }
 
-    fn note(&mut self, ev: &crate::binlog::Event) {
-        self.info.events += 1;
-        if self.info.events == 1 {
-            self.info.timestamp = ev.header.timestamp;
-            self.info.server_id = ev.header.server_id;
-        }
-        match &ev.body {
-            EventBody::FormatDescription(f) => {
-                self.info.format = Some((f.server_version(), f.is_mariadb(), f.checksum().unwrap_or(ChecksumAlg::None), ev.header.server_id));
-            }
-            EventBody::GtidList(l) => self.info.start_gtid_list = Some(l.gtids.clone()),
-            EventBody::PreviousGtids(p) => self.info.previous_gtids = Some(p.set.clone()),
-            EventBody::TableMap(t) => self.info.tables.push(std::sync::Arc::clone(t)),
-            EventBody::MariaGtid(g) => self.info.mariadb_gtids.push(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
-            EventBody::Gtid(g) if ev.kind == EventType::GTID && g.gno > 0 => {
-                self.info.mysql_gtids.add_range(g.uuid, crate::gtid::mysql::Tag::untagged(), g.gno as u64, g.gno as u64)
-            }
-            EventBody::Rotate(r) => {
-                self.info.closes = true;
-                self.info.rotate_to = Some(String::from_utf8_lossy(&r.next_file).into_owned());
-            }
-            EventBody::Stop => self.info.closes = true,
-            _ => {}
-        }
-    }
-
     fn start_file(&mut self, name: String) {
         self.group.clear();
-        self.info = Appended::default();
+        self.facts = GroupFacts::new();
         self.groups = GroupTracker::new();
         self.file = Some(name.clone());
         // A file the store has already goes on from its end; a new one is created.
@@ -416,5 +446,32 @@ impl UpstreamSession {
                 self.out.push_back(UpstreamOutput::NewFile { file: name });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(now_ms: u64) -> UpstreamSession {
+        let cfg = UpstreamConfig { user: "repl".into(), password: "pw".into(), server_id: 2, heartbeat_period_ms: 1000, tls: false, use_gtid: true, login_timeout_ms: 5000 };
+        UpstreamSession::new(cfg, Resume::Empty, now_ms)
+    }
+
+    #[test]
+    fn a_primary_that_never_greets_fails_the_login_at_its_deadline() {
+        let mut s = session(1000);
+        assert_eq!(s.poll_output(), None);
+        assert_eq!(s.poll_timeout(), Some(6000));
+        s.handle_timeout(5999);
+        assert_eq!(s.poll_output(), None, "not yet");
+        // Bytes that do not finish the login do not move the login deadline.
+        s.handle_bytes(&[0x10, 0, 0], 5500);
+        assert_eq!(s.poll_timeout(), Some(6000));
+        s.handle_timeout(6000);
+        assert_eq!(s.poll_output(), Some(UpstreamOutput::Failed(UpstreamError::LoginTimeout { timeout_ms: 5000 })));
+        assert_eq!(s.poll_timeout(), None, "a failed session has no deadline");
+        s.handle_timeout(60_000);
+        assert_eq!(s.poll_output(), None, "it fails once");
     }
 }
