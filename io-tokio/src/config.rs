@@ -46,6 +46,10 @@ pub struct Args {
     /// (MariaDB's wait_timeout); dumps are not idle [default: 28800000].
     #[arg(long)]
     pub idle_timeout_ms: Option<u64>,
+    /// Time a dump may wait on one write to a replica that does not read before it is cut off
+    /// (MariaDB's net_write_timeout) [default: 60000].
+    #[arg(long)]
+    pub dump_write_timeout_ms: Option<u64>,
     /// The primary to replicate from, HOST:PORT; also settable with CHANGE MASTER TO.
     #[arg(long)]
     pub primary: Option<String>,
@@ -105,6 +109,7 @@ struct File {
     connections_max: Option<usize>,
     login_timeout_ms: Option<u64>,
     idle_timeout_ms: Option<u64>,
+    dump_write_timeout_ms: Option<u64>,
     primary: Option<String>,
     primary_user: Option<String>,
     primary_password: Option<String>,
@@ -146,6 +151,7 @@ pub struct Limits {
     pub connections_max: usize,
     pub login_timeout_ms: u64,
     pub idle_timeout_ms: u64,
+    pub dump_write_timeout_ms: u64,
 }
 
 /// The longest timeout accepted, a year (MariaDB's bound on wait_timeout).
@@ -222,6 +228,7 @@ impl Args {
                 connections_max: bounded("connections_max", self.connections_max, file.connections_max, 1000, 1..=100_000)?,
                 login_timeout_ms: bounded("login_timeout_ms", self.login_timeout_ms, file.login_timeout_ms, 10_000, 1..=TIMEOUT_MS_MAX)?,
                 idle_timeout_ms: bounded("idle_timeout_ms", self.idle_timeout_ms, file.idle_timeout_ms, 8 * 3600 * 1000, 1..=TIMEOUT_MS_MAX)?,
+                dump_write_timeout_ms: bounded("dump_write_timeout_ms", self.dump_write_timeout_ms, file.dump_write_timeout_ms, 60_000, 1..=TIMEOUT_MS_MAX)?,
             },
             primary,
             tls: match (self.tls_cert.clone().or(file.tls_cert), self.tls_key.clone().or(file.tls_key)) {
@@ -337,11 +344,12 @@ mod tests {
             connections_max: 1000,
             login_timeout_ms: 10_000,
             idle_timeout_ms: 28_800_000,
+            dump_write_timeout_ms: 60_000,
         };
         assert_eq!(l, defaults);
-        let toml = "packet_bytes_max = 2048\nhandshake_bytes_max = 8192\nconnections_max = 7\nlogin_timeout_ms = 5\nidle_timeout_ms = 6\n";
+        let toml = "packet_bytes_max = 2048\nhandshake_bytes_max = 8192\nconnections_max = 7\nlogin_timeout_ms = 5\nidle_timeout_ms = 6\ndump_write_timeout_ms = 8\n";
         let l = with_file(toml).unwrap().limits;
-        let set = Limits { packet_bytes_max: 2048, handshake_bytes_max: 8192, connections_max: 7, login_timeout_ms: 5, idle_timeout_ms: 6 };
+        let set = Limits { packet_bytes_max: 2048, handshake_bytes_max: 8192, connections_max: 7, login_timeout_ms: 5, idle_timeout_ms: 6, dump_write_timeout_ms: 8 };
         assert_eq!(l, set);
         // The former name of packet_bytes_max, as a key and as a flag.
         assert_eq!(with_file("max_packet_bytes = 4096\n").unwrap().limits.packet_bytes_max, 4096);
@@ -373,6 +381,7 @@ mod tests {
         assert_eq!(err("connections_max = 0\n"), "connections_max 0: expected 1 to 100000");
         assert_eq!(err("login_timeout_ms = 0\n"), "login_timeout_ms 0: expected 1 to 31536000000");
         assert_eq!(err("idle_timeout_ms = 0\n"), "idle_timeout_ms 0: expected 1 to 31536000000");
+        assert_eq!(err("dump_write_timeout_ms = 0\n"), "dump_write_timeout_ms 0: expected 1 to 31536000000");
         let missing = Args { config: Some("/nonexistent/binraft.toml".into()), ..Args::default() }.resolve().unwrap_err();
         assert!(missing.starts_with("config /nonexistent/binraft.toml:"), "{missing}");
     }

@@ -4,7 +4,7 @@
 //!
 //! The limits (`config::Limits`): at most `connections_max` connections (the next get 1040); a
 //! login within `login_timeout_ms`, then a command at least every `idle_timeout_ms` (core's
-//! `ServerConn` keeps both deadlines).
+//! `ServerConn` keeps both deadlines); a dump write within `dump_write_timeout_ms`.
 
 use crate::config::{Args, Limits, Replication};
 use crate::store::Store;
@@ -263,7 +263,7 @@ impl Node {
         set("connect_timeout", secs_ceil(self.limits.login_timeout_ms));
         set("wait_timeout", secs_ceil(self.limits.idle_timeout_ms));
         set("interactive_timeout", secs_ceil(self.limits.idle_timeout_ms));
-        set("net_write_timeout", "60".into());
+        set("net_write_timeout", secs_ceil(self.limits.dump_write_timeout_ms));
         set("lower_case_table_names", "0".into());
         set("character_set_server", "utf8mb4".into());
         set("collation_server", "utf8mb4_general_ci".into());
@@ -521,13 +521,43 @@ fn start_dump(start: DumpStart, flags: u16, replica_id: u32, conn: &mut ServerCo
     }
 }
 
+/// A dump's side of the socket: every write is held to `dump_write_timeout_ms`, so that a
+/// replica that stops reading is cut off (its task ends, and with it its hold on the store).
+struct DumpWriter<W> {
+    wr: W,
+    timeout_ms: u64,
+}
+
+impl<W: AsyncWrite + Unpin> DumpWriter<W> {
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let wr = &mut self.wr;
+        let write = async move {
+            wr.write_all(bytes).await?;
+            wr.flush().await
+        };
+        match tokio::time::timeout(Duration::from_millis(self.timeout_ms), write).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("the replica took nothing for dump_write_timeout_ms {}", self.timeout_ms))),
+        }
+    }
+
+    /// Writes what `conn` has to send.
+    async fn write_outputs(&mut self, conn: &mut ServerConn) -> std::io::Result<()> {
+        while let Some(Output::Send(b)) = conn.poll_output() {
+            self.write(&b).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Streams a dump until the client goes away. Heartbeats follow `@master_heartbeat_period`
 /// (nanoseconds), 30 s by default as in MariaDB.
 async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn: ServerConn, stream: S, session: &Session, id: u32, node: &Node) -> std::io::Result<String> {
     conn.ignore_input();
     let period_ns: u64 = session.user_vars.get("master_heartbeat_period").cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(30_000_000_000);
     let period = Duration::from_nanos(period_ns.max(1_000_000));
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (mut rd, wr) = tokio::io::split(stream);
+    let mut out = DumpWriter { wr, timeout_ms: node.limits.dump_write_timeout_ms };
     let mut scratch = [0u8; 512];
     let mut changes = node.store.subscribe();
     // A replica that asked for semi-sync gets every event with its header; binraft asks for an
@@ -538,8 +568,7 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
     let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
     loop {
         let Some(o) = dump.poll_output() else {
-            wr.write_all(&pending).await?;
-            wr.flush().await?;
+            out.write(&pending).await?;
             return Ok("dump ended".into());
         };
         // An event is sent when the next output says whether it ends a transaction.
@@ -547,15 +576,14 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
             let end = matches!(o, DumpOutput::GroupEnd);
             conn.event_into(&mut pending, &e, semi_sync.then_some(end));
             if pending.len() >= WRITE_BATCH {
-                wr.write_all(&pending).await?;
+                out.write(&pending).await?;
                 pending.clear();
             }
         }
         if matches!(o, DumpOutput::Wait | DumpOutput::Eof | DumpOutput::Error(_)) && !pending.is_empty() {
             // Everything gathered goes out before the dump waits or ends (a TLS stream holds
             // what it was given until flushed).
-            wr.write_all(&pending).await?;
-            wr.flush().await?;
+            out.write(&pending).await?;
             pending.clear();
         }
         match o {
@@ -579,9 +607,7 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
                     }
                     _ = tokio::time::sleep(period) => {
                         conn.send_event(&dump.heartbeat());
-                        while let Some(Output::Send(b)) = conn.poll_output() {
-                            wr.write_all(&b).await?;
-                        }
+                        out.write_outputs(&mut conn).await?;
                         dump.resume();
                     }
                     n = rd.read(&mut scratch) => {
@@ -594,16 +620,12 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
             }
             DumpOutput::Eof => {
                 conn.send_eof();
-                while let Some(Output::Send(b)) = conn.poll_output() {
-                    wr.write_all(&b).await?;
-                }
+                out.write_outputs(&mut conn).await?;
                 return Ok("non-blocking dump reached the end".into());
             }
             DumpOutput::Error(e) => {
                 conn.send_err(&e);
-                while let Some(Output::Send(b)) = conn.poll_output() {
-                    wr.write_all(&b).await?;
-                }
+                out.write_outputs(&mut conn).await?;
                 return Ok(format!("dump failed: {}", e.message));
             }
         }

@@ -1,11 +1,13 @@
 //! The server's limits, each from the outside over raw TCP: a huge handshake is refused, slow
-//! logins and idle sessions are closed and connections beyond the maximum get 1040.
+//! logins and idle sessions are closed, connections beyond the maximum get 1040, a replica that
+//! stops reading is cut off (and no longer holds back PURGE).
 //!
 //! Deadlines are tested with small configured values and generous upper bounds, never speed.
 
 mod common;
 
 use binraft_core::mysql::client::{ClientConfig, ClientConn, ClientOutput, Rows};
+use binraft_core::mysql::command::{BinlogDump, Command as Cmd};
 use binraft_core::mysql::errors::ServerError;
 use common::*;
 use std::io::{ErrorKind, Read, Write};
@@ -213,4 +215,32 @@ fn an_idle_session_is_closed_after_what_wait_timeout_says() {
     let mut s = Session::login(node.port, "repl", "s3cret");
     assert_eq!(s.scalar("SELECT @@wait_timeout"), "1");
     assert_eq!(s.scalar("SELECT @@interactive_timeout"), "1");
+}
+
+fn as_admin(port: u16, sql: &str) -> Result<Option<Rows>, ServerError> {
+    Session::login(port, "admin", "chief").query(sql)
+}
+
+#[test]
+fn a_replica_that_stops_reading_is_cut_off_and_no_longer_holds_back_purge() {
+    let work = work_dir("limits-stalled");
+    store_of_captures(&work);
+    let extra = ["--admin", "admin:chief", "--dump-write-timeout-ms", "500"].map(String::from);
+    let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &extra);
+    let mut replica = Session::login(node.port, "repl", "s3cret");
+    // It asks for the 35 MB file and never reads a byte of it.
+    replica.conn.send_command(&Cmd::BinlogDump(BinlogDump { position: 4, flags: 0, server_id: 99, file: "primary-bin.000002".into() }));
+    while let Some(ClientOutput::Send(b)) = replica.conn.poll_output() {
+        replica.sock.write_all(&b).unwrap();
+    }
+    let t = Instant::now();
+    while let Err(e) = as_admin(node.port, "PURGE BINARY LOGS TO 'primary-bin.000003'") {
+        assert_eq!(e.code, 1378, "{e:?}");
+        assert!(t.elapsed() < PATIENCE, "PURGE still refused after {:?}: {}", t.elapsed(), e.message);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!work.join("store/primary-bin.000002").exists());
+    wait_for_log(&node, "dump_write_timeout_ms 500");
+    drop(replica);
+    assert_eq!(Session::login(node.port, "repl", "s3cret").scalar("SELECT @@net_write_timeout"), "1");
 }
