@@ -4,7 +4,8 @@
 //!
 //! The limits (`config::Limits`): at most `connections_max` connections (the next get 1040); a
 //! login within `login_timeout_ms`, then a command at least every `idle_timeout_ms` (core's
-//! `ServerConn` keeps both deadlines); a dump write within `dump_write_timeout_ms`.
+//! `ServerConn` keeps both deadlines); a dump write within `dump_write_timeout_ms`. An accept
+//! error (out of file descriptors) pauses the accept loop, 10 ms doubling to 1 s.
 
 use crate::config::{Args, Limits, Replication};
 use crate::store::Store;
@@ -73,6 +74,11 @@ impl Burst {
     fn end(&mut self) -> Option<u64> {
         (self.failures > 0).then(|| std::mem::take(&mut self.failures))
     }
+
+    /// The pause after the run's latest failure: 10 ms, doubling up to 1 s.
+    fn backoff(&self) -> Duration {
+        Duration::from_millis(10 << self.failures.saturating_sub(1).min(7)).min(Duration::from_secs(1))
+    }
 }
 
 const READ_CHUNK: usize = 1 << 20;
@@ -137,15 +143,22 @@ pub async fn run(args: Args) -> Result<(), String> {
         tokio::spawn(async move { crate::upstream::supervise(target_rx, node).await });
     }
     tracing::info!(listen = %settings.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
-    let mut refused = Burst::default();
+    let (mut accept_errors, mut refused) = (Burst::default(), Burst::default());
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
-                tracing::warn!("accept: {e}");
+                // Out of file descriptors (EMFILE) the listener stays ready: pause, or spin.
+                if accept_errors.fail() {
+                    tracing::warn!("accept failed: {e}; retrying after 10 ms, doubling up to 1 s, until it works again");
+                }
+                tokio::time::sleep(accept_errors.backoff()).await;
                 continue;
             }
         };
+        if let Some(n) = accept_errors.end() {
+            tracing::info!("accept works again after {n} failures");
+        }
         let mut connections = node.connections();
         if connections.len() >= node.limits.connections_max {
             drop(connections);

@@ -1,6 +1,7 @@
 //! The server's limits, each from the outside over raw TCP: a huge handshake is refused, slow
 //! logins and idle sessions are closed, connections beyond the maximum get 1040, a replica that
-//! stops reading is cut off (and no longer holds back PURGE).
+//! stops reading is cut off (and no longer holds back PURGE), the accept loop backs off when it
+//! runs out of file descriptors.
 //!
 //! Deadlines are tested with small configured values and generous upper bounds, never speed.
 
@@ -243,4 +244,61 @@ fn a_replica_that_stops_reading_is_cut_off_and_no_longer_holds_back_purge() {
     wait_for_log(&node, "dump_write_timeout_ms 500");
     drop(replica);
     assert_eq!(Session::login(node.port, "repl", "s3cret").scalar("SELECT @@net_write_timeout"), "1");
+}
+
+/// The process listening on `port` (found by the `--listen` of its command line).
+fn pid_of(port: u16) -> u32 {
+    let listen = format!("127.0.0.1:{port}");
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if cmdline.split(|&b| b == 0).any(|a| a == listen.as_bytes()) {
+            return pid;
+        }
+    }
+    panic!("no process listens on {listen}");
+}
+
+/// CPU time (user + system) of process `pid` so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<u64> = rest.split(' ').skip(11).take(2).map(|x| x.parse().unwrap()).collect();
+    // Clock ticks are 1/100 s on Linux.
+    Duration::from_millis((f[0] + f[1]) * 10)
+}
+
+#[test]
+fn the_accept_loop_backs_off_when_out_of_file_descriptors() {
+    let (node, _work) = node("limits-emfile", &[]);
+    let pid = pid_of(node.port);
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let limit = fds + 4;
+    let out = std::process::Command::new("prlimit").arg(format!("--pid={pid}")).arg(format!("--nofile={limit}:{limit}")).output().unwrap();
+    assert!(out.status.success(), "prlimit: {}", String::from_utf8_lossy(&out.stderr));
+    // More connections than descriptors: the kernel completes them, accept fails with EMFILE.
+    let held: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(("127.0.0.1", node.port)).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_time(pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let spent = cpu_time(pid) - before;
+    eprintln!("binraft's CPU time in 3 s out of descriptors: {spent:?}");
+    let log = node.log();
+    let warnings = log.lines().filter(|l| l.contains("accept")).count();
+    assert!((1..=5).contains(&warnings), "{warnings} accept warnings:\n{}", &log[log.len().saturating_sub(2000)..]);
+    assert!(spent < Duration::from_millis(500), "binraft spent {spent:?} of CPU in 3 s unable to accept");
+    // Descriptors back: it serves again.
+    drop(held);
+    let t = Instant::now();
+    loop {
+        match TcpStream::connect(("127.0.0.1", node.port)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            let mut b = [0u8; 64];
+            s.read(&mut b)
+        }) {
+            Ok(n) if n > 0 => break,
+            _ => assert!(t.elapsed() < PATIENCE, "binraft does not serve again"),
+        }
+    }
 }
