@@ -52,9 +52,10 @@ pub struct Node {
     pub(crate) replication_target: tokio::sync::watch::Sender<Option<Replication>>,
 }
 
-/// An open connection.
+/// An open connection: its task, and its user once authenticated.
 struct Connection {
     task: tokio::task::AbortHandle,
+    user: Option<String>,
 }
 
 /// A run of failures, logged once when it starts and once when it ends.
@@ -186,7 +187,7 @@ pub async fn run(args: Args) -> Result<(), String> {
             }
             node.forget(id);
         });
-        connections.insert(id, Connection { task: task.abort_handle() });
+        connections.insert(id, Connection { task: task.abort_handle(), user: None });
     }
 }
 
@@ -227,18 +228,23 @@ impl Node {
         self.connections().remove(&id);
     }
 
-    /// KILL: ends connection `id`, a dump included.
-    fn kill(&self, id: u64) -> Result<(), ServerError> {
-        let handle = u32::try_from(id).ok().and_then(|i| self.connections().remove(&i));
-        match handle {
-            Some(c) => {
-                c.task.abort();
-                self.forget(id as u32);
-                tracing::info!(conn = id, "connection killed");
-                Ok(())
-            }
-            None => Err(ServerError::new(ER_NO_SUCH_THREAD, b"HY000", format!("Unknown thread id: {id}"))),
+    /// KILL by `user`: ends connection `id`, a dump included. Only admins end other users'.
+    fn kill(&self, id: u64, user: &str, is_admin: bool) -> Result<(), ServerError> {
+        let mut connections = self.connections();
+        let target = u32::try_from(id).ok().filter(|i| connections.contains_key(i));
+        let Some(target) = target else {
+            return Err(ServerError::new(ER_NO_SUCH_THREAD, b"HY000", format!("Unknown thread id: {id}")));
+        };
+        if !is_admin && connections.get(&target).and_then(|c| c.user.as_deref()) != Some(user) {
+            return Err(ServerError::not_owner_of_thread(id));
         }
+        if let Some(c) = connections.remove(&target) {
+            c.task.abort();
+        }
+        drop(connections);
+        self.forget(target);
+        tracing::info!(conn = id, by = user, "connection killed");
+        Ok(())
     }
 
     fn info(&self, conn: u32) -> ServerInfo {
@@ -328,6 +334,7 @@ enum Step {
 struct Conn {
     conn: ServerConn,
     session: Session,
+    user: String,
     is_admin: bool,
 }
 
@@ -336,7 +343,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std
     let mut scramble = [0u8; 20];
     rand::thread_rng().fill_bytes(&mut scramble);
     let conn = ServerConn::new(Arc::clone(&node.conn_config), id, scramble, peer.to_string(), node.now_ms());
-    let mut c = Conn { conn, session: Session::default(), is_admin: false };
+    let mut c = Conn { conn, session: Session::default(), user: String::new(), is_admin: false };
     let mut plain = stream;
     match drive(&mut plain, &mut c, peer, id, node).await? {
         Step::Closed(reason) => Ok(reason),
@@ -396,6 +403,10 @@ async fn round<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, 
             Output::Authenticated { user, .. } => {
                 c.is_admin = node.admins.contains(&user);
                 tracing::info!(%peer, conn = id, %user, admin = c.is_admin, "authenticated");
+                if let Some(entry) = node.connections().get_mut(&id) {
+                    entry.user = Some(user.clone());
+                }
+                c.user = user;
             }
             Output::Close { reason } => {
                 stream.flush().await?;
@@ -459,7 +470,7 @@ fn command(cmd: Command, c: &mut Conn, node: &Node, id: u32, peer: SocketAddr) -
             match answer(&q, &info, session) {
                 Reply::Rows(rs) => conn.send_result_set(&rs),
                 Reply::Ok => conn.send_ok(0, 0),
-                Reply::Kill(target) => match node.kill(target) {
+                Reply::Kill(target) => match node.kill(target, &c.user, is_admin) {
                     Ok(()) => conn.send_ok(0, 0),
                     Err(e) => conn.send_err(&e),
                 },

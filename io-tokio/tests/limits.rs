@@ -1,7 +1,7 @@
 //! The server's limits, each from the outside over raw TCP: a huge handshake is refused, slow
 //! logins and idle sessions are closed, connections beyond the maximum get 1040, a replica that
 //! stops reading is cut off (and no longer holds back PURGE), the accept loop backs off when it
-//! runs out of file descriptors.
+//! runs out of file descriptors, and only admins KILL other users' sessions.
 //!
 //! Deadlines are tested with small configured values and generous upper bounds, never speed.
 
@@ -301,4 +301,21 @@ fn the_accept_loop_backs_off_when_out_of_file_descriptors() {
             _ => assert!(t.elapsed() < PATIENCE, "binraft does not serve again"),
         }
     }
+}
+
+#[test]
+fn only_admins_kill_other_users_sessions() {
+    let (node, _work) = node("limits-kill", &["--admin", "admin:chief"]);
+    let mut admin = Session::login(node.port, "admin", "chief");
+    let mut repl = Session::login(node.port, "repl", "s3cret");
+    let e = repl.query(&format!("KILL {}", admin.id)).unwrap_err();
+    assert_eq!((e.code, e.message), (1095, format!("You are not owner of thread {}", admin.id)));
+    assert_eq!(admin.scalar("SELECT 1"), "1", "the admin's session survives");
+    // A user may kill their own sessions; an admin anyone's.
+    let mut other = Session::login(node.port, "repl", "s3cret");
+    repl.query(&format!("KILL {}", other.id)).unwrap();
+    closed_by_server(&mut other.sock, "the killed session");
+    admin.query(&format!("KILL {}", repl.id)).unwrap();
+    closed_by_server(&mut repl.sock, "the session the admin killed");
+    assert_eq!(admin.query("KILL 999999").unwrap_err().code, 1094);
 }

@@ -54,6 +54,11 @@ impl ServerError {
         Self::new(ER_HANDSHAKE_ERROR, b"08S01", "Bad handshake")
     }
 
+    /// 1095: KILL of another user's session by a user who is not an admin.
+    pub fn not_owner_of_thread(id: u64) -> Self {
+        Self::new(ER_KILL_DENIED_ERROR, b"HY000", format!("You are not owner of thread {id}"))
+    }
+
     /// 1047 as well, for a malformed command packet.
     pub fn malformed(what: &str) -> Self {
         Self::new(ER_UNKNOWN_COM_ERROR, b"08S01", format!("Malformed packet: {what}"))
@@ -70,3 +75,4 @@ pub const ER_UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
 pub const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
 pub const ER_NOT_SUPPORTED_YET: u16 = 1235;
 pub const ER_NO_SUCH_THREAD: u16 = 1094;
+pub const ER_KILL_DENIED_ERROR: u16 = 1095;

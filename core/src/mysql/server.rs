@@ -330,11 +330,13 @@ impl ServerConn {
             self.close(CloseReason::AccessDenied { user: resp.user });
             return;
         }
+        // Authenticated comes before the OK: the driver records who the user is before the
+        // client can send a command that depends on it (KILL).
+        self.out.push_back(Output::Authenticated { user: resp.user, database: resp.database, client_capabilities: self.client_caps });
         self.send_ok(0, 0);
         self.state = State::Commands;
         self.reader.expect_seq(None);
         self.reader.set_max_message(self.config.packet_bytes_max);
-        self.out.push_back(Output::Authenticated { user: resp.user, database: resp.database, client_capabilities: self.client_caps });
     }
 
     fn close(&mut self, reason: CloseReason) {
