@@ -384,10 +384,12 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, 
             Ok(Err(e)) => return Err(e),
             Err(_) => {
                 c.conn.handle_timeout(node.now_ms());
-                // Closed: what was left to write is dropped, the client took nothing.
-                while let Some(o) = c.conn.poll_output().filter(|_| c.conn.is_closed()) {
-                    if let Output::Close { reason } = o {
-                        return Ok(Step::Closed(reason.to_string()));
+                if c.conn.is_closed() {
+                    // What was left to write is dropped: the client took nothing.
+                    while let Some(o) = c.conn.poll_output() {
+                        if let Output::Close { reason } = o {
+                            return Ok(Step::Closed(reason.to_string()));
+                        }
                     }
                 }
             }
