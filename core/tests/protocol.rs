@@ -31,7 +31,7 @@ fn pump(c: &mut ClientConn, s: &mut ServerConn, session: &mut Session, info: &Se
         while let Some(o) = c.poll_output() {
             match o {
                 ClientOutput::Send(b) => {
-                    s.handle_bytes(&b);
+                    s.handle_bytes(&b, 0);
                     moved = true;
                 }
                 other => seen.push(other),
@@ -47,11 +47,14 @@ fn server(version: &str) -> ServerConn {
     let cfg = Arc::new(ServerConfig {
         server_version: version.into(),
         users: vec![("repl".into(), StoredPassword::from_plain("pw"))],
-        max_packet: 1 << 20,
+        packet_bytes_max: 1 << 20,
+        handshake_bytes_max: 16 << 10,
+        login_timeout_ms: 10_000,
+        idle_timeout_ms: 28_800_000,
         tls: false,
         require_tls: false,
     });
-    ServerConn::new(cfg, 9, [7; 20], "127.0.0.1:1".into())
+    ServerConn::new(cfg, 9, [7; 20], "127.0.0.1:1".into(), 0)
 }
 
 #[test]

@@ -27,9 +27,29 @@ pub struct Args {
     /// (repeatable) [default: admin:admin].
     #[arg(long = "admin", value_name = "NAME:PASSWORD")]
     pub admins: Vec<String>,
-    /// Largest packet accepted from a client [default: 67108864].
+    /// Largest packet accepted from an authenticated client [default: 67108864]. Also
+    /// accepted as --max-packet-bytes, its former name.
+    #[arg(long, visible_alias = "max-packet-bytes")]
+    pub packet_bytes_max: Option<usize>,
+    /// Largest packet accepted before authentication: the handshake response, connection
+    /// attributes included [default: 16384].
     #[arg(long)]
-    pub max_packet_bytes: Option<usize>,
+    pub handshake_bytes_max: Option<usize>,
+    /// Open connections at most; the next ones get error 1040 [default: 1000].
+    #[arg(long)]
+    pub connections_max: Option<usize>,
+    /// Time from connect to authenticated, TLS included, before the connection is closed
+    /// (MariaDB's connect_timeout) [default: 10000].
+    #[arg(long)]
+    pub login_timeout_ms: Option<u64>,
+    /// Time an authenticated session may wait for its next command before it is closed
+    /// (MariaDB's wait_timeout); dumps are not idle [default: 28800000].
+    #[arg(long)]
+    pub idle_timeout_ms: Option<u64>,
+    /// Time a dump may wait on one write to a replica that does not read before it is cut off
+    /// (MariaDB's net_write_timeout) [default: 60000].
+    #[arg(long)]
+    pub dump_write_timeout_ms: Option<u64>,
     /// The primary to replicate from, HOST:PORT; also settable with CHANGE MASTER TO.
     #[arg(long)]
     pub primary: Option<String>,
@@ -83,7 +103,13 @@ struct File {
     server_id: Option<u32>,
     users: Option<Vec<String>>,
     admins: Option<Vec<String>>,
-    max_packet_bytes: Option<usize>,
+    #[serde(alias = "max_packet_bytes")]
+    packet_bytes_max: Option<usize>,
+    handshake_bytes_max: Option<usize>,
+    connections_max: Option<usize>,
+    login_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    dump_write_timeout_ms: Option<u64>,
     primary: Option<String>,
     primary_user: Option<String>,
     primary_password: Option<String>,
@@ -106,7 +132,7 @@ pub struct Settings {
     pub server_id: u32,
     pub users: Vec<(String, String)>,
     pub admins: Vec<(String, String)>,
-    pub max_packet_bytes: usize,
+    pub limits: Limits,
     pub primary: Option<Replication>,
     /// One fsync for all transactions received together (else one each).
     pub group_commit: bool,
@@ -115,6 +141,30 @@ pub struct Settings {
     /// Certificate chain and key files for TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub require_tls: bool,
+}
+
+/// What one connection, and all of them together, may take of the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub packet_bytes_max: usize,
+    pub handshake_bytes_max: usize,
+    pub connections_max: usize,
+    pub login_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub dump_write_timeout_ms: u64,
+}
+
+/// The longest timeout accepted, a year (MariaDB's bound on wait_timeout).
+const TIMEOUT_MS_MAX: u64 = 365 * 24 * 3600 * 1000;
+
+/// The flag, else the file's value, else `default`; refused outside `range`.
+fn bounded<T: PartialOrd + std::fmt::Display + Copy>(name: &str, flag: Option<T>, file: Option<T>, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, String> {
+    let v = flag.or(file).unwrap_or(default);
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{name} {v}: expected {} to {}", range.start(), range.end()))
+    }
 }
 
 fn user(spec: &str, what: &str) -> Result<(String, String), String> {
@@ -171,7 +221,15 @@ impl Args {
             server_id,
             users,
             admins,
-            max_packet_bytes: self.max_packet_bytes.or(file.max_packet_bytes).unwrap_or(64 << 20),
+            limits: Limits {
+                // MariaDB's bounds on max_allowed_packet.
+                packet_bytes_max: bounded("packet_bytes_max", self.packet_bytes_max, file.packet_bytes_max, 64 << 20, 1024..=1 << 30)?,
+                handshake_bytes_max: bounded("handshake_bytes_max", self.handshake_bytes_max, file.handshake_bytes_max, 16 << 10, 4096..=1 << 20)?,
+                connections_max: bounded("connections_max", self.connections_max, file.connections_max, 1000, 1..=100_000)?,
+                login_timeout_ms: bounded("login_timeout_ms", self.login_timeout_ms, file.login_timeout_ms, 10_000, 1..=TIMEOUT_MS_MAX)?,
+                idle_timeout_ms: bounded("idle_timeout_ms", self.idle_timeout_ms, file.idle_timeout_ms, 8 * 3600 * 1000, 1..=TIMEOUT_MS_MAX)?,
+                dump_write_timeout_ms: bounded("dump_write_timeout_ms", self.dump_write_timeout_ms, file.dump_write_timeout_ms, 60_000, 1..=TIMEOUT_MS_MAX)?,
+            },
             primary,
             tls: match (self.tls_cert.clone().or(file.tls_cert), self.tls_key.clone().or(file.tls_key)) {
                 (Some(c), Some(k)) => Some((c, k)),
@@ -273,6 +331,37 @@ mod tests {
     }
 
     #[test]
+    fn limits_have_defaults_a_key_and_a_flag() {
+        let l = Args::default().resolve().unwrap().limits;
+        let defaults = Limits {
+            packet_bytes_max: 64 << 20,
+            handshake_bytes_max: 16384,
+            connections_max: 1000,
+            login_timeout_ms: 10_000,
+            idle_timeout_ms: 28_800_000,
+            dump_write_timeout_ms: 60_000,
+        };
+        assert_eq!(l, defaults);
+        let toml = "packet_bytes_max = 2048\nhandshake_bytes_max = 8192\nconnections_max = 7\nlogin_timeout_ms = 5\nidle_timeout_ms = 6\ndump_write_timeout_ms = 8\n";
+        let l = with_file(toml).unwrap().limits;
+        let set = Limits { packet_bytes_max: 2048, handshake_bytes_max: 8192, connections_max: 7, login_timeout_ms: 5, idle_timeout_ms: 6, dump_write_timeout_ms: 8 };
+        assert_eq!(l, set);
+        // The former name of packet_bytes_max, as a key and as a flag.
+        assert_eq!(with_file("max_packet_bytes = 4096\n").unwrap().limits.packet_bytes_max, 4096);
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        use clap::Parser;
+        for flag in ["--packet-bytes-max", "--max-packet-bytes"] {
+            let cli = Cli::try_parse_from(["binraft", flag, "4096", "--connections-max", "3", "--login-timeout-ms", "9"]).unwrap();
+            let l = cli.args.resolve().unwrap().limits;
+            assert_eq!((l.packet_bytes_max, l.connections_max, l.login_timeout_ms), (4096, 3, 9));
+        }
+    }
+
+    #[test]
     fn bad_settings_get_one_clear_line() {
         let err = |toml: &str| with_file(toml).unwrap_err();
         assert!(err("journal_mb = 9000\n").contains("journal_mb 9000: expected 0 (off) or 1 to 4096"));
@@ -282,6 +371,12 @@ mod tests {
         assert!(err("primary = \"db1\"\n").contains("expected HOST:PORT"));
         assert!(err("tls_cert = \"/x.pem\"\n").contains("tls_cert and tls_key go together"));
         assert!(err("journal_mb = \"big\"\n").contains("config"));
+        assert_eq!(err("packet_bytes_max = 100\n"), "packet_bytes_max 100: expected 1024 to 1073741824");
+        assert_eq!(err("handshake_bytes_max = 100\n"), "handshake_bytes_max 100: expected 4096 to 1048576");
+        assert_eq!(err("connections_max = 0\n"), "connections_max 0: expected 1 to 100000");
+        assert_eq!(err("login_timeout_ms = 0\n"), "login_timeout_ms 0: expected 1 to 31536000000");
+        assert_eq!(err("idle_timeout_ms = 0\n"), "idle_timeout_ms 0: expected 1 to 31536000000");
+        assert_eq!(err("dump_write_timeout_ms = 0\n"), "dump_write_timeout_ms 0: expected 1 to 31536000000");
         let missing = Args { config: Some("/nonexistent/binraft.toml".into()), ..Args::default() }.resolve().unwrap_err();
         assert!(missing.starts_with("config /nonexistent/binraft.toml:"), "{missing}");
     }

@@ -1,8 +1,13 @@
 //! `binraft run`: the node's MySQL port. Each connection is a task driving the core's
 //! `ServerConn` (handshake, auth, commands) and, once the client asks for the binlog, a `Dump`
 //! over the store. Everything decided lives in core; this file moves bytes and waits.
+//!
+//! The limits (`config::Limits`): at most `connections_max` connections (the next get 1040); a
+//! login within `login_timeout_ms`, then a command at least every `idle_timeout_ms` (core's
+//! `ServerConn` keeps both deadlines); a dump write within `dump_write_timeout_ms`. An accept
+//! error (out of file descriptors) pauses the accept loop, 10 ms doubling to 1 s.
 
-use crate::config::{Args, Replication, Settings};
+use crate::config::{Args, Limits, Replication, Settings};
 use binraft_core::store::Disk;
 use crate::store::Store;
 use binraft_core::primary::admin::{self, ReplicaStatus};
@@ -10,16 +15,16 @@ use binraft_core::binlog::ChecksumAlg;
 use binraft_core::gtid::MariaGtidPos;
 use binraft_core::mysql::auth::StoredPassword;
 use binraft_core::mysql::command::{dump_flags, Command};
-use binraft_core::mysql::errors::ServerError;
-use binraft_core::mysql::server::{Output, ServerConfig, ServerConn};
+use binraft_core::mysql::errors::{ServerError, ER_NO_SUCH_THREAD};
+use binraft_core::mysql::server::{refusal, CloseReason, Output, ServerConfig, ServerConn};
 use binraft_core::primary::dump::{Dump, DumpConfig, DumpOutput, DumpStart};
 use binraft_core::primary::{answer, Reply, ServerInfo, Session};
 use rand::RngCore;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -34,14 +39,48 @@ pub struct Node {
     replicas: Mutex<BTreeMap<u32, (u32, String, u16)>>,
     /// The file each dumping connection is reading, so that PURGE spares it.
     pub(crate) dump_files: Mutex<BTreeMap<u32, String>>,
-    /// Every open connection's task, so that KILL can end it.
-    connections: Mutex<BTreeMap<u32, tokio::task::AbortHandle>>,
+    /// Every open connection, so that KILL can end it; their number is held to
+    /// `connections_max`.
+    connections: Mutex<BTreeMap<u32, Connection>>,
+    limits: Limits,
+    /// The origin of the milliseconds the connections' deadlines are counted in.
+    epoch: Instant,
     /// binraft's own replication: settings (persisted), and what the upstream reports.
     pub replication: Mutex<Option<Replication>>,
     pub replica_status: Mutex<ReplicaStatus>,
     group_commit: bool,
     tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) replication_target: crate::notify::Latest<Option<Replication>>,
+}
+
+/// An open connection: its task, and its user once authenticated.
+struct Connection {
+    task: tokio::task::AbortHandle,
+    user: Option<String>,
+}
+
+/// A run of failures, logged once when it starts and once when it ends.
+#[derive(Default)]
+struct Burst {
+    failures: u64,
+}
+
+impl Burst {
+    /// Counts a failure; true for the first of a run.
+    fn fail(&mut self) -> bool {
+        self.failures += 1;
+        self.failures == 1
+    }
+
+    /// Ends the run, if any: how many failures it had.
+    fn end(&mut self) -> Option<u64> {
+        (self.failures > 0).then(|| std::mem::take(&mut self.failures))
+    }
+
+    /// The pause after the run's latest failure: 10 ms, doubling up to 1 s.
+    fn backoff(&self) -> Duration {
+        Duration::from_millis(10 << self.failures.saturating_sub(1).min(7)).min(Duration::from_secs(1))
+    }
 }
 
 const READ_CHUNK: usize = 1 << 20;
@@ -76,7 +115,10 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
     let conn_config = Arc::new(ServerConfig {
         server_version: greeting_version,
         users,
-        max_packet: settings.max_packet_bytes,
+        packet_bytes_max: settings.limits.packet_bytes_max,
+        handshake_bytes_max: settings.limits.handshake_bytes_max,
+        login_timeout_ms: settings.limits.login_timeout_ms,
+        idle_timeout_ms: settings.limits.idle_timeout_ms,
         tls: tls.is_some(),
         require_tls: settings.require_tls,
     });
@@ -99,6 +141,8 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
         replicas: Mutex::new(BTreeMap::new()),
         dump_files: Mutex::new(BTreeMap::new()),
         connections: Mutex::new(BTreeMap::new()),
+        limits: settings.limits,
+        epoch: Instant::now(),
         replica_status: Mutex::new(ReplicaStatus::default()),
         replication: Mutex::new(replication),
         group_commit: settings.group_commit,
@@ -110,16 +154,41 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
         tokio::spawn(async move { crate::upstream::supervise(node).await });
     }
     tracing::info!(listen = %settings.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
+    let (mut accept_errors, mut refused) = (Burst::default(), Burst::default());
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
-                tracing::warn!("accept: {e}");
+                // Out of file descriptors (EMFILE) the listener stays ready: pause, or spin.
+                if accept_errors.fail() {
+                    tracing::warn!("accept failed: {e}; retrying after 10 ms, doubling up to 1 s, until it works again");
+                }
+                tokio::time::sleep(accept_errors.backoff()).await;
                 continue;
             }
         };
+        if let Some(n) = accept_errors.end() {
+            tracing::info!("accept works again after {n} failures");
+        }
+        let mut connections = node.connections();
+        if connections.len() >= node.limits.connections_max {
+            drop(connections);
+            if refused.fail() {
+                tracing::warn!(%peer, "connections_max {} reached: new connections get error 1040", node.limits.connections_max);
+            }
+            // A fresh socket's send buffer takes these few bytes at once; closing follows.
+            if let Ok(mut s) = stream.into_std() {
+                use std::io::Write as _;
+                let _ = s.write(&refusal(&ServerError::too_many_connections()));
+            }
+            continue;
+        }
+        if let Some(n) = refused.end() {
+            tracing::info!("connections below connections_max again; {n} refused");
+        }
         let id = node.next_conn.fetch_add(1, Ordering::Relaxed);
         let task_node = Arc::clone(&node);
+        // Spawned under the lock, so that the task's `forget` comes after this insert.
         let task = tokio::spawn(async move {
             let node = task_node;
             match serve(stream, peer, id, &node).await {
@@ -128,12 +197,13 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
             }
             node.forget(id);
         });
-        if let Ok(mut c) = node.connections.lock() {
-            if !task.is_finished() {
-                c.insert(id, task.abort_handle());
-            }
-        }
+        connections.insert(id, Connection { task: task.abort_handle(), user: None });
     }
+}
+
+/// Seconds, rounded up, as MariaDB's timeout variables count them.
+fn secs_ceil(ms: u64) -> String {
+    ms.div_ceil(1000).to_string()
 }
 
 fn now_secs() -> u64 {
@@ -149,24 +219,42 @@ impl Node {
         self.group_commit
     }
 
+    /// Milliseconds since the node started: the clock of the connections' deadlines.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn instant_of(&self, ms: u64) -> tokio::time::Instant {
+        (self.epoch + Duration::from_millis(ms)).into()
+    }
+
+    fn connections(&self) -> MutexGuard<'_, BTreeMap<u32, Connection>> {
+        self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn forget(&self, id: u32) {
         self.replicas.lock().map(|mut r| r.remove(&id)).ok();
         self.dump_files.lock().map(|mut r| r.remove(&id)).ok();
-        self.connections.lock().map(|mut r| r.remove(&id)).ok();
+        self.connections().remove(&id);
     }
 
-    /// KILL: ends connection `id`, a dump included.
-    fn kill(&self, id: u64) -> Result<(), ServerError> {
-        let handle = u32::try_from(id).ok().and_then(|i| self.connections.lock().ok()?.remove(&i));
-        match handle {
-            Some(h) => {
-                h.abort();
-                self.forget(id as u32);
-                tracing::info!(conn = id, "connection killed");
-                Ok(())
-            }
-            None => Err(ServerError::new(1094, b"HY000", format!("Unknown thread id: {id}"))),
+    /// KILL by `user`: ends connection `id`, a dump included. Only admins end other users'.
+    fn kill(&self, id: u64, user: &str, is_admin: bool) -> Result<(), ServerError> {
+        let mut connections = self.connections();
+        let target = u32::try_from(id).ok().filter(|i| connections.contains_key(i));
+        let Some(target) = target else {
+            return Err(ServerError::new(ER_NO_SUCH_THREAD, b"HY000", format!("Unknown thread id: {id}")));
+        };
+        if !is_admin && connections.get(&target).and_then(|c| c.user.as_deref()) != Some(user) {
+            return Err(ServerError::not_owner_of_thread(id));
         }
+        if let Some(c) = connections.remove(&target) {
+            c.task.abort();
+        }
+        drop(connections);
+        self.forget(target);
+        tracing::info!(conn = id, by = user, "connection killed");
+        Ok(())
     }
 
     fn info(&self, conn: u32) -> ServerInfo {
@@ -198,14 +286,18 @@ impl Node {
         set("gtid_purged", files.first().map(|f| f.previous_gtids.to_string()).unwrap_or_default());
         set("server_uuid", binraft_core::gtid::mysql::Uuid::of_server_id(self.server_id).to_string());
         set("rpl_semi_sync_master_enabled", "ON".into());
-        set("max_allowed_packet", (self.conn_config.max_packet).to_string());
+        // The limits, as MariaDB names them: what is reported is what is enforced.
+        set("max_allowed_packet", self.limits.packet_bytes_max.to_string());
+        set("max_connections", self.limits.connections_max.to_string());
+        set("connect_timeout", secs_ceil(self.limits.login_timeout_ms));
+        set("wait_timeout", secs_ceil(self.limits.idle_timeout_ms));
+        set("interactive_timeout", secs_ceil(self.limits.idle_timeout_ms));
+        set("net_write_timeout", secs_ceil(self.limits.dump_write_timeout_ms));
         set("lower_case_table_names", "0".into());
         set("character_set_server", "utf8mb4".into());
         set("collation_server", "utf8mb4_general_ci".into());
         set("time_zone", "SYSTEM".into());
         set("system_time_zone", "UTC".into());
-        set("wait_timeout", "28800".into());
-        set("net_write_timeout", "60".into());
         set("autocommit", "ON".into());
         let replicas = self.replicas.lock().map(|r| r.values().cloned().collect()).unwrap_or_default();
         let mut tables = BTreeMap::new();
@@ -252,6 +344,7 @@ enum Step {
 struct Conn {
     conn: ServerConn,
     session: Session,
+    user: String,
     is_admin: bool,
 }
 
@@ -259,15 +352,20 @@ async fn serve(stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std
     stream.set_nodelay(true)?;
     let mut scramble = [0u8; 20];
     rand::thread_rng().fill_bytes(&mut scramble);
-    let conn = ServerConn::new(Arc::clone(&node.conn_config), id, scramble, peer.to_string());
-    let mut c = Conn { conn, session: Session::default(), is_admin: false };
+    let conn = ServerConn::new(Arc::clone(&node.conn_config), id, scramble, peer.to_string(), node.now_ms());
+    let mut c = Conn { conn, session: Session::default(), user: String::new(), is_admin: false };
     let mut plain = stream;
     match drive(&mut plain, &mut c, peer, id, node).await? {
         Step::Closed(reason) => Ok(reason),
         Step::Dump(dump) => stream_dump(*dump, c.conn, plain, &c.session, id, node).await,
         Step::StartTls => {
             let Some(acceptor) = node.tls.clone() else { return Ok("TLS requested without TLS configured".into()) };
-            let mut tls = acceptor.accept(plain).await.map_err(|e| std::io::Error::other(format!("TLS handshake: {e}")))?;
+            // The TLS handshake is part of the login, and held to its deadline.
+            let login_due = node.instant_of(c.conn.poll_timeout().unwrap_or_default());
+            let mut tls = match tokio::time::timeout_at(login_due, acceptor.accept(plain)).await {
+                Ok(tls) => tls.map_err(|e| std::io::Error::other(format!("TLS handshake: {e}")))?,
+                Err(_) => return Ok(format!("{} (in the TLS handshake)", CloseReason::LoginTimeout { ms: node.limits.login_timeout_ms })),
+            };
             tracing::debug!(%peer, conn = id, "TLS established");
             match drive(&mut tls, &mut c, peer, id, node).await? {
                 Step::Closed(reason) => Ok(reason),
@@ -279,39 +377,74 @@ async fn serve(stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std
 }
 
 /// Runs the command phase on `stream` until the connection closes, asks for TLS, or dumps.
+/// Each round (writing the replies, reading the next bytes) is held to the connection's
+/// deadline: a client that neither sends nor takes anything by then is closed.
 async fn drive<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, peer: SocketAddr, id: u32, node: &Node) -> std::io::Result<Step> {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        while let Some(o) = write_outputs(&mut c.conn, stream).await? {
-            match o {
-                Output::Authenticated { user, .. } => {
-                    c.is_admin = node.admins.contains(&user);
-                    tracing::info!(%peer, conn = id, %user, admin = c.is_admin, "authenticated");
-                }
-                Output::Close { reason } => {
-                    stream.flush().await?;
-                    return Ok(Step::Closed(reason));
-                }
-                Output::StartTls => return Ok(Step::StartTls),
-                Output::Command(cmd) => {
-                    if let Some(dump) = command(cmd, &mut c.conn, &mut c.session, node, id, peer, c.is_admin) {
-                        return Ok(Step::Dump(Box::new(dump)));
+        let due = c.conn.poll_timeout().map(|ms| node.instant_of(ms));
+        let round = round(stream, c, &mut buf, peer, id, node);
+        let done = match due {
+            Some(due) => tokio::time::timeout_at(due, round).await,
+            None => Ok(round.await),
+        };
+        match done {
+            Ok(Ok(Some(step))) => return Ok(step),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                c.conn.handle_timeout(node.now_ms());
+                if c.conn.is_closed() {
+                    // What was left to write is dropped: the client took nothing.
+                    while let Some(o) = c.conn.poll_output() {
+                        if let Output::Close { reason } = o {
+                            return Ok(Step::Closed(reason.to_string()));
+                        }
                     }
                 }
-                Output::Send(_) => {}
             }
         }
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(Step::Closed("client disconnected".into()));
-        }
-        c.conn.handle_bytes(&buf[..n]);
     }
 }
 
+/// Writes what the connection has to send and answers its commands, then reads once; the
+/// step that ends the phase, if one does.
+async fn round<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, buf: &mut [u8], peer: SocketAddr, id: u32, node: &Node) -> std::io::Result<Option<Step>> {
+    while let Some(o) = write_outputs(&mut c.conn, stream).await? {
+        match o {
+            Output::Authenticated { user, .. } => {
+                c.is_admin = node.admins.contains(&user);
+                tracing::info!(%peer, conn = id, %user, admin = c.is_admin, "authenticated");
+                if let Some(entry) = node.connections().get_mut(&id) {
+                    entry.user = Some(user.clone());
+                }
+                c.user = user;
+            }
+            Output::Close { reason } => {
+                stream.flush().await?;
+                return Ok(Some(Step::Closed(reason.to_string())));
+            }
+            Output::StartTls => return Ok(Some(Step::StartTls)),
+            Output::Command(cmd) => {
+                if let Some(dump) = command(cmd, c, node, id, peer) {
+                    return Ok(Some(Step::Dump(Box::new(dump))));
+                }
+            }
+            Output::Send(_) => {}
+        }
+    }
+    let n = stream.read(buf).await?;
+    if n == 0 {
+        return Ok(Some(Step::Closed("client disconnected".into())));
+    }
+    c.conn.handle_bytes(&buf[..n], node.now_ms());
+    Ok(None)
+}
+
 /// Answers one command; returns a dump when the client asked for the binlog.
-fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node, id: u32, peer: SocketAddr, is_admin: bool) -> Option<Dump> {
-    match c {
+fn command(cmd: Command, c: &mut Conn, node: &Node, id: u32, peer: SocketAddr) -> Option<Dump> {
+    let (conn, session, is_admin) = (&mut c.conn, &mut c.session, c.is_admin);
+    match cmd {
         Command::Query(q) if admin::parse(&q).is_some() => {
             let result = match admin::parse(&q) {
                 Some(Ok(cmd)) if is_admin => node.admin(cmd),
@@ -349,7 +482,7 @@ fn command(c: Command, conn: &mut ServerConn, session: &mut Session, node: &Node
             match answer(&q, &info, session) {
                 Reply::Rows(rs) => conn.send_result_set(&rs),
                 Reply::Ok => conn.send_ok(0, 0),
-                Reply::Kill(target) => match node.kill(target) {
+                Reply::Kill(target) => match node.kill(target, &c.user, is_admin) {
                     Ok(()) => conn.send_ok(0, 0),
                     Err(e) => conn.send_err(&e),
                 },
@@ -424,13 +557,43 @@ fn start_dump(start: DumpStart, flags: u16, replica_id: u32, conn: &mut ServerCo
     }
 }
 
+/// A dump's side of the socket: every write is held to `dump_write_timeout_ms`, so that a
+/// replica that stops reading is cut off (its task ends, and with it its hold on the store).
+struct DumpWriter<W> {
+    wr: W,
+    timeout_ms: u64,
+}
+
+impl<W: AsyncWrite + Unpin> DumpWriter<W> {
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let wr = &mut self.wr;
+        let write = async move {
+            wr.write_all(bytes).await?;
+            wr.flush().await
+        };
+        match tokio::time::timeout(Duration::from_millis(self.timeout_ms), write).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("the replica took nothing for dump_write_timeout_ms {}", self.timeout_ms))),
+        }
+    }
+
+    /// Writes what `conn` has to send.
+    async fn write_outputs(&mut self, conn: &mut ServerConn) -> std::io::Result<()> {
+        while let Some(Output::Send(b)) = conn.poll_output() {
+            self.write(&b).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Streams a dump until the client goes away. Heartbeats follow `@master_heartbeat_period`
 /// (nanoseconds), 30 s by default as in MariaDB.
 async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn: ServerConn, stream: S, session: &Session, id: u32, node: &Node) -> std::io::Result<String> {
     conn.ignore_input();
     let period_ns: u64 = session.user_vars.get("master_heartbeat_period").cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(30_000_000_000);
     let period = Duration::from_nanos(period_ns.max(1_000_000));
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (mut rd, wr) = tokio::io::split(stream);
+    let mut out = DumpWriter { wr, timeout_ms: node.limits.dump_write_timeout_ms };
     let mut scratch = [0u8; 512];
     let mut changes = node.store.subscribe();
     // A replica that asked for semi-sync gets every event with its header; binraft asks for an
@@ -441,8 +604,7 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
     let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
     loop {
         let Some(o) = dump.poll_output() else {
-            wr.write_all(&pending).await?;
-            wr.flush().await?;
+            out.write(&pending).await?;
             return Ok("dump ended".into());
         };
         // An event is sent when the next output says whether it ends a transaction.
@@ -450,15 +612,14 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
             let end = matches!(o, DumpOutput::GroupEnd);
             conn.event_into(&mut pending, &e, semi_sync.then_some(end));
             if pending.len() >= WRITE_BATCH {
-                wr.write_all(&pending).await?;
+                out.write(&pending).await?;
                 pending.clear();
             }
         }
         if matches!(o, DumpOutput::Wait | DumpOutput::Eof | DumpOutput::Error(_)) && !pending.is_empty() {
             // Everything gathered goes out before the dump waits or ends (a TLS stream holds
             // what it was given until flushed).
-            wr.write_all(&pending).await?;
-            wr.flush().await?;
+            out.write(&pending).await?;
             pending.clear();
         }
         match o {
@@ -482,9 +643,7 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
                     }
                     _ = tokio::time::sleep(period) => {
                         conn.send_event(&dump.heartbeat());
-                        while let Some(Output::Send(b)) = conn.poll_output() {
-                            wr.write_all(&b).await?;
-                        }
+                        out.write_outputs(&mut conn).await?;
                         dump.resume();
                     }
                     n = rd.read(&mut scratch) => {
@@ -497,16 +656,12 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn
             }
             DumpOutput::Eof => {
                 conn.send_eof();
-                while let Some(Output::Send(b)) = conn.poll_output() {
-                    wr.write_all(&b).await?;
-                }
+                out.write_outputs(&mut conn).await?;
                 return Ok("non-blocking dump reached the end".into());
             }
             DumpOutput::Error(e) => {
                 conn.send_err(&e);
-                while let Some(Output::Send(b)) = conn.poll_output() {
-                    wr.write_all(&b).await?;
-                }
+                out.write_outputs(&mut conn).await?;
                 return Ok(format!("dump failed: {}", e.message));
             }
         }

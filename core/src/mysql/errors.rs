@@ -54,12 +54,29 @@ impl ServerError {
         Self::new(ER_UNKNOWN_COM_ERROR, b"08S01", format!("Unknown command 0x{cmd:02x}"))
     }
 
+    /// 1040: the connection would be one more than the server takes.
+    pub fn too_many_connections() -> Self {
+        Self::new(ER_CON_COUNT_ERROR, b"08004", "Too many connections")
+    }
+
+    /// 1043: the handshake cannot go on (here: a packet larger than a handshake needs).
+    pub fn bad_handshake() -> Self {
+        Self::new(ER_HANDSHAKE_ERROR, b"08S01", "Bad handshake")
+    }
+
+    /// 1095: KILL of another user's session by a user who is not an admin.
+    pub fn not_owner_of_thread(id: u64) -> Self {
+        Self::new(ER_KILL_DENIED_ERROR, b"HY000", format!("You are not owner of thread {id}"))
+    }
+
     /// 1047 as well, for a malformed command packet.
     pub fn malformed(what: &str) -> Self {
         Self::new(ER_UNKNOWN_COM_ERROR, b"08S01", format!("Malformed packet: {what}"))
     }
 }
 
+pub const ER_CON_COUNT_ERROR: u16 = 1040;
+pub const ER_HANDSHAKE_ERROR: u16 = 1043;
 pub const ER_ACCESS_DENIED: u16 = 1045;
 pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;
 pub const ER_PARSE_ERROR: u16 = 1064;
@@ -69,3 +86,4 @@ pub const ER_DUP_ARGUMENT: u16 = 1225;
 pub const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
 pub const ER_NOT_SUPPORTED_YET: u16 = 1235;
 pub const ER_NO_SUCH_THREAD: u16 = 1094;
+pub const ER_KILL_DENIED_ERROR: u16 = 1095;

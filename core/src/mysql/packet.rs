@@ -94,6 +94,12 @@ impl PacketReader {
         self.check_seq = false;
     }
 
+    /// From now on, refuses messages over `max_message` bytes (a server raises it once the
+    /// client is authenticated).
+    pub fn set_max_message(&mut self, max_message: usize) {
+        self.max_message = max_message;
+    }
+
     /// The sequence id the next packet must carry, or `None` to accept any (a new command).
     pub fn expect_seq(&mut self, seq: Option<u8>) {
         self.expected_seq = seq;

@@ -5,6 +5,13 @@
 //! to write, a command to answer, the moment a user is authenticated, or a reason to close.
 //! The driver polls until `None` after every input. Authentication is done here: the layer above
 //! only sees commands from authenticated users.
+//!
+//! Time comes in as milliseconds of the driver's monotonic clock (`now_ms`). The connection owns
+//! its deadlines: the login deadline (from connect to authenticated) and the idle deadline (from
+//! the last command to the next); [`ServerConn::poll_timeout`] says when to call
+//! [`ServerConn::handle_timeout`]. Before authentication a message may be no larger than a
+//! handshake response needs (`handshake_bytes_max`), so that unauthenticated clients cannot
+//! make the server hold large buffers.
 
 use super::auth::{self, StoredPassword, CACHING_SHA2_PASSWORD, NATIVE_PASSWORD};
 use super::capabilities::{self, CONNECT_WITH_DB, PLUGIN_AUTH, PROTOCOL_41};
@@ -14,6 +21,7 @@ use super::handshake::{encode_auth_switch, HandshakeResponse, HandshakeV10};
 use super::packet::{write_message, write_message_parts, PacketError, PacketReader};
 use super::response::{encode_err, Ok as OkPacket, ResultSet};
 use std::collections::VecDeque;
+use std::fmt;
 
 /// What the connection asks of its driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +33,46 @@ pub enum Output {
     /// A command to answer with `send_*` (the reply's sequence ids are tracked here).
     Command(Command),
     /// Close the connection after writing what was sent; `reason` is for the log.
-    Close { reason: String },
+    Close { reason: CloseReason },
     /// The client asked for TLS: write what was sent, run the TLS handshake on the socket, then
     /// go on feeding the decrypted bytes.
     StartTls,
+}
+
+/// Why a connection closes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    ClientQuit,
+    /// Framing broke: packets out of order, or a message over `packet_bytes_max`.
+    Framing(PacketError),
+    /// Before authentication, a message over `handshake_bytes_max`.
+    HandshakeTooLarge { size: usize, max: usize },
+    MalformedHandshake { field: &'static str },
+    Pre41Client,
+    TlsNotConfigured,
+    TlsRequired,
+    AccessDenied { user: String },
+    /// Not authenticated within `login_timeout_ms` of connecting.
+    LoginTimeout { ms: u64 },
+    /// No command for `idle_timeout_ms`.
+    IdleTimeout { ms: u64 },
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::ClientQuit => write!(f, "client quit"),
+            CloseReason::Framing(e) => write!(f, "{e}"),
+            CloseReason::HandshakeTooLarge { size, max } => write!(f, "handshake packet of {size} bytes exceeds handshake_bytes_max {max}"),
+            CloseReason::MalformedHandshake { field } => write!(f, "malformed handshake response (truncated at {field})"),
+            CloseReason::Pre41Client => write!(f, "pre-4.1 client"),
+            CloseReason::TlsNotConfigured => write!(f, "client asked for TLS, which is not configured"),
+            CloseReason::TlsRequired => write!(f, "client without TLS, which is required"),
+            CloseReason::AccessDenied { user } => write!(f, "access denied for user '{user}'"),
+            CloseReason::LoginTimeout { ms } => write!(f, "login took longer than login_timeout_ms {ms}"),
+            CloseReason::IdleTimeout { ms } => write!(f, "idle for longer than idle_timeout_ms {ms}"),
+        }
+    }
 }
 
 /// Server-wide settings a connection needs.
@@ -36,8 +80,15 @@ pub enum Output {
 pub struct ServerConfig {
     pub server_version: String,
     pub users: Vec<(String, StoredPassword)>,
-    /// Largest message accepted from a client.
-    pub max_packet: usize,
+    /// Largest message accepted from an authenticated client (its max_allowed_packet).
+    pub packet_bytes_max: usize,
+    /// Largest message accepted before authentication: a handshake response with its
+    /// connection attributes needs a few hundred bytes.
+    pub handshake_bytes_max: usize,
+    /// From connect to authenticated, TLS handshake included.
+    pub login_timeout_ms: u64,
+    /// From one command of an authenticated session to the next.
+    pub idle_timeout_ms: u64,
     /// TLS is configured: the greeting offers it.
     pub tls: bool,
     /// Clients must use TLS.
@@ -64,12 +115,26 @@ pub struct ServerConn {
     pending: Option<HandshakeResponse>,
     out: VecDeque<Output>,
     peer: String,
+    connected_ms: u64,
+    last_message_ms: u64,
+}
+
+/// The ERR packet that refuses a connection in place of the greeting (as MariaDB refuses one
+/// over max_connections). The client has announced no capabilities yet, so it carries no SQL
+/// state.
+pub fn refusal(e: &ServerError) -> Vec<u8> {
+    let mut p = vec![0xff];
+    p.extend_from_slice(&e.code.to_le_bytes());
+    p.extend_from_slice(e.message.as_bytes());
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, &mut 0, &p);
+    bytes
 }
 
 impl ServerConn {
     /// A new connection; the greeting is the first output. `scramble` comes from the driver's
-    /// random source, so that the core stays deterministic.
-    pub fn new(config: std::sync::Arc<ServerConfig>, connection_id: u32, scramble: [u8; 20], peer: String) -> Self {
+    /// random source, so that the core stays deterministic; `now_ms` starts the login deadline.
+    pub fn new(config: std::sync::Arc<ServerConfig>, connection_id: u32, scramble: [u8; 20], peer: String, now_ms: u64) -> Self {
         // Scramble bytes must be printable-ish and never zero: clients read them as a C string.
         let scramble = scramble.map(|b| (b % 94) + 33);
         let caps = capabilities::SERVER_DEFAULT | if config.tls { capabilities::SSL } else { 0 };
@@ -88,11 +153,24 @@ impl ServerConn {
         let mut bytes = Vec::new();
         let mut seq = 0;
         write_message(&mut bytes, &mut seq, &payload);
-        let mut reader = PacketReader::new(config.max_packet);
+        let mut reader = PacketReader::new(config.handshake_bytes_max);
         reader.expect_seq(Some(1));
         let mut out = VecDeque::new();
         out.push_back(Output::Send(bytes));
-        ServerConn { config, state: State::AwaitResponse, reader, scramble, seq, client_caps: 0, tls_active: false, pending: None, out, peer }
+        ServerConn {
+            config,
+            state: State::AwaitResponse,
+            reader,
+            scramble,
+            seq,
+            client_caps: 0,
+            tls_active: false,
+            pending: None,
+            out,
+            peer,
+            connected_ms: now_ms,
+            last_message_ms: now_ms,
+        }
     }
 
     pub fn client_capabilities(&self) -> u32 {
@@ -108,7 +186,30 @@ impl ServerConn {
         self.out.pop_front()
     }
 
-    pub fn handle_bytes(&mut self, bytes: &[u8]) {
+    /// When [`ServerConn::handle_timeout`] is due: the login deadline until the client is
+    /// authenticated, then the idle deadline; `None` once closed or dumping.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match self.state {
+            State::AwaitResponse | State::AwaitSwitchReply => Some(self.connected_ms.saturating_add(self.config.login_timeout_ms)),
+            State::Commands => Some(self.last_message_ms.saturating_add(self.config.idle_timeout_ms)),
+            State::Closed => None,
+        }
+    }
+
+    /// Closes the connection if its deadline has passed at `now_ms`.
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        if self.poll_timeout().is_none_or(|due| now_ms < due) {
+            return;
+        }
+        let reason = match self.state {
+            State::Commands => CloseReason::IdleTimeout { ms: self.config.idle_timeout_ms },
+            _ => CloseReason::LoginTimeout { ms: self.config.login_timeout_ms },
+        };
+        self.close(reason);
+    }
+
+    pub fn handle_bytes(&mut self, bytes: &[u8], now_ms: u64) {
         if self.state == State::Closed {
             return;
         }
@@ -117,17 +218,24 @@ impl ServerConn {
             let msg = match self.reader.poll_message() {
                 None => return,
                 Some(Ok(m)) => m,
+                Some(Err(PacketError::TooLarge { size, max })) if self.state != State::Commands => {
+                    self.send_err(&ServerError::bad_handshake());
+                    self.close(CloseReason::HandshakeTooLarge { size, max });
+                    return;
+                }
                 Some(Err(e)) => {
                     let err = match &e {
                         PacketError::TooLarge { .. } => ServerError::new(super::errors::ER_NET_PACKET_TOO_LARGE, b"08S01", "Got a packet bigger than 'max_allowed_packet' bytes"),
                         PacketError::OutOfOrder { .. } => ServerError::malformed(&e.to_string()),
                     };
                     self.send_err(&err);
-                    self.close(e.to_string());
+                    self.close(CloseReason::Framing(e));
                     return;
                 }
             };
             self.seq = msg.next_seq;
+            // Idle time counts from the last message: the one that authenticated, then commands.
+            self.last_message_ms = now_ms;
             match self.state {
                 State::AwaitResponse => self.on_response(&msg.payload),
                 State::AwaitSwitchReply => self.on_switch_reply(&msg.payload),
@@ -136,7 +244,7 @@ impl ServerConn {
                     self.reader.expect_seq(None);
                     self.seq = 1;
                     match Command::decode(&msg.payload) {
-                        Ok(Command::Quit) => self.close("client quit".into()),
+                        Ok(Command::Quit) => self.close(CloseReason::ClientQuit),
                         Ok(c) => self.out.push_back(Output::Command(c)),
                         Err(CommandError::Empty) => self.send_err(&ServerError::malformed("empty command")),
                         Err(e) => self.send_err(&ServerError::malformed(&e.to_string())),
@@ -151,7 +259,7 @@ impl ServerConn {
         if HandshakeResponse::is_ssl_request(payload) {
             if !self.config.tls || self.tls_active {
                 self.send_err(&ServerError::new(super::errors::ER_NOT_SUPPORTED_YET, b"08004", "TLS is not configured on this binraft node"));
-                self.close("client asked for TLS, which is not configured".into());
+                self.close(CloseReason::TlsNotConfigured);
                 return;
             }
             // The full response follows over TLS, continuing the sequence.
@@ -162,20 +270,20 @@ impl ServerConn {
         }
         if self.config.require_tls && !self.tls_active {
             self.send_err(&ServerError::new(super::errors::ER_ACCESS_DENIED, b"28000", "Connections using insecure transport are prohibited; use TLS"));
-            self.close("client without TLS, which is required".into());
+            self.close(CloseReason::TlsRequired);
             return;
         }
         let resp = match HandshakeResponse::decode(payload) {
             Ok(r) => r,
             Err(e) => {
                 self.send_err(&ServerError::malformed(&format!("handshake response truncated at {}", e.field)));
-                self.close("malformed handshake response".into());
+                self.close(CloseReason::MalformedHandshake { field: e.field });
                 return;
             }
         };
         if resp.capabilities & PROTOCOL_41 == 0 {
             self.send_err(&ServerError::malformed("clients older than protocol 4.1 are not supported"));
-            self.close("pre-4.1 client".into());
+            self.close(CloseReason::Pre41Client);
             return;
         }
         self.client_caps = resp.capabilities & (capabilities::SERVER_DEFAULT | CONNECT_WITH_DB);
@@ -219,16 +327,19 @@ impl ServerConn {
         if !ok {
             let host = self.peer.rsplit_once(':').map_or(self.peer.as_str(), |(h, _)| h).to_string();
             self.send_err(&ServerError::access_denied(&resp.user, &host, !resp.auth_response.is_empty()));
-            self.close(format!("access denied for user '{}'", resp.user));
+            self.close(CloseReason::AccessDenied { user: resp.user });
             return;
         }
+        // Authenticated comes before the OK: the driver records who the user is before the
+        // client can send a command that depends on it (KILL).
+        self.out.push_back(Output::Authenticated { user: resp.user, database: resp.database, client_capabilities: self.client_caps });
         self.send_ok(0, 0);
         self.state = State::Commands;
         self.reader.expect_seq(None);
-        self.out.push_back(Output::Authenticated { user: resp.user, database: resp.database, client_capabilities: self.client_caps });
+        self.reader.set_max_message(self.config.packet_bytes_max);
     }
 
-    fn close(&mut self, reason: String) {
+    fn close(&mut self, reason: CloseReason) {
         self.state = State::Closed;
         self.out.push_back(Output::Close { reason });
     }
@@ -308,7 +419,10 @@ mod tests {
         Arc::new(ServerConfig {
             server_version: "5.5.5-10.11.19-MariaDB-binraft".into(),
             users: vec![("repl".into(), StoredPassword::from_plain("pw"))],
-            max_packet: 1 << 20,
+            packet_bytes_max: 1 << 20,
+            handshake_bytes_max: 16 << 10,
+            login_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
             tls: false,
             require_tls: false,
         })
@@ -316,7 +430,7 @@ mod tests {
 
     /// Plays a client: returns the server's messages after sending `response`.
     fn connect(plugin: &str, password: &str) -> (ServerConn, Vec<Vec<u8>>) {
-        let mut s = ServerConn::new(config(), 7, [5; 20], "127.0.0.1:5555".into());
+        let mut s = ServerConn::new(config(), 7, [5; 20], "127.0.0.1:5555".into(), 0);
         let Some(Output::Send(g)) = s.poll_output() else { panic!() };
         let greeting = HandshakeV10::decode(&g[4..]).unwrap();
         assert_eq!(greeting.auth_plugin, NATIVE_PASSWORD);
@@ -338,18 +452,89 @@ mod tests {
         resp.encode(&mut p);
         let mut bytes = Vec::new();
         write_message(&mut bytes, &mut 1, &p);
-        s.handle_bytes(&bytes);
-        let mut msgs = Vec::new();
+        s.handle_bytes(&bytes, 100);
+        let msgs = sent(&mut s).0;
+        (s, msgs)
+    }
+
+    /// The messages the connection sent, and why it closed if it did.
+    fn sent(s: &mut ServerConn) -> (Vec<Vec<u8>>, Option<CloseReason>) {
+        let (mut msgs, mut closed) = (Vec::new(), None);
         while let Some(o) = s.poll_output() {
-            if let Output::Send(b) = o {
-                let mut r = PacketReader::new(1 << 24);
-                r.handle_bytes(&b);
-                while let Some(m) = r.poll_message() {
-                    msgs.push(m.unwrap().payload);
+            match o {
+                Output::Send(b) => {
+                    let mut r = PacketReader::new(1 << 24);
+                    r.handle_bytes(&b);
+                    while let Some(m) = r.poll_message() {
+                        msgs.push(m.unwrap().payload);
+                    }
                 }
+                Output::Close { reason } => closed = Some(reason),
+                _ => {}
             }
         }
-        (s, msgs)
+        (msgs, closed)
+    }
+
+    fn query(s: &mut ServerConn, sql: &str, now_ms: u64) {
+        let mut bytes = Vec::new();
+        Command::Query(sql.into()).encode(&mut bytes);
+        let mut framed = Vec::new();
+        write_message(&mut framed, &mut 0, &bytes);
+        s.handle_bytes(&framed, now_ms);
+    }
+
+    #[test]
+    fn before_login_a_message_is_no_larger_than_a_handshake_needs() {
+        let mut s = ServerConn::new(config(), 7, [5; 20], "127.0.0.1:5555".into(), 0);
+        let _ = sent(&mut s);
+        // A header announcing 16 MiB is refused on sight, without waiting for the bytes.
+        s.handle_bytes(&[0xff, 0xff, 0xff, 1, b'x'], 1);
+        let (msgs, closed) = sent(&mut s);
+        let e = crate::mysql::response::decode_err(&msgs[0]).unwrap();
+        assert_eq!((e.code, e.message.as_str()), (1043, "Bad handshake"));
+        assert_eq!(closed, Some(CloseReason::HandshakeTooLarge { size: 0xff_ffff, max: 16 << 10 }));
+        assert_eq!(closed.unwrap().to_string(), "handshake packet of 16777215 bytes exceeds handshake_bytes_max 16384");
+        // Once authenticated, packet_bytes_max applies.
+        let (mut s, _) = connect(NATIVE_PASSWORD, "pw");
+        query(&mut s, &format!("SELECT '{}'", "a".repeat(100_000)), 200);
+        assert!(matches!(s.poll_output(), Some(Output::Command(Command::Query(_)))));
+    }
+
+    #[test]
+    fn the_login_deadline_runs_from_connect_and_the_idle_one_from_the_last_command() {
+        let mut s = ServerConn::new(config(), 7, [5; 20], "127.0.0.1:5555".into(), 1_000);
+        let _ = sent(&mut s);
+        assert_eq!(s.poll_timeout(), Some(11_000));
+        // Bytes that do not finish the handshake do not move the deadline.
+        s.handle_bytes(&[10, 0], 5_000);
+        assert_eq!(s.poll_timeout(), Some(11_000));
+        s.handle_timeout(10_999);
+        assert_eq!(sent(&mut s).1, None);
+        s.handle_timeout(11_000);
+        assert_eq!(sent(&mut s).1, Some(CloseReason::LoginTimeout { ms: 10_000 }));
+        assert_eq!(s.poll_timeout(), None);
+
+        let (mut s, _) = connect(NATIVE_PASSWORD, "pw");
+        assert_eq!(s.poll_timeout(), Some(100 + 60_000), "idle from the login");
+        query(&mut s, "SELECT 1", 30_000);
+        assert_eq!(s.poll_timeout(), Some(90_000));
+        s.handle_timeout(89_999);
+        assert!(!s.is_closed());
+        s.handle_timeout(90_000);
+        assert_eq!(sent(&mut s).1, Some(CloseReason::IdleTimeout { ms: 60_000 }));
+        // A dump is never idle.
+        let (mut s, _) = connect(NATIVE_PASSWORD, "pw");
+        s.ignore_input();
+        assert_eq!(s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_refusal_replaces_the_greeting_without_sql_state() {
+        let bytes = refusal(&ServerError::too_many_connections());
+        assert_eq!(&bytes[..4], &[23, 0, 0, 0]);
+        let e = crate::mysql::response::decode_err(&bytes[4..]).unwrap();
+        assert_eq!((e.code, &e.sql_state, e.message.as_str()), (1040, b"HY000", "Too many connections"));
     }
 
     #[test]
@@ -385,7 +570,7 @@ mod tests {
         let (mut s, _) = connect(NATIVE_PASSWORD, "pw");
         let mut bytes = Vec::new();
         write_message(&mut bytes, &mut 0, &[crate::mysql::command::COM_BINLOG_DUMP, 1, 2]);
-        s.handle_bytes(&bytes);
+        s.handle_bytes(&bytes, 200);
         let mut saw_err = false;
         while let Some(o) = s.poll_output() {
             if let Output::Send(b) = o {
