@@ -13,5 +13,6 @@ pub mod disk;
 pub mod notify;
 pub mod server;
 pub mod store;
+pub mod time;
 pub mod tls;
 pub mod upstream;

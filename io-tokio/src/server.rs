@@ -83,6 +83,9 @@ impl Burst {
     }
 }
 
+/// How long the 1040 refusal of a connection over `connections_max` may take to write.
+const REFUSAL_WRITE_MS: u64 = 1000;
+
 const READ_CHUNK: usize = 1 << 20;
 /// A dump writes what it has gathered once it reaches this much, or when it waits.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -176,11 +179,13 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
             if refused.fail() {
                 tracing::warn!(%peer, "connections_max {} reached: new connections get error 1040", node.limits.connections_max);
             }
-            // A fresh socket's send buffer takes these few bytes at once; closing follows.
-            if let Ok(mut s) = stream.into_std() {
-                use std::io::Write as _;
-                let _ = s.write(&refusal(&ServerError::too_many_connections()));
-            }
+            // A fresh socket's send buffer takes these few bytes at once; closing follows. Off
+            // the accept loop, and bounded, should the peer not read.
+            let mut stream = stream;
+            tokio::spawn(async move {
+                let due = tokio::time::Instant::now() + Duration::from_millis(REFUSAL_WRITE_MS);
+                let _ = crate::time::timeout_at(due, stream.write_all(&refusal(&ServerError::too_many_connections()))).await;
+            });
             continue;
         }
         if let Some(n) = refused.end() {
@@ -362,7 +367,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std
             let Some(acceptor) = node.tls.clone() else { return Ok("TLS requested without TLS configured".into()) };
             // The TLS handshake is part of the login, and held to its deadline.
             let login_due = node.instant_of(c.conn.poll_timeout().unwrap_or_default());
-            let mut tls = match tokio::time::timeout_at(login_due, acceptor.accept(plain)).await {
+            let mut tls = match crate::time::timeout_at(login_due, acceptor.accept(plain)).await {
                 Ok(tls) => tls.map_err(|e| std::io::Error::other(format!("TLS handshake: {e}")))?,
                 Err(_) => return Ok(format!("{} (in the TLS handshake)", CloseReason::LoginTimeout { ms: node.limits.login_timeout_ms })),
             };
@@ -385,7 +390,7 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, 
         let due = c.conn.poll_timeout().map(|ms| node.instant_of(ms));
         let round = round(stream, c, &mut buf, peer, id, node);
         let done = match due {
-            Some(due) => tokio::time::timeout_at(due, round).await,
+            Some(due) => crate::time::timeout_at(due, round).await,
             None => Ok(round.await),
         };
         match done {

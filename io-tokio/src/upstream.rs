@@ -128,7 +128,7 @@ fn timed_out(s: &mut UpstreamSession, now_ms: u64) -> UpstreamError {
 async fn session(s: &mut UpstreamSession, primary: &str, tls: Option<&tokio_rustls::TlsConnector>, host: &str, node: &Node, t0: Instant) -> UpstreamError {
     let now = || t0.elapsed().as_millis() as u64;
     let login_deadline = at_ms(t0, s.poll_timeout().unwrap_or(0));
-    let mut plain = match tokio::time::timeout_at(login_deadline, TcpStream::connect(primary)).await {
+    let mut plain = match crate::time::timeout_at(login_deadline, TcpStream::connect(primary)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => return UpstreamError::Network { detail: format!("cannot connect: {e}") },
         Err(_) => return timed_out(s, now()),
@@ -141,7 +141,7 @@ async fn session(s: &mut UpstreamSession, primary: &str, tls: Option<&tokio_rust
         Ok(n) => n,
         Err(e) => return UpstreamError::TlsConfig { detail: format!("bad server name {host}: {e}") },
     };
-    let mut secure = match tokio::time::timeout_at(login_deadline, tls.connect(name, plain)).await {
+    let mut secure = match crate::time::timeout_at(login_deadline, tls.connect(name, plain)).await {
         Ok(Ok(secure)) => secure,
         Ok(Err(e)) => return UpstreamError::TlsHandshake { detail: e.to_string() },
         Err(_) => return timed_out(s, now()),
