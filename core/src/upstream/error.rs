@@ -40,6 +40,9 @@ pub enum UpstreamError {
     NotContiguous { file: String, offset: u64, stored_end: u64 },
     /// The store ends at `file:offset`, past the 4 GiB a COM_BINLOG_DUMP position can name.
     OffsetTooLarge { file: String, offset: u64 },
+    /// A ROTATE named a file the store refuses to create (a path, a hidden file, or one of
+    /// binraft's own files).
+    BadFileName { name: String, why: crate::store::names::NameError },
     /// Nothing came from the primary for `silent_ms` while streaming, though it sends a
     /// heartbeat every `heartbeat_period_ms` when idle.
     Silent { silent_ms: u64, heartbeat_period_ms: u64 },
@@ -74,6 +77,7 @@ impl UpstreamError {
             UpstreamError::Refused { error, .. } => error.code == ER_MASTER_FATAL_ERROR_READING_BINLOG,
             UpstreamError::NotContiguous { .. }
             | UpstreamError::OffsetTooLarge { .. }
+            | UpstreamError::BadFileName { .. }
             | UpstreamError::Store { .. }
             | UpstreamError::HistoryDiffers { .. }
             | UpstreamError::TlsConfig { .. } => true,
@@ -125,6 +129,7 @@ impl std::fmt::Display for UpstreamError {
                 write!(f, "the primary is silent: nothing for {silent_ms} ms, though it was asked for a heartbeat every {heartbeat_period_ms} ms")
             }
             UpstreamError::LoginTimeout { timeout_ms } => write!(f, "login to the primary did not finish within {timeout_ms} ms"),
+            UpstreamError::BadFileName { name, why } => write!(f, "the primary names the next binlog file {name:?}, which binraft refuses: {why}"),
             UpstreamError::Network { detail } => write!(f, "network: {detail}"),
             UpstreamError::Closed => f.write_str("the primary closed the connection"),
             UpstreamError::Store { detail } => write!(f, "store: {detail}"),

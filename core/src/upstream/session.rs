@@ -349,6 +349,10 @@ impl UpstreamSession {
     }
 
     fn on_event(&mut self, mut raw: Vec<u8>) {
+        if self.phase == Phase::Done {
+            // Failed: events already read behind the failure are not acted on.
+            return;
+        }
         if self.semi_sync {
             if raw.len() < 2 || raw[0] != SEMI_SYNC_MAGIC {
                 return self.fail(UpstreamError::NoSemiSyncHeader);
@@ -433,6 +437,12 @@ impl UpstreamSession {
     }
 
     fn start_file(&mut self, name: String) {
+        if let Err(why) = crate::store::names::check_binlog_name(&name) {
+            // A ROTATE from the primary (or from anyone in the middle) names a path or one of
+            // binraft's own files: nothing more of this stream is stored.
+            self.file = None;
+            return self.fail(UpstreamError::BadFileName { name, why });
+        }
         self.group.clear();
         self.facts = GroupFacts::new();
         self.groups = GroupTracker::new();
