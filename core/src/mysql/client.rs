@@ -147,10 +147,6 @@ impl ClientConn {
         self.out.pop_front()
     }
 
-    pub fn is_idle(&self) -> bool {
-        self.state == State::Idle
-    }
-
     fn send(&mut self, payload: &[u8]) {
         let mut b = Vec::with_capacity(payload.len() + 4);
         write_message(&mut b, &mut self.seq, payload);

@@ -116,11 +116,6 @@ impl PacketReader {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Bytes received but not yet returned in a message.
-    pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start + self.partial.len()
-    }
-
     /// The next whole message, `None` until one is complete. After an error the connection is
     /// beyond repair: the caller closes it.
     #[must_use]

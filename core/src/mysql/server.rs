@@ -378,14 +378,6 @@ impl ServerConn {
         self.out.push_back(Output::Send(bytes));
     }
 
-    /// A binlog event to a semi-sync replica: 0x00, the semi-sync magic 0xEF, a flag asking for
-    /// an ACK or not, then the event.
-    pub fn send_event_semi_sync(&mut self, event: &[u8], need_ack: bool) {
-        let mut bytes = Vec::new();
-        self.event_into(&mut bytes, event, Some(need_ack));
-        self.out.push_back(Output::Send(bytes));
-    }
-
     /// Frames a binlog event onto `out` (the driver's write buffer) in one copy; with
     /// `semi_sync` the semi-sync header goes first, asking for an ACK if `Some(true)`.
     pub fn event_into(&mut self, out: &mut Vec<u8>, event: &[u8], semi_sync: Option<bool>) {

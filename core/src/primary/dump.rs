@@ -472,10 +472,9 @@ impl Dump {
                 }
             }
             EventBody::AnnotateRows(_) if !self.cfg.send_annotate_rows => {}
-            EventBody::Rotate(r) if !ev.header.is_artificial() => {
+            EventBody::Rotate(_) if !ev.header.is_artificial() => {
                 self.flush_skipped(at);
                 self.out.push_back(DumpOutput::Event(raw));
-                let _ = r;
                 self.next_file(false);
             }
             _ => {
