@@ -124,17 +124,8 @@ impl Node {
     /// updated by every GTID before `pos`. `None` when `pos` is not inside the stored file.
     pub(crate) fn gtid_pos_at(&self, file: &str, pos: u64) -> Option<String> {
         let f = self.store.files().iter().find(|f| f.name == file).cloned()?;
-        if pos < 4 || pos > f.complete_end {
-            return None;
-        }
-        let bytes = self.store.read_sync(file, 0, pos as usize).ok()?;
-        let mut state: binraft_core::gtid::MariaGtidPos = f.start_gtid_list.iter().copied().collect();
-        for ev in binraft_core::binlog::decoder::Decoder::decode_file(&bytes).flatten() {
-            if let binraft_core::binlog::EventBody::MariaGtid(g) = &ev.body {
-                state.update(binraft_core::gtid::MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq });
-            }
-        }
-        Some(state.to_string())
+        let head = |len: u64| self.store.read_sync(file, 0, usize::try_from(len).ok()?).ok();
+        binraft_core::store::index::gtid_pos_at(&f, pos, head).map(|p| p.to_string())
     }
 
     /// SHOW BINLOG EVENTS: decodes the file's FORMAT_DESCRIPTION, then events from the position,

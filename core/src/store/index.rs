@@ -63,6 +63,32 @@ pub fn gtid_position(files: &[Arc<FileSummary>]) -> MariaGtidPos {
     files.iter().fold(MariaGtidPos::new(), |pos, f| pos.union(&f.start_gtid_list.iter().copied().collect()).union(&f.last_gtids))
 }
 
+/// MariaDB's `binlog_gtid_pos(file, pos)`: the GTID position a replica that has read `file` up
+/// to `pos` is at. At the file's stored end it is the summary's own answer, read from no file;
+/// before it, `head` (the file's first `pos` bytes) is read for its GTID events only, rows
+/// skipped. None for a position outside the file's stored part or inside a damaged head.
+pub fn gtid_pos_at(f: &FileSummary, pos: u64, head: impl FnOnce(u64) -> Option<Vec<u8>>) -> Option<MariaGtidPos> {
+    let start: MariaGtidPos = f.start_gtid_list.iter().copied().collect();
+    if pos < 4 || pos > f.complete_end {
+        return None;
+    }
+    if pos == f.complete_end {
+        return Some(start.union(&f.last_gtids));
+    }
+    let bytes = head(pos)?;
+    let mut dec = Decoder::for_file().decode_rows(false);
+    let mut state = start;
+    let mut at = 4usize;
+    while at < bytes.len() {
+        let ev = dec.decode_next(&bytes[at..], at as u64).ok()??;
+        at += ev.header.event_size as usize;
+        if let EventBody::MariaGtid(g) = &ev.body {
+            state.update(MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq });
+        }
+    }
+    Some(state)
+}
+
 /// Shares summaries as a [`Files`] snapshot.
 pub fn share(files: Vec<FileSummary>) -> Files {
     Arc::new(files.into_iter().map(Arc::new).collect())
