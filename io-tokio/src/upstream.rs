@@ -211,6 +211,11 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                     tracing::info!(%file, "upstream: new binlog file");
                 }
                 UpstreamOutput::Ack { after, bytes } => acks.hold(after, bytes),
+                UpstreamOutput::AppendPart { file, offset, bytes } => {
+                    // Durable now, shown with the group's last piece; never held whole here.
+                    let part = Box::new(binraft_core::store::index::Appended::part());
+                    store.append_batch(&mut vec![(file, offset, bytes, part)]).map_err(store_error)?;
+                }
                 UpstreamOutput::Append { id, file, offset, bytes, info } => {
                     let (ts, server_id, end) = (u64::from(info.timestamp), info.server_id, offset + bytes.len() as u64);
                     batch.push((file.clone(), offset, bytes, info));

@@ -53,6 +53,12 @@ impl Decoder {
 
     /// Rows events decoded to their head only (table id and flags; implies no row values):
     /// for a reader that passes events on, which need not copy or inflate row data.
+    /// Drops every table map it keeps (a stream reader does at each group's end: a group's rows
+    /// refer only to its own TABLE_MAPs).
+    pub fn forget_tables(&mut self) {
+        self.tables.clear();
+    }
+
     pub fn skim_rows(mut self, on: bool) -> Self {
         self.skim_rows = on;
         if on {

@@ -142,6 +142,16 @@ struct Writer {
     positions: Positions,
     /// Durable records not applied yet, oldest first.
     unapplied: VecDeque<Record>,
+    /// The applied pieces of a group not yet whole: written, not shown.
+    partial: Option<Partial>,
+}
+
+/// Where the applied pieces of an unfinished group lie in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Partial {
+    file: String,
+    start: u64,
+    len: u64,
 }
 
 #[derive(Debug)]
@@ -340,7 +350,25 @@ impl Store {
     /// Each group must start where its file ends, counting the records not yet applied.
     pub fn append(&self, batch: Vec<Append>) -> Result<LogIndex, StoreError> {
         let mut w = self.writer();
-        let ends = self.with_files(|files| contiguous_ends(files, w.unapplied.iter().flat_map(|r| &r.batch).chain(&batch)))?;
+        let files = self.files();
+        if w.unapplied.is_empty() {
+            // A group sent again from its start (a new session after one that ended in the
+            // middle of a large group): its earlier pieces are dropped, and overwritten.
+            if let (Some(p), Some((name, offset, ..))) = (&w.partial, batch.first()) {
+                if p.file == *name && p.start == *offset {
+                    w.partial = None;
+                }
+            }
+        }
+        let partial = w.partial.clone();
+        let log_end = |name: &str| {
+            let end = complete_end(&files, name)?;
+            Some(match &partial {
+                Some(p) if p.file == name && p.start == end => end + p.len,
+                _ => end,
+            })
+        };
+        let ends = contiguous_ends(log_end, w.unapplied.iter().flat_map(|r| &r.batch).chain(&batch))?;
         let entries: Vec<(&str, u64, &[u8])> = batch.iter().map(|(n, o, b, _)| (n.as_str(), *o, b.as_slice())).collect();
         let may_checkpoint = w.unapplied.is_empty();
         let logged = match w.journal.as_mut() {
@@ -395,7 +423,7 @@ impl Store {
                 }
             }
             let Some(record) = w.unapplied.pop_front() else { break };
-            closed.extend(self.show(record.batch));
+            closed.extend(self.show(record.batch, &mut w.partial));
             w.positions.applied = record.index;
         }
         for s in closed {
@@ -404,8 +432,9 @@ impl Store {
         Ok(w.positions.applied)
     }
 
-    /// Makes applied groups visible: summaries and the tail. The files that this closed.
-    fn show(&self, batch: Vec<Append>) -> Vec<Arc<FileSummary>> {
+    /// Makes applied groups visible: summaries and the tail. A piece of a group only joins
+    /// `partial` until the group's last piece shows the whole group. The files this closed.
+    fn show(&self, batch: Vec<Append>, partial: &mut Option<Partial>) -> Vec<Arc<FileSummary>> {
         let mut st = self.state_mut();
         let State { files, tail } = &mut *st;
         // Dumps hold the old snapshot: the list is copied (pointers) and the summaries that
@@ -413,13 +442,25 @@ impl Store {
         let files = Arc::make_mut(files);
         let mut closed = Vec::new();
         for (name, offset, bytes, mut info) in batch {
-            // The bytes are the truth of how much a group adds.
-            info.len = bytes.len() as u64;
-            if let Some(s) = files.iter_mut().rev().find(|f| f.name == name) {
-                let was_closed = s.closed;
-                Arc::make_mut(s).apply(&info);
-                if s.closed && !was_closed && summaries::persistable(s) {
-                    closed.push(Arc::clone(s));
+            let len = bytes.len() as u64;
+            // The bytes are the truth of how much a group adds: its pieces and this.
+            let earlier = match partial.take() {
+                Some(p) if p.file == name && p.start + p.len == offset => Some(p),
+                _ => None,
+            };
+            if info.part {
+                *partial = Some(match earlier {
+                    Some(p) => Partial { len: p.len + len, ..p },
+                    None => Partial { file: name.clone(), start: offset, len },
+                });
+            } else {
+                info.len = earlier.map_or(0, |p| p.len) + len;
+                if let Some(s) = files.iter_mut().rev().find(|f| f.name == name) {
+                    let was_closed = s.closed;
+                    Arc::make_mut(s).apply(&info);
+                    if s.closed && !was_closed && summaries::persistable(s) {
+                        closed.push(Arc::clone(s));
+                    }
                 }
             }
             tail.push(&name, offset, Bytes::from(bytes));
@@ -495,15 +536,15 @@ pub fn purgeable_before(files: &[Arc<FileSummary>], ts: u64) -> usize {
     files[..files.len().saturating_sub(1)].iter().take_while(|f| u64::from(f.last_timestamp) < ts).count()
 }
 
-/// Each group of `batch` must start where its file ends (or where the one before it in the
-/// batch does); the new end of each file appended to.
-pub fn contiguous_ends<'a>(files: &[Arc<FileSummary>], batch: impl IntoIterator<Item = &'a Append>) -> Result<Vec<(String, u64)>, StoreError> {
+/// Each group (or piece of one) of `batch` must start where its file's log ends (`log_end`),
+/// or where the one before it in the batch does; the new end of each file appended to.
+pub fn contiguous_ends<'a>(log_end: impl Fn(&str) -> Option<u64>, batch: impl IntoIterator<Item = &'a Append>) -> Result<Vec<(String, u64)>, StoreError> {
     let mut ends: Vec<(String, u64)> = Vec::new();
     for (name, offset, bytes, _) in batch {
         let i = match ends.iter().position(|(n, _)| n == name) {
             Some(i) => i,
             None => {
-                let end = complete_end(files, name).ok_or_else(|| StoreError::NotContiguous { file: name.clone(), offset: *offset, end: None })?;
+                let end = log_end(name).ok_or_else(|| StoreError::NotContiguous { file: name.clone(), offset: *offset, end: None })?;
                 ends.push((name.clone(), end));
                 ends.len() - 1
             }
@@ -536,13 +577,14 @@ mod tests {
     #[test]
     fn appends_must_continue_their_file_within_a_batch_too() {
         let files = vec![summary("b.1", 400, true, Some("b.2")), summary("b.2", 4, false, None)];
-        assert_eq!(contiguous_ends(&files, &[group("b.2", 4, 10), group("b.2", 14, 6)]), Ok(vec![("b.2".to_string(), 20)]));
+        let files = |name: &str| complete_end(&files, name);
+        assert_eq!(contiguous_ends(files, &[group("b.2", 4, 10), group("b.2", 14, 6)]), Ok(vec![("b.2".to_string(), 20)]));
         assert_eq!(
-            contiguous_ends(&files, &[group("b.2", 4, 10), group("b.2", 15, 6)]),
+            contiguous_ends(files, &[group("b.2", 4, 10), group("b.2", 15, 6)]),
             Err(StoreError::NotContiguous { file: "b.2".into(), offset: 15, end: Some(14) })
         );
-        assert_eq!(contiguous_ends(&files, &[group("b.3", 4, 1)]), Err(StoreError::NotContiguous { file: "b.3".into(), offset: 4, end: None }));
-        assert_eq!(contiguous_ends(&files, &[group("b.1", 4, 1)]), Err(StoreError::NotContiguous { file: "b.1".into(), offset: 4, end: Some(400) }));
+        assert_eq!(contiguous_ends(files, &[group("b.3", 4, 1)]), Err(StoreError::NotContiguous { file: "b.3".into(), offset: 4, end: None }));
+        assert_eq!(contiguous_ends(files, &[group("b.1", 4, 1)]), Err(StoreError::NotContiguous { file: "b.1".into(), offset: 4, end: Some(400) }));
     }
 
     #[test]

@@ -226,6 +226,17 @@ pub struct Appended {
     /// The file a closing ROTATE names.
     pub rotate_to: Option<String>,
     pub tables: Vec<Arc<TableMap>>,
+    /// Not a whole group: a piece of one larger than the upstream holds in memory. The store
+    /// writes it and shows nothing of it until the group's last piece (a whole `Appended`,
+    /// whose facts are the whole group's) follows it.
+    pub part: bool,
+}
+
+impl Appended {
+    /// A piece of a group, with no facts of its own.
+    pub fn part() -> Appended {
+        Appended { part: true, ..Appended::default() }
+    }
 }
 
 impl FileSummary {

@@ -32,6 +32,9 @@ pub struct UpstreamConfig {
     pub use_gtid: bool,
 }
 
+/// How much of one group the session holds before it hands the group out in pieces.
+pub const GROUP_BYTES_MAX: usize = 64 << 20;
+
 /// Semi-sync: the byte in front of every event, and the flag that asks for an ACK.
 const SEMI_SYNC_MAGIC: u8 = 0xef;
 const SEMI_SYNC_NEED_ACK: u8 = 0x01;
@@ -54,6 +57,11 @@ pub enum UpstreamOutput {
     /// Append whole groups to `file`, which must end at `offset`. `id` numbers the appends of
     /// this session from 1 up, in stream order: committing append `id` commits all before it.
     Append { id: AppendId, file: String, offset: u64, bytes: Vec<u8>, info: Box<Appended> },
+    /// A piece of a group larger than the session holds in memory (`group_bytes_max`), at
+    /// `offset` of `file`: the store keeps it and shows it only with the group's `Append`, which
+    /// carries the rest and the facts of the whole group. A session that ends before that
+    /// leaves pieces the next session overwrites.
+    AppendPart { file: String, offset: u64, bytes: Vec<u8> },
     /// The semi-sync ACK for the transaction that append `after` ends: write `bytes` to the
     /// primary only once every append up to `after` is committed (durable on one node,
     /// committed by Raft in a cluster), never merely because the append was issued before it.
@@ -98,9 +106,13 @@ pub struct UpstreamSession {
     file_end: u64,
     /// The next file named by a real ROTATE.
     next_file: Option<String>,
-    /// The group being received: its bytes, from `group_start`.
+    /// The group being received: its bytes not yet handed out, from `group_start`, after the
+    /// `group_parted` bytes of it handed out as pieces.
     group: Vec<u8>,
     group_start: u64,
+    group_parted: u64,
+    /// A group grows in memory up to this, then goes out in pieces ([`UpstreamOutput::AppendPart`]).
+    group_bytes_max: usize,
     facts: GroupFacts,
     out: VecDeque<UpstreamOutput>,
     /// Milliseconds (driver's clock) of the session's start and of the last bytes from the primary.
@@ -136,6 +148,8 @@ impl UpstreamSession {
             next_file: None,
             group: Vec::new(),
             group_start: 0,
+            group_parted: 0,
+            group_bytes_max: GROUP_BYTES_MAX,
             facts: GroupFacts::new(),
             out: VecDeque::new(),
             started_ms: now_ms,
@@ -151,6 +165,11 @@ impl UpstreamSession {
 
     /// What the store holds: each file's end, the MariaDB GTID position (`domain-server-seq,...`)
     /// and the MySQL GTID set.
+    /// How much of a group is held in memory before it goes out in pieces.
+    pub fn set_group_bytes_max(&mut self, bytes: usize) {
+        self.group_bytes_max = bytes.max(1);
+    }
+
     pub fn with_stored(mut self, ends: std::collections::BTreeMap<String, u64>, gtid_pos: String, gtid_executed: GtidSet) -> Self {
         self.stored = ends;
         self.gtid_pos = gtid_pos;
@@ -398,17 +417,18 @@ impl UpstreamSession {
         let Some(file) = self.file.clone() else { return self.fail(UpstreamError::EventBeforeRotate) };
         // Each event goes where the primary has it: log_pos is its end.
         let start = u64::from(ev.header.log_pos).saturating_sub(raw.len() as u64);
-        if ev.header.log_pos != 0 && u64::from(ev.header.log_pos) <= self.file_end && self.group.is_empty() {
+        let in_group = !self.group.is_empty() || self.group_parted > 0;
+        if ev.header.log_pos != 0 && u64::from(ev.header.log_pos) <= self.file_end && !in_group {
             // Already stored (a GTID dump restarts at the file's beginning): only checked.
             self.groups.observe(&ev);
             self.out.push_back(UpstreamOutput::Verify { file, offset: start, bytes: raw });
             return;
         }
-        if ev.header.log_pos != 0 && start != self.file_end + self.group.len() as u64 {
-            let stored_end = self.file_end + self.group.len() as u64;
-            return self.fail(UpstreamError::NotContiguous { file, offset: start, stored_end });
+        let received_end = self.file_end + self.group_parted + self.group.len() as u64;
+        if ev.header.log_pos != 0 && start != received_end {
+            return self.fail(UpstreamError::NotContiguous { file, offset: start, stored_end: received_end });
         }
-        if self.group.is_empty() {
+        if !in_group {
             self.group_start = self.file_end;
         }
         self.group.extend_from_slice(&raw);
@@ -416,11 +436,15 @@ impl UpstreamSession {
         if self.groups.observe(&ev) {
             let bytes = std::mem::take(&mut self.group);
             let info = self.facts.finish();
-            self.file_end += bytes.len() as u64;
+            let whole = std::mem::take(&mut self.group_parted) + bytes.len() as u64;
+            self.file_end += whole;
             let end = self.group_start + bytes.len() as u64;
             self.last_append += 1;
             let id = self.last_append;
             self.out.push_back(UpstreamOutput::Append { id, file: file.clone(), offset: self.group_start, bytes, info: Box::new(info) });
+            // A group's TABLE_MAPs come before its rows: none is needed after it, so the
+            // decoder's table cache stays as small as one group.
+            self.decoder.forget_tables();
             if std::mem::take(&mut self.ack_due) {
                 // Framed now, sent by the driver once append `id` is committed: never through
                 // the client's queue, whose bytes go out as soon as they are polled.
@@ -430,6 +454,13 @@ impl UpstreamSession {
                 let bytes = self.client.frame_semi_sync_ack(&ack);
                 self.out.push_back(UpstreamOutput::Ack { after: id, bytes });
             }
+        } else if self.group.len() >= self.group_bytes_max {
+            // Too large to hold: this much goes out now, shown by the store only with the rest.
+            let bytes = std::mem::take(&mut self.group);
+            let offset = self.group_start;
+            self.group_start += bytes.len() as u64;
+            self.group_parted += bytes.len() as u64;
+            self.out.push_back(UpstreamOutput::AppendPart { file: file.clone(), offset, bytes });
         }
         if let EventBody::Rotate(r) = &ev.body {
             self.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
@@ -444,6 +475,7 @@ impl UpstreamSession {
             return self.fail(UpstreamError::BadFileName { name, why });
         }
         self.group.clear();
+        self.group_parted = 0;
         self.facts = GroupFacts::new();
         self.groups = GroupTracker::new();
         self.file = Some(name.clone());
