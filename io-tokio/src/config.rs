@@ -50,6 +50,10 @@ pub struct Args {
     /// (MariaDB's net_write_timeout) [default: 60000].
     #[arg(long)]
     pub dump_write_timeout_ms: Option<u64>,
+    /// How much of one transaction from the primary is held in memory; a larger one goes to
+    /// the store in pieces of this size, shown only once whole [default: 67108864].
+    #[arg(long)]
+    pub upstream_group_bytes_max: Option<usize>,
     /// The primary to replicate from, HOST:PORT; also settable with CHANGE MASTER TO.
     #[arg(long)]
     pub primary: Option<String>,
@@ -110,6 +114,7 @@ struct File {
     login_timeout_ms: Option<u64>,
     idle_timeout_ms: Option<u64>,
     dump_write_timeout_ms: Option<u64>,
+    upstream_group_bytes_max: Option<usize>,
     primary: Option<String>,
     primary_user: Option<String>,
     primary_password: Option<String>,
@@ -152,6 +157,7 @@ pub struct Limits {
     pub login_timeout_ms: u64,
     pub idle_timeout_ms: u64,
     pub dump_write_timeout_ms: u64,
+    pub upstream_group_bytes_max: usize,
 }
 
 /// The longest timeout accepted, a year (MariaDB's bound on wait_timeout).
@@ -229,6 +235,7 @@ impl Args {
                 login_timeout_ms: bounded("login_timeout_ms", self.login_timeout_ms, file.login_timeout_ms, 10_000, 1..=TIMEOUT_MS_MAX)?,
                 idle_timeout_ms: bounded("idle_timeout_ms", self.idle_timeout_ms, file.idle_timeout_ms, 8 * 3600 * 1000, 1..=TIMEOUT_MS_MAX)?,
                 dump_write_timeout_ms: bounded("dump_write_timeout_ms", self.dump_write_timeout_ms, file.dump_write_timeout_ms, 60_000, 1..=TIMEOUT_MS_MAX)?,
+                upstream_group_bytes_max: bounded("upstream_group_bytes_max", self.upstream_group_bytes_max, file.upstream_group_bytes_max, 64 << 20, 64 << 10..=1 << 30)?,
             },
             primary,
             tls: match (self.tls_cert.clone().or(file.tls_cert), self.tls_key.clone().or(file.tls_key)) {
@@ -340,11 +347,20 @@ mod tests {
             login_timeout_ms: 10_000,
             idle_timeout_ms: 28_800_000,
             dump_write_timeout_ms: 60_000,
+            upstream_group_bytes_max: 64 << 20,
         };
         assert_eq!(l, defaults);
-        let toml = "packet_bytes_max = 2048\nhandshake_bytes_max = 8192\nconnections_max = 7\nlogin_timeout_ms = 5\nidle_timeout_ms = 6\ndump_write_timeout_ms = 8\n";
+        let toml = "packet_bytes_max = 2048\nhandshake_bytes_max = 8192\nconnections_max = 7\nlogin_timeout_ms = 5\nidle_timeout_ms = 6\ndump_write_timeout_ms = 8\nupstream_group_bytes_max = 65536\n";
         let l = with_file(toml).unwrap().limits;
-        let set = Limits { packet_bytes_max: 2048, handshake_bytes_max: 8192, connections_max: 7, login_timeout_ms: 5, idle_timeout_ms: 6, dump_write_timeout_ms: 8 };
+        let set = Limits {
+            packet_bytes_max: 2048,
+            handshake_bytes_max: 8192,
+            connections_max: 7,
+            login_timeout_ms: 5,
+            idle_timeout_ms: 6,
+            dump_write_timeout_ms: 8,
+            upstream_group_bytes_max: 65536,
+        };
         assert_eq!(l, set);
         // The former name of packet_bytes_max, as a key and as a flag.
         assert_eq!(with_file("max_packet_bytes = 4096\n").unwrap().limits.packet_bytes_max, 4096);

@@ -42,7 +42,7 @@ pub struct Node {
     /// Every open connection, so that KILL can end it; their number is held to
     /// `connections_max`.
     connections: Mutex<BTreeMap<u32, Connection>>,
-    limits: Limits,
+    pub(crate) limits: Limits,
     /// The origin of the milliseconds the connections' deadlines are counted in.
     epoch: Instant,
     /// binraft's own replication: settings (persisted), and what the upstream reports.

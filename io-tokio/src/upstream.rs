@@ -90,6 +90,7 @@ async fn run(r: Replication, node: &Node) {
             s.io_state = "Connecting to master".into();
         });
         let mut s = UpstreamSession::new(cfg.clone(), resume.clone(), now()).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed());
+        s.set_group_bytes_max(node.limits.upstream_group_bytes_max);
         let error = session(&mut s, &primary, tls.as_ref(), &r.host, node, t0).await;
         let wait = Duration::from_millis(reconnect.handle_session_end(now(), &error, s.appended_any()));
         status(node, |st| {
