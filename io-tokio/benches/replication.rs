@@ -237,6 +237,8 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
     let bport = free_port();
     let _b = binraft(&w.join("store"), bport, &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
     let start_pos = p.sql("SELECT @@gtid_binlog_pos");
+    // binraft too, or its reader may ask before binraft has its first file (error 1236).
+    wait_caught_up(bport, &start_pos);
     let t = Instant::now();
     while relay.sql("SELECT @@gtid_slave_pos") != start_pos {
         assert!(t.elapsed() < Duration::from_secs(30), "relay did not catch up");

@@ -89,6 +89,10 @@ impl Store {
     /// that misses the in-memory tail runs on a blocking thread, off the runtime's workers
     /// (inline under the simulator, whose disk is memory).
     pub async fn read(&self, file: &str, offset: u64, max: usize) -> io::Result<(Bytes, bool)> {
+        // Replicas that follow read from memory: no thread hop for them.
+        if let Some(hit) = self.core.read_cached(file, offset, max) {
+            return Ok(hit);
+        }
         #[cfg(not(madsim))]
         let r = {
             let (core, file) = (Arc::clone(&self.core), file.to_string());

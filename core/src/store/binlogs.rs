@@ -493,21 +493,28 @@ impl Store {
     /// whole groups are ever served: a partial write stays invisible. The newest bytes come
     /// from memory, older ones from the disk.
     pub fn read(&self, file: &str, offset: u64, max: usize) -> Result<(Bytes, bool), StoreError> {
-        let (limit, want, cached) = {
-            let st = self.state();
-            let limit = complete_end(&st.files, file).unwrap_or(0);
-            let want = usize::try_from(limit.saturating_sub(offset)).unwrap_or(usize::MAX).min(max);
-            (limit, want, st.tail.read(file, offset, want))
-        };
-        let at_end = offset + want as u64 >= limit;
+        let (want, at_end, cached) = self.read_plan(file, offset, max);
         if let Some(buf) = cached {
             return Ok((buf, at_end));
         }
-        if want == 0 {
-            return Ok((Bytes::new(), at_end));
-        }
         let buf = self.disk.open(file)?.read_at(offset, want)?;
         Ok((buf.into(), at_end))
+    }
+
+    /// [`Store::read`] when memory can answer it (the tail, or nothing to read): no disk.
+    pub fn read_cached(&self, file: &str, offset: u64, max: usize) -> Option<(Bytes, bool)> {
+        let (_, at_end, cached) = self.read_plan(file, offset, max);
+        cached.map(|b| (b, at_end))
+    }
+
+    /// How much a read gets, whether it reaches the stored end, and the bytes if memory has them.
+    fn read_plan(&self, file: &str, offset: u64, max: usize) -> (usize, bool, Option<Bytes>) {
+        let st = self.state();
+        let limit = complete_end(&st.files, file).unwrap_or(0);
+        let want = usize::try_from(limit.saturating_sub(offset)).unwrap_or(usize::MAX).min(max);
+        let at_end = offset + want as u64 >= limit;
+        let cached = if want == 0 { Some(Bytes::new()) } else { st.tail.read(file, offset, want) };
+        (want, at_end, cached)
     }
 }
 
