@@ -44,7 +44,7 @@ async fn run(r: Replication, node: &Node) {
     let primary = format!("{}:{}", r.host, r.port);
     let cfg = UpstreamConfig {
         user: r.user.clone(),
-        password: r.password.clone(),
+        password: r.password.as_str().into(),
         server_id: node.server_id(),
         heartbeat_period_ms: r.heartbeat_ms,
         tls: r.ssl,
