@@ -1,122 +1,65 @@
 //! What admins and clients ask of the node beyond the replication protocol: the admin
 //! statements (CHANGE MASTER TO, START/STOP/RESET SLAVE, PURGE BINARY LOGS), SHOW BINLOG EVENTS
-//! and binlog_gtid_pos(), each read from or applied to the store.
+//! and binlog_gtid_pos(), each read from or applied to the store. What replication statements
+//! do to the settings is core's (`binraft_core::upstream::settings`); here it is saved to
+//! `replication.toml` and carried out.
 
-use crate::config::Replication;
+use crate::config::save_replication;
 use crate::server::Node;
 use binraft_core::mysql::errors::ServerError;
 use binraft_core::primary::admin::{AdminCommand, ReplicaStatus};
+use binraft_core::upstream::settings::{self, SettingsError, Session, Status};
 use std::sync::Arc;
 
 impl Node {
-    /// Carries out an admin statement.
+    /// Carries out an admin statement. CHANGE MASTER TO and START / STOP / RESET SLAVE are
+    /// decided by core ([`settings`]); this saves what they decide, then acts on it.
     pub(crate) fn admin(&self, cmd: AdminCommand) -> Result<(), ServerError> {
         let mut repl = self.replication.lock().map_err(|_| ServerError::binlog("internal: poisoned lock"))?;
-        let running = repl.as_ref().is_some_and(|r| r.running);
-        let persist = |r: Option<&Replication>| {
-            Replication::save(self.store.disk().as_ref(), r).map_err(|e| ServerError::new(1105, b"HY000", format!("cannot save replication settings: {e}")))
-        };
-        match cmd {
-            AdminCommand::ChangeMaster(c) => {
-                if running {
-                    return Err(ServerError::new(1198, b"HY000", "This operation cannot be performed as you have a running slave; run STOP SLAVE first"));
-                }
-                if c.log_file.is_some() || c.log_pos.is_some() {
-                    return Err(ServerError::new(1064, b"42000", "binraft resumes from its own store: MASTER_LOG_FILE and MASTER_LOG_POS are not settable"));
-                }
-                let mut r = repl.clone().unwrap_or(Replication {
-                    host: String::new(),
-                    port: 3306,
-                    user: String::new(),
-                    password: String::new(),
-                    heartbeat_ms: 1000,
-                    running: false,
-                    ssl: false,
-                    ssl_ca: None,
-                    use_gtid: false,
-                });
-                if let Some(g) = &c.use_gtid {
-                    r.use_gtid = g != "no";
-                }
-                // MySQL's spelling of the same choice: auto-position by the store's GTID set.
-                if let Some(auto) = c.auto_position {
-                    r.use_gtid = auto;
-                }
-                if let Some(ssl) = c.ssl {
-                    r.ssl = ssl;
-                }
-                if let Some(ca) = c.ssl_ca {
-                    r.ssl_ca = Some(ca.into());
-                    r.ssl = true;
-                }
-                if let Some(h) = c.host {
-                    r.host = h;
-                }
-                if let Some(p) = c.port {
-                    r.port = p;
-                }
-                if let Some(u) = c.user {
-                    r.user = u;
-                }
-                if let Some(p) = c.password {
-                    r.password = p;
-                }
-                if let Some(h) = c.heartbeat_period_ms {
-                    r.heartbeat_ms = h.max(100);
-                }
-                persist(Some(&r))?;
-                tracing::info!(replication = ?r, "CHANGE MASTER TO");
-                *repl = Some(r);
-            }
-            AdminCommand::StartReplica => {
-                let Some(r) = repl.as_mut() else {
-                    return Err(ServerError::new(1200, b"HY000", "The server is not configured as slave; fix in config file or with CHANGE MASTER TO"));
-                };
-                if r.host.is_empty() {
-                    return Err(ServerError::new(1200, b"HY000", "The server is not configured as slave; fix in config file or with CHANGE MASTER TO"));
-                }
-                r.running = true;
-                persist(Some(r))?;
-                self.replication_target.set(Some(r.clone()));
-            }
-            AdminCommand::StopReplica => {
-                if let Some(r) = repl.as_mut() {
-                    r.running = false;
-                    persist(Some(r))?;
-                }
-                self.replication_target.set(None);
-                if let Ok(mut s) = self.replica_status.lock() {
-                    s.io_running = "No".into();
-                    s.io_state = String::new();
-                }
-            }
-            AdminCommand::ResetReplica { all } => {
-                if running {
-                    return Err(ServerError::new(1198, b"HY000", "This operation cannot be performed as you have a running slave; run STOP SLAVE first"));
-                }
-                if all {
-                    persist(None)?;
-                    *repl = None;
-                }
-                if let Ok(mut s) = self.replica_status.lock() {
-                    *s = ReplicaStatus::default();
-                }
-            }
+        let decided = match &cmd {
+            AdminCommand::ChangeMaster(c) => settings::change_master(repl.as_ref(), c),
+            AdminCommand::StartReplica => settings::start(repl.as_ref()),
+            AdminCommand::StopReplica => Ok(settings::stop(repl.as_ref())),
+            AdminCommand::ResetReplica { all } => settings::reset(repl.as_ref(), *all),
             AdminCommand::PurgeTo(file) => {
                 drop(repl);
                 let files = self.store.files();
-                let Some(upto) = files.iter().position(|f| f.name == file) else {
+                let Some(upto) = files.iter().position(|f| &f.name == file) else {
                     return Err(ServerError::new(1373, b"HY000", "Target log not found in binlog index"));
                 };
-                self.purge(&files[..upto])?;
+                return self.purge(&files[..upto]);
             }
             AdminCommand::PurgeBefore(ts) => {
                 drop(repl);
                 let files = self.store.files();
-                let n = binraft_core::store::binlogs::purgeable_before(&files, ts);
-                self.purge(&files[..n])?;
+                let n = binraft_core::store::binlogs::purgeable_before(&files, *ts);
+                return self.purge(&files[..n]);
+            }
+        };
+        let t = decided.map_err(SettingsError::to_server_error)?;
+        if t.save {
+            save_replication(self.store.disk().as_ref(), t.settings.as_ref())
+                .map_err(|e| ServerError::new(1105, b"HY000", format!("cannot save replication settings: {e}")))?;
+        }
+        if let (AdminCommand::ChangeMaster(_), Some(r)) = (&cmd, &t.settings) {
+            tracing::info!(replication = ?r, "CHANGE MASTER TO");
+        }
+        match t.session {
+            Session::Unchanged => {}
+            Session::Start => self.replication_target.set(t.settings.clone()),
+            Session::Stop => self.replication_target.set(None),
+        }
+        if let Ok(mut s) = self.replica_status.lock() {
+            match t.status {
+                Status::Unchanged => {}
+                Status::Stopped => {
+                    s.io_running = "No".into();
+                    s.io_state = String::new();
+                }
+                Status::Cleared => *s = ReplicaStatus::default(),
             }
         }
+        *repl = t.settings;
         Ok(())
     }
 

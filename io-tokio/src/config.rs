@@ -1,7 +1,9 @@
 //! The node's settings: command-line flags, over a TOML file (`--config`), over defaults. And
 //! the replication settings a DBA sets with CHANGE MASTER TO, kept in the data directory.
 
-use serde::{Deserialize, Serialize};
+use binraft_core::upstream::settings::CONNECT_RETRY_S_DEFAULT;
+use binraft_core::upstream::UpstreamSettings;
+use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -66,6 +68,10 @@ pub struct Args {
     /// Heartbeat period asked of the primary, in milliseconds [default: 1000].
     #[arg(long)]
     pub primary_heartbeat_ms: Option<u64>,
+    /// The longest wait between two attempts to connect to the primary, in seconds
+    /// (MASTER_CONNECT_RETRY); the first wait is 100 ms, doubling up to it [default: 10].
+    #[arg(long)]
+    pub primary_connect_retry_s: Option<u64>,
     /// How received transactions are made durable: `group` (one fsync for all those received
     /// together) or `transaction` (one fsync each) [default: group].
     #[arg(long)]
@@ -119,6 +125,7 @@ struct File {
     primary_user: Option<String>,
     primary_password: Option<String>,
     primary_heartbeat_ms: Option<u64>,
+    primary_connect_retry_s: Option<u64>,
     sync: Option<String>,
     journal_mb: Option<u64>,
     tls_cert: Option<PathBuf>,
@@ -138,7 +145,7 @@ pub struct Settings {
     pub users: Vec<(String, String)>,
     pub admins: Vec<(String, String)>,
     pub limits: Limits,
-    pub primary: Option<Replication>,
+    pub primary: Option<UpstreamSettings>,
     /// One fsync for all transactions received together (else one each).
     pub group_commit: bool,
     /// The journal's size in bytes (0: no journal).
@@ -208,16 +215,21 @@ impl Args {
             Some(hp) => {
                 let (host, port) = hp.rsplit_once(':').ok_or_else(|| format!("primary {hp:?}: expected HOST:PORT"))?;
                 let port: u16 = port.parse().map_err(|_| format!("primary {hp:?}: bad port"))?;
-                Some(Replication {
+                let ssl_ca = match self.primary_ssl_ca.clone().or(file.primary_ssl_ca) {
+                    None => None,
+                    Some(p) => Some(p.into_os_string().into_string().map_err(|p| format!("primary_ssl_ca {p:?}: not UTF-8"))?),
+                };
+                Some(UpstreamSettings {
                     host: host.to_string(),
                     port,
                     user: self.primary_user.clone().or(file.primary_user).unwrap_or_else(|| "repl".into()),
-                    password: self.primary_password.clone().or(file.primary_password).unwrap_or_default(),
+                    password: self.primary_password.clone().or(file.primary_password).unwrap_or_default().into(),
                     heartbeat_ms: self.primary_heartbeat_ms.or(file.primary_heartbeat_ms).unwrap_or(1000),
                     running: true,
                     ssl: self.primary_ssl || file.primary_ssl.unwrap_or(false),
-                    ssl_ca: self.primary_ssl_ca.clone().or(file.primary_ssl_ca),
+                    ssl_ca,
                     use_gtid: self.primary_use_gtid || file.primary_use_gtid.unwrap_or(false),
+                    connect_retry_s: bounded("primary_connect_retry_s", self.primary_connect_retry_s, file.primary_connect_retry_s, CONNECT_RETRY_S_DEFAULT, 1..=TIMEOUT_MS_MAX / 1000)?,
                 })
             }
         };
@@ -258,54 +270,25 @@ impl Args {
     }
 }
 
-/// Where binraft replicates from; persisted in `replication.toml` in the data directory.
-#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
-pub struct Replication {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub password: String,
-    pub heartbeat_ms: u64,
-    /// START SLAVE'd (true) or STOP SLAVE'd.
-    pub running: bool,
-    /// MASTER_SSL.
-    #[serde(default)]
-    pub ssl: bool,
-    /// MASTER_SSL_CA.
-    #[serde(default)]
-    pub ssl_ca: Option<PathBuf>,
-    /// MASTER_USE_GTID=slave_pos.
-    #[serde(default)]
-    pub use_gtid: bool,
-}
-
-impl std::fmt::Debug for Replication {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}@{}:{} (running: {}, tls: {})", self.user, self.host, self.port, self.running, self.ssl)
-    }
-}
-
 use binraft_core::store::disk::{self as disk, Disk};
 use binraft_core::store::names::REPLICATION;
 
-impl Replication {
-    /// The settings kept on the store's disk, if any.
-    pub fn load(d: &dyn Disk) -> Result<Option<Replication>, String> {
-        match disk::read_whole(d, REPLICATION).map_err(|e| e.to_string())? {
-            Some(b) => toml::from_str(&String::from_utf8_lossy(&b)).map(Some).map_err(|e| format!("{REPLICATION}: {e}")),
-            None => Ok(None),
-        }
+/// The replication settings kept on the store's disk (`replication.toml`), if any.
+pub fn load_replication(d: &dyn Disk) -> Result<Option<UpstreamSettings>, String> {
+    match disk::read_whole(d, REPLICATION).map_err(|e| e.to_string())? {
+        Some(b) => toml::from_str(&String::from_utf8_lossy(&b)).map(Some).map_err(|e| format!("{REPLICATION}: {e}")),
+        None => Ok(None),
     }
+}
 
-    /// Saves (or, for `None`, removes) the settings, durably; the disk makes files readable by
-    /// the owner only.
-    pub fn save(d: &dyn Disk, r: Option<&Replication>) -> Result<(), String> {
-        match r {
-            None => disk::remove_durably(d, REPLICATION).map_err(|e| e.to_string()),
-            Some(r) => {
-                let text = toml::to_string(r).map_err(|e| format!("{REPLICATION}: {e}"))?;
-                disk::write_atomically(d, REPLICATION, text.as_bytes()).map_err(|e| e.to_string())
-            }
+/// Saves (or, for `None`, removes) the replication settings, durably; the disk makes files
+/// readable by the owner only.
+pub fn save_replication(d: &dyn Disk, r: Option<&UpstreamSettings>) -> Result<(), String> {
+    match r {
+        None => disk::remove_durably(d, REPLICATION).map_err(|e| e.to_string()),
+        Some(r) => {
+            let text = toml::to_string(r).map_err(|e| format!("{REPLICATION}: {e}"))?;
+            disk::write_atomically(d, REPLICATION, text.as_bytes()).map_err(|e| e.to_string())
         }
     }
 }
@@ -331,10 +314,43 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:3307");
         let s = with_file("journal_mb = 0\nsync = \"transaction\"\nprimary = \"db1:3306\"\n").unwrap();
         assert_eq!((s.journal_bytes, s.group_commit), (0, false));
-        assert_eq!(s.primary.map(|p| (p.host, p.port)), Some(("db1".into(), 3306)));
+        assert_eq!(s.primary.map(|p| (p.host, p.port, p.connect_retry_s)), Some(("db1".into(), 3306, 10)));
+        let s = with_file("primary = \"db1:3306\"\nprimary_connect_retry_s = 7\n").unwrap();
+        assert_eq!(s.primary.map(|p| p.connect_retry_s), Some(7));
         // A flag wins over the file.
         let s = Args { journal_mb: Some(2), ..Args::default() }.resolve().unwrap();
         assert_eq!(s.journal_bytes, 2 << 20);
+    }
+
+    #[test]
+    fn replication_toml_of_before_connect_retry_loads_and_saves_round_trip() {
+        use binraft_core::store::mem_disk::MemDisk;
+        let d = MemDisk::new();
+        assert_eq!(load_replication(&d).unwrap(), None);
+        // As the former `Replication` wrote it.
+        let old = "host = \"db1\"\nport = 3306\nuser = \"repl\"\npassword = \"pw\"\nheartbeat_ms = 500\nrunning = true\nssl = true\nssl_ca = \"/ca.pem\"\nuse_gtid = true\n";
+        d.put(REPLICATION, old.as_bytes());
+        let s = load_replication(&d).unwrap().unwrap();
+        let want = UpstreamSettings {
+            host: "db1".into(),
+            user: "repl".into(),
+            password: "pw".into(),
+            heartbeat_ms: 500,
+            running: true,
+            ssl: true,
+            ssl_ca: Some("/ca.pem".into()),
+            use_gtid: true,
+            ..UpstreamSettings::default()
+        };
+        assert_eq!((s.clone(), s.connect_retry_s), (want, CONNECT_RETRY_S_DEFAULT));
+        let seven = UpstreamSettings { connect_retry_s: 7, ..s };
+        save_replication(&d, Some(&seven)).unwrap();
+        let text = String::from_utf8(d.contents(REPLICATION).unwrap()).unwrap();
+        // The same keys as before, and the new one.
+        assert!(old.lines().chain(["connect_retry_s = 7"]).all(|l| text.lines().any(|t| t == l)), "{text}");
+        assert_eq!(load_replication(&d).unwrap(), Some(seven));
+        save_replication(&d, None).unwrap();
+        assert_eq!(load_replication(&d).unwrap(), None);
     }
 
     #[test]
@@ -385,6 +401,7 @@ mod tests {
         assert!(err("server_id = 0\n").contains("server_id must not be 0"));
         assert!(err("users = [\"nopassword\"]\n").contains("expected NAME:PASSWORD"));
         assert!(err("primary = \"db1\"\n").contains("expected HOST:PORT"));
+        assert_eq!(err("primary = \"db1:1\"\nprimary_connect_retry_s = 0\n"), "primary_connect_retry_s 0: expected 1 to 31536000");
         assert!(err("tls_cert = \"/x.pem\"\n").contains("tls_cert and tls_key go together"));
         assert!(err("journal_mb = \"big\"\n").contains("config"));
         assert_eq!(err("packet_bytes_max = 100\n"), "packet_bytes_max 100: expected 1024 to 1073741824");

@@ -7,7 +7,8 @@
 //! `ServerConn` keeps both deadlines); a dump write within `dump_write_timeout_ms`. An accept
 //! error (out of file descriptors) pauses the accept loop, 10 ms doubling to 1 s.
 
-use crate::config::{Args, Limits, Replication, Settings};
+use crate::config::{Args, Limits, Settings};
+use binraft_core::upstream::UpstreamSettings;
 use binraft_core::store::Disk;
 use crate::store::Store;
 use binraft_core::primary::admin::{self, ReplicaStatus};
@@ -46,11 +47,11 @@ pub struct Node {
     /// The origin of the milliseconds the connections' deadlines are counted in.
     epoch: Instant,
     /// binraft's own replication: settings (persisted), and what the upstream reports.
-    pub replication: Mutex<Option<Replication>>,
+    pub replication: Mutex<Option<UpstreamSettings>>,
     pub replica_status: Mutex<ReplicaStatus>,
     group_commit: bool,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    pub(crate) replication_target: crate::notify::Latest<Option<Replication>>,
+    pub(crate) replication_target: crate::notify::Latest<Option<UpstreamSettings>>,
 }
 
 /// An open connection: its task, and its user once authenticated.
@@ -128,10 +129,10 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
     // Replication from the command line or config file replaces what CHANGE MASTER TO saved.
     let replication = match &settings.primary {
         Some(r) => {
-            Replication::save(store.disk().as_ref(), Some(r)).map_err(|e| format!("saving replication settings: {e}"))?;
+            crate::config::save_replication(store.disk().as_ref(), Some(r)).map_err(|e| format!("saving replication settings: {e}"))?;
             Some(r.clone())
         }
-        None => Replication::load(store.disk().as_ref())?,
+        None => crate::config::load_replication(store.disk().as_ref())?,
     };
     let replication_target = crate::notify::Latest::new(replication.clone().filter(|r| r.running));
     let node = Arc::new(Node {
@@ -309,12 +310,11 @@ impl Node {
         for f in files.iter() {
             tables.extend(f.tables.iter().map(|(k, t)| (k.clone(), Arc::clone(t))));
         }
-        let replica_status = self.replication.lock().ok().and_then(|r| r.clone()).map(|_| {
-            let mut s = self.replica_status.lock().map(|s| s.clone()).unwrap_or_default();
-            s.executed_gtid_set = gtid_executed.to_string();
-            s
-        });
+        let replica_settings = self.replication.lock().ok().and_then(|r| r.clone());
+        let mut replica_status = self.replica_status.lock().map(|s| s.clone()).unwrap_or_default();
+        replica_status.executed_gtid_set = gtid_executed.to_string();
         ServerInfo {
+            replica_settings,
             replica_status,
             tables,
             variables: v,

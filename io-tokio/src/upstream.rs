@@ -1,18 +1,16 @@
 //! The upstream driver: connects to the primary, drives the core's `UpstreamSession`, and
-//! applies what it decides to the store. Reconnects with backoff forever; each session resumes
+//! applies what it decides to the store. Reconnects forever, with a backoff bounded by
+//! MASTER_CONNECT_RETRY (`UpstreamSettings::reconnect`); each session resumes
 //! right after the last complete group stored. START/STOP SLAVE switch it on and off (stopping
 //! drops the session: a transaction half received is never stored).
 
-use crate::config::Replication;
 use crate::server::Node;
-use binraft_core::upstream::{AppendId, HeldAcks, Reconnect, UpstreamConfig, UpstreamError, UpstreamOutput, UpstreamSession};
+use binraft_core::upstream::{AppendId, HeldAcks, UpstreamError, UpstreamOutput, UpstreamSession, UpstreamSettings};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const BACKOFF_MIN_MS: u64 = 100;
-const BACKOFF_MAX_MS: u64 = 10_000;
 /// Connecting, logging in and setting up the stream must be done by then: a MariaDB replica
 /// gives its primary slave_net_timeout, 60 s by default.
 const LOGIN_TIMEOUT_MS: u64 = 60_000;
@@ -40,19 +38,11 @@ fn status(node: &Node, f: impl FnOnce(&mut binraft_core::primary::admin::Replica
     }
 }
 
-async fn run(r: Replication, node: &Node) {
+async fn run(r: UpstreamSettings, node: &Node) {
     let primary = format!("{}:{}", r.host, r.port);
-    let cfg = UpstreamConfig {
-        user: r.user.clone(),
-        password: r.password.clone(),
-        server_id: node.server_id(),
-        heartbeat_period_ms: r.heartbeat_ms,
-        tls: r.ssl,
-        use_gtid: r.use_gtid,
-        login_timeout_ms: LOGIN_TIMEOUT_MS,
-    };
+    let cfg = r.session_config(node.server_id(), LOGIN_TIMEOUT_MS);
     let tls = if r.ssl {
-        match crate::tls::connector(r.ssl_ca.as_deref()) {
+        match crate::tls::connector(r.ssl_ca.as_deref().map(std::path::Path::new)) {
             Ok(c) => Some(c),
             Err(e) => {
                 status(node, |s| {
@@ -67,16 +57,10 @@ async fn run(r: Replication, node: &Node) {
     } else {
         None
     };
-    status(node, |s| {
-        s.host = r.host.clone();
-        s.port = r.port;
-        s.user = r.user.clone();
-        s.connect_retry_s = BACKOFF_MAX_MS / 1000;
-        s.using_gtid = if r.use_gtid { "Slave_Pos".into() } else { "No".into() };
-    });
     let t0 = Instant::now();
     let now = || t0.elapsed().as_millis() as u64;
-    let mut reconnect = Reconnect::new(BACKOFF_MIN_MS, BACKOFF_MAX_MS);
+    // MASTER_CONNECT_RETRY bounds the wait between attempts.
+    let mut reconnect = r.reconnect();
     loop {
         if let Some(at) = reconnect.poll_timeout() {
             tokio::time::sleep_until(at_ms(t0, at)).await;

@@ -56,7 +56,8 @@ fn replication_is_driven_with_sql_and_survives_restart() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(field(&status(port), "Last_IO_Error").contains("Access denied for user 'repl'"));
-    as_user(port, "admin", "chief", "STOP SLAVE; CHANGE MASTER TO MASTER_PASSWORD='s3cret'").unwrap();
+    // MASTER_CONNECT_RETRY bounds the reconnect backoff, and shows as Connect_Retry.
+    as_user(port, "admin", "chief", "STOP SLAVE; CHANGE MASTER TO MASTER_PASSWORD='s3cret', MASTER_CONNECT_RETRY=7").unwrap();
     as_user(port, "admin", "chief", "START SLAVE").unwrap();
     let r = replica("admin-replica", 2);
     change_master(&r, port, "MASTER_USE_GTID=slave_pos");
@@ -64,6 +65,7 @@ fn replication_is_driven_with_sql_and_survives_restart() {
     let st = status(port);
     assert_eq!(field(&st, "Slave_IO_Running"), "Yes", "{st:?}");
     assert_eq!(field(&st, "Master_Host"), "127.0.0.1");
+    assert_eq!(field(&st, "Connect_Retry"), "7", "{st:?}");
     assert_eq!(field(&st, "Master_Server_Id"), "1");
     assert_eq!(field(&st, "Gtid_IO_Pos"), p.sql("SELECT @@gtid_binlog_pos"));
     assert!(!st.iter().any(|(_, v)| v.contains("s3cret")), "the password is shown");
@@ -76,6 +78,7 @@ fn replication_is_driven_with_sql_and_survives_restart() {
     node.kill9_and_restart();
     p.sql("FLUSH BINARY LOGS; INSERT INTO d.t VALUES (3)");
     assert_converged(&p, &r);
+    assert_eq!(field(&status(port), "Connect_Retry"), "7", "MASTER_CONNECT_RETRY is saved");
 
     // PURGE spares what the replica reads, and removes what nobody needs.
     let logs = as_user(port, "admin", "chief", "SHOW BINARY LOGS").unwrap();

@@ -7,6 +7,37 @@ use sha2::Sha256;
 pub const NATIVE_PASSWORD: &str = "mysql_native_password";
 pub const CACHING_SHA2_PASSWORD: &str = "caching_sha2_password";
 
+/// A password in clear, as a client sends it and as binraft keeps its primary's: its `Debug`
+/// never shows it, and it serializes as the bare string (`password = "..."` in TOML).
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    /// The password itself, for the scramble or the wire; never for a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Password {
+    fn from(p: &str) -> Self {
+        Password(p.to_string())
+    }
+}
+
+impl From<String> for Password {
+    fn from(p: String) -> Self {
+        Password(p)
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
 /// What a server stores for one user: the hashes each plugin checks against.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredPassword {
@@ -105,6 +136,16 @@ pub fn sha2_check_clear(stored: &StoredPassword, clear: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_is_redacted_in_debug_and_bare_in_serde() {
+        let p = Password::from("s3cr3t-pw");
+        let client = crate::mysql::client::ClientConfig { user: "repl".into(), password: p.clone(), max_packet: 1024, tls: false };
+        assert!(!format!("{p:?} {client:?}").contains("s3cr3t-pw"), "{client:?}");
+        assert_eq!(p.expose(), "s3cr3t-pw");
+        assert_eq!(serde_json::to_string(&p).unwrap(), "\"s3cr3t-pw\"");
+        assert_eq!(serde_json::from_str::<Password>("\"s3cr3t-pw\"").unwrap(), p);
+    }
 
     #[test]
     fn native_known_hash() {

@@ -5,7 +5,7 @@
 //! bytes to write, the server's greeting once authenticated, query results, binlog events, and
 //! fatal errors. The driver polls until `None` after every input.
 
-use super::auth::{self, CACHING_SHA2_PASSWORD, NATIVE_PASSWORD};
+use super::auth::{self, Password, CACHING_SHA2_PASSWORD, NATIVE_PASSWORD};
 use super::capabilities::{self, DEPRECATE_EOF, PLUGIN_AUTH};
 use super::command::Command;
 use super::errors::ServerError;
@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub user: String,
-    pub password: String,
+    pub password: Password,
     /// Largest message accepted (a binlog event can be up to 1 GiB).
     pub max_packet: usize,
     /// Ask for TLS (fail if the server does not offer it).
@@ -224,7 +224,7 @@ impl ClientConn {
                 // db.table names (MariaDB then answers 'No database selected'); ODBC is legacy.
                 let not_ours = capabilities::CONNECT_ATTRS | capabilities::CONNECT_WITH_DB | capabilities::NO_SCHEMA | capabilities::ODBC;
                 self.caps = capabilities::SERVER_DEFAULT & g.capabilities & !not_ours;
-                let auth_response = scramble(plugin, &self.cfg.password, &g.scramble);
+                let auth_response = scramble(plugin, self.cfg.password.expose(), &g.scramble);
                 let resp = HandshakeResponse {
                     capabilities: self.caps | capabilities::PROTOCOL_41 | capabilities::SECURE_CONNECTION | PLUGIN_AUTH,
                     max_packet: self.cfg.max_packet.min(u32::MAX as usize) as u32,
@@ -269,7 +269,7 @@ impl ClientConn {
                     if new_plugin != NATIVE_PASSWORD && new_plugin != CACHING_SHA2_PASSWORD {
                         return self.fail(ClientError::UnsupportedAuthPlugin(new_plugin));
                     }
-                    let r = scramble(&new_plugin, &self.cfg.password, &data);
+                    let r = scramble(&new_plugin, self.cfg.password.expose(), &data);
                     self.send(&r);
                     self.state = State::AwaitAuth { plugin: new_plugin };
                 }
@@ -278,7 +278,7 @@ impl ClientConn {
                     Some(0x03) => self.state = State::AwaitAuth { plugin },
                     // Full authentication: the password in clear, which only TLS may carry.
                     Some(0x04) if self.tls_up => {
-                        let mut clear = self.cfg.password.clone().into_bytes();
+                        let mut clear = self.cfg.password.expose().as_bytes().to_vec();
                         clear.push(0);
                         self.send(&clear);
                         self.state = State::AwaitAuth { plugin };

@@ -13,6 +13,7 @@ use crate::mysql::errors::{ServerError, ER_DUP_ARGUMENT, ER_PARSE_ERROR};
 use crate::mysql::response::ResultSet;
 use crate::primary::lex::{Kind, LexError, Lexer, Token};
 use crate::primary::redact::near;
+use crate::upstream::settings::UpstreamSettings;
 use std::fmt;
 
 /// CHANGE MASTER TO's options; absent ones keep their value.
@@ -407,14 +408,10 @@ pub fn parse_datetime(s: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
-/// What SHOW SLAVE STATUS shows, as the node knows it.
+/// What SHOW SLAVE STATUS shows beside the settings: what the upstream session reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplicaStatus {
     pub io_state: String,
-    pub host: String,
-    pub user: String,
-    pub port: u16,
-    pub connect_retry_s: u64,
     pub master_log_file: String,
     pub read_master_log_pos: u64,
     /// "Yes", "No" or "Connecting".
@@ -423,16 +420,16 @@ pub struct ReplicaStatus {
     pub last_io_error: String,
     pub seconds_behind_master: Option<u64>,
     pub master_server_id: u32,
-    pub using_gtid: String,
     pub gtid_io_pos: String,
     pub executed_gtid_set: String,
 }
 
 impl ReplicaStatus {
     /// SHOW SLAVE STATUS (MariaDB's columns, with MySQL's GTID sets and Auto_Position at the
-    /// end: binraft stores what it retrieves, so both sets are the store's); no row when
-    /// replication was never configured.
-    pub fn result_set(status: Option<&ReplicaStatus>) -> ResultSet {
+    /// end: binraft stores what it retrieves, so both sets are the store's): Master_Host,
+    /// Connect_Retry, Using_Gtid... from `settings`, the rest from `self`; no row when
+    /// replication is not configured (`settings` is `None`).
+    pub fn result_set(&self, settings: Option<&UpstreamSettings>) -> ResultSet {
         let cols = [
             "Slave_IO_State", "Master_Host", "Master_User", "Master_Port", "Connect_Retry", "Master_Log_File",
             "Read_Master_Log_Pos", "Relay_Log_File", "Relay_Log_Pos", "Relay_Master_Log_File", "Slave_IO_Running",
@@ -445,17 +442,18 @@ impl ReplicaStatus {
             "Gtid_IO_Pos", "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position",
         ];
         let mut rs = ResultSet::new(&cols);
-        let Some(s) = status else { return rs };
+        let Some(c) = settings else { return rs };
+        let s = self;
         let v = |x: &str| Some(x.to_string());
         let sql_running = if s.io_running == "No" { "No" } else { "Yes" };
         let values = vec![
-            v(&s.io_state), v(&s.host), v(&s.user), v(&s.port.to_string()), v(&s.connect_retry_s.to_string()),
+            v(&s.io_state), v(&c.host), v(&c.user), v(&c.port.to_string()), v(&c.connect_retry_s.to_string()),
             v(&s.master_log_file), v(&s.read_master_log_pos.to_string()), v(""), v("0"), v(&s.master_log_file),
             v(&s.io_running), v(sql_running), v(""), v(""), v(""), v(""), v(""), v(""), v("0"), v(""), v("0"),
             v(&s.read_master_log_pos.to_string()), v("0"), v("None"), v(""), v("0"), v("No"), v(""), v(""), v(""), v(""),
             v(""), s.seconds_behind_master.map(|x| x.to_string()), v("No"), v(&s.last_io_errno.to_string()),
-            v(&s.last_io_error), v("0"), v(""), v(""), v(&s.master_server_id.to_string()), v(&s.using_gtid),
-            v(&s.gtid_io_pos), v(&s.executed_gtid_set), v(&s.executed_gtid_set), v(if s.using_gtid == "No" { "0" } else { "1" }),
+            v(&s.last_io_error), v("0"), v(""), v(""), v(&s.master_server_id.to_string()), v(c.using_gtid()),
+            v(&s.gtid_io_pos), v(&s.executed_gtid_set), v(&s.executed_gtid_set), v(if c.use_gtid { "1" } else { "0" }),
         ];
         rs.rows.push(values);
         rs
@@ -483,6 +481,21 @@ mod tests {
         assert_eq!(parse("PURGE BINARY LOGS TO 'b.000003'"), Some(Ok(AdminCommand::PurgeTo("b.000003".into()))));
         assert_eq!(parse("PURGE MASTER LOGS BEFORE '1970-01-02 00:00:01'"), Some(Ok(AdminCommand::PurgeBefore(86_401))));
         assert_eq!(parse("SELECT 1"), None);
+    }
+
+    #[test]
+    fn slave_status_shows_the_settings_beside_what_the_session_reports() {
+        let live = ReplicaStatus { io_running: "Yes".into(), read_master_log_pos: 1234, ..ReplicaStatus::default() };
+        assert!(live.result_set(None).rows.is_empty(), "no row when not configured");
+        let settings = UpstreamSettings { host: "db1".into(), port: 3307, user: "repl".into(), connect_retry_s: 7, use_gtid: true, password: "s3cr3t-pw".into(), ..UpstreamSettings::default() };
+        let rs = live.result_set(Some(&settings));
+        let field = |name: &str| {
+            let i = rs.columns.iter().position(|c| c == name).unwrap();
+            rs.rows[0][i].clone().unwrap_or_default()
+        };
+        let shown = ["Master_Host", "Master_Port", "Master_User", "Connect_Retry", "Using_Gtid", "Auto_Position", "Slave_IO_Running", "Read_Master_Log_Pos"].map(field);
+        assert_eq!(shown, ["db1", "3307", "repl", "7", "Slave_Pos", "1", "Yes", "1234"]);
+        assert!(!rs.rows[0].iter().flatten().any(|v| v.contains("s3cr3t-pw")));
     }
 
     #[test]

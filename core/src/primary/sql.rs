@@ -20,9 +20,10 @@ pub struct ServerInfo {
     pub replicas: Vec<(u32, String, u16)>,
     /// binlog_gtid_pos(file, pos) as the store computes it; `None` when unknown.
     pub gtid_pos_of: BTreeMap<(String, u64), String>,
-    /// binraft's own replication from its primary, for SHOW SLAVE STATUS; `None` when never
-    /// configured.
-    pub replica_status: Option<crate::primary::admin::ReplicaStatus>,
+    /// binraft's own replication from its primary, for SHOW SLAVE STATUS: its settings (`None`
+    /// when not configured) and what its session reports.
+    pub replica_settings: Option<crate::upstream::settings::UpstreamSettings>,
+    pub replica_status: crate::primary::admin::ReplicaStatus,
     /// The last TABLE_MAP of each (schema, table) in the store.
     pub tables: BTreeMap<(String, String), std::sync::Arc<crate::binlog::events::table_map::TableMap>>,
 }
@@ -345,7 +346,7 @@ fn show(words: &[&str], original: &str, info: &ServerInfo, session: &Session) ->
             Reply::Rows(rs)
         }
         ["slave", "status"] | ["replica", "status"] | ["all", "slaves", "status"] => {
-            Reply::Rows(crate::primary::admin::ReplicaStatus::result_set(info.replica_status.as_ref()))
+            Reply::Rows(info.replica_status.result_set(info.replica_settings.as_ref()))
         }
         ["slave", "hosts"] | ["replicas"] => {
             let mut rs = ResultSet::new(&["Server_id", "Host", "Port", "Master_id"]);

@@ -7,14 +7,17 @@
 //! connection is never stored), semi-sync ACKs each held until its append is committed
 //! ([`ack`]), the session's next deadline (login, then the primary's silence), and why it
 //! failed ([`error`]). [`reconnect`] says when the driver starts a new session from the store's
-//! end.
+//! end. [`settings`] holds where binraft replicates from, and what CHANGE MASTER TO and
+//! START / STOP / RESET SLAVE do to it.
 
 pub mod ack;
 pub mod error;
 pub mod reconnect;
 pub mod session;
+pub mod settings;
 
 pub use ack::{AppendId, HeldAcks};
 pub use error::UpstreamError;
 pub use reconnect::Reconnect;
 pub use session::{Resume, UpstreamConfig, UpstreamOutput, UpstreamSession};
+pub use settings::{SettingsError, Transition, UpstreamSettings};

@@ -8,6 +8,10 @@
 
 use super::error::UpstreamError;
 
+/// The first wait after a failed attempt; the longest is MASTER_CONNECT_RETRY
+/// ([`UpstreamSettings::reconnect`](super::settings::UpstreamSettings::reconnect)).
+pub const BACKOFF_MIN_MS: u64 = 100;
+
 #[derive(Debug, Clone)]
 pub struct Reconnect {
     backoff_min_ms: u64,

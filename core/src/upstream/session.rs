@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
     pub user: String,
-    pub password: String,
+    pub password: crate::mysql::auth::Password,
     /// binraft's server_id as the primary's replica.
     pub server_id: u32,
     /// The primary sends a heartbeat after this long without events.
