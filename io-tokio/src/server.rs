@@ -12,13 +12,12 @@ use binraft_core::upstream::UpstreamSettings;
 use binraft_core::store::Disk;
 use crate::store::Store;
 use binraft_core::primary::admin::{self, ReplicaStatus};
-use binraft_core::binlog::ChecksumAlg;
-use binraft_core::gtid::MariaGtidPos;
 use binraft_core::mysql::auth::StoredPassword;
-use binraft_core::mysql::command::{dump_flags, Command};
+use binraft_core::mysql::command::Command;
 use binraft_core::mysql::errors::{ServerError, ER_NO_SUCH_THREAD};
 use binraft_core::mysql::server::{refusal, CloseReason, Output, ServerConfig, ServerConn};
-use binraft_core::primary::dump::{Dump, DumpConfig, DumpOutput, DumpStart};
+use binraft_core::primary::dump::{Dump, DumpOutput};
+use binraft_core::primary::dump_request::{DumpCommand, DumpRequest};
 use binraft_core::primary::{answer, Reply, ServerInfo, Session};
 use rand::RngCore;
 use std::collections::BTreeMap;
@@ -342,7 +341,8 @@ async fn write_outputs<S: AsyncWrite + Unpin>(conn: &mut ServerConn, stream: &mu
 enum Step {
     Closed(String),
     StartTls,
-    Dump(Box<Dump>),
+    /// A dump, and whether its events carry the semi-sync header.
+    Dump(Box<Dump>, bool),
 }
 
 /// A connection's state between its phases (before and after TLS, then the dump).
@@ -362,7 +362,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std
     let mut plain = stream;
     match drive(&mut plain, &mut c, peer, id, node).await? {
         Step::Closed(reason) => Ok(reason),
-        Step::Dump(dump) => stream_dump(*dump, c.conn, plain, &c.session, id, node).await,
+        Step::Dump(dump, semi_sync) => stream_dump(*dump, semi_sync, c.conn, plain, id, node).await,
         Step::StartTls => {
             let Some(acceptor) = node.tls.clone() else { return Ok("TLS requested without TLS configured".into()) };
             // The TLS handshake is part of the login, and held to its deadline.
@@ -374,7 +374,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, id: u32, node: &Node) -> std
             tracing::debug!(%peer, conn = id, "TLS established");
             match drive(&mut tls, &mut c, peer, id, node).await? {
                 Step::Closed(reason) => Ok(reason),
-                Step::Dump(dump) => stream_dump(*dump, c.conn, tls, &c.session, id, node).await,
+                Step::Dump(dump, semi_sync) => stream_dump(*dump, semi_sync, c.conn, tls, id, node).await,
                 Step::StartTls => Ok("TLS requested twice".into()),
             }
         }
@@ -431,8 +431,8 @@ async fn round<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, 
             }
             Output::StartTls => return Ok(Some(Step::StartTls)),
             Output::Command(cmd) => {
-                if let Some(dump) = command(cmd, c, node, id, peer) {
-                    return Ok(Some(Step::Dump(Box::new(dump))));
+                if let Some((dump, semi_sync)) = command(cmd, c, node, id, peer) {
+                    return Ok(Some(Step::Dump(Box::new(dump), semi_sync)));
                 }
             }
             Output::Send(_) => {}
@@ -446,8 +446,9 @@ async fn round<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, 
     Ok(None)
 }
 
-/// Answers one command; returns a dump when the client asked for the binlog.
-fn command(cmd: Command, c: &mut Conn, node: &Node, id: u32, peer: SocketAddr) -> Option<Dump> {
+/// Answers one command; returns a dump (and whether it is semi-sync) when the client asked for
+/// the binlog.
+fn command(cmd: Command, c: &mut Conn, node: &Node, id: u32, peer: SocketAddr) -> Option<(Dump, bool)> {
     let (conn, session, is_admin) = (&mut c.conn, &mut c.session, c.is_admin);
     match cmd {
         Command::Query(q) if admin::parse(&q).is_some() => {
@@ -508,28 +509,8 @@ fn command(cmd: Command, c: &mut Conn, node: &Node, id: u32, peer: SocketAddr) -
             conn.send_ok(0, 0);
             None
         }
-        Command::BinlogDump(d) => {
-            let gtid_state = session.user_vars.get("slave_connect_state").cloned().flatten();
-            let start = match gtid_state {
-                Some(s) => match MariaGtidPos::parse(&s) {
-                    Ok(p) => DumpStart::MariaGtid(p),
-                    Err(e) => {
-                        conn.send_err(&ServerError::binlog(format!("Malformed @slave_connect_state: {e}")));
-                        return None;
-                    }
-                },
-                None => DumpStart::FilePos { file: d.file.clone(), pos: u64::from(d.position) },
-            };
-            start_dump(start, d.flags, d.server_id, conn, session, node, id, peer)
-        }
-        Command::BinlogDumpGtid(d) => {
-            let start = if d.flags & dump_flags::THROUGH_GTID != 0 {
-                DumpStart::MySqlGtid(d.gtids.clone())
-            } else {
-                DumpStart::FilePos { file: d.file.clone(), pos: d.position }
-            };
-            start_dump(start, d.flags, d.server_id, conn, session, node, id, peer)
-        }
+        Command::BinlogDump(d) => start_dump(DumpCommand::FilePos(&d), conn, session, node, id, peer),
+        Command::BinlogDumpGtid(d) => start_dump(DumpCommand::Gtid(&d), conn, session, node, id, peer),
         Command::Quit => None,
         Command::Other(cmd) => {
             conn.send_err(&ServerError::unknown_command(cmd));
@@ -538,21 +519,16 @@ fn command(cmd: Command, c: &mut Conn, node: &Node, id: u32, peer: SocketAddr) -
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn start_dump(start: DumpStart, flags: u16, replica_id: u32, conn: &mut ServerConn, session: &Session, node: &Node, id: u32, peer: SocketAddr) -> Option<Dump> {
-    let cfg = DumpConfig {
-        server_id: node.server_id,
-        send_annotate_rows: flags & dump_flags::SEND_ANNOTATE_ROWS != 0,
-        non_blocking: flags & dump_flags::NON_BLOCK != 0,
-        replica_checksum: match session.user_vars.get("master_binlog_checksum").cloned().flatten() {
-            Some(v) if v.eq_ignore_ascii_case("CRC32") => ChecksumAlg::Crc32,
-            _ => ChecksumAlg::None,
-        },
-    };
-    match Dump::new(start.clone(), node.store.files(), cfg) {
-        Ok(dump) => {
-            tracing::info!(%peer, conn = id, replica_server_id = replica_id, %start, "binlog dump starts");
-            Some(dump)
+/// A dump of what `command` and the session's variables ask for, or the error sent instead.
+fn start_dump(command: DumpCommand<'_>, conn: &mut ServerConn, session: &Session, node: &Node, id: u32, peer: SocketAddr) -> Option<(Dump, bool)> {
+    let planned = DumpRequest::read(command, &session.user_vars, node.server_id).and_then(|r| {
+        let (start, semi_sync, replica_id) = (r.start.clone(), r.semi_sync, r.replica_server_id);
+        Dump::new(r.start, node.store.files(), r.config).map(|dump| (dump, start, semi_sync, replica_id))
+    });
+    match planned {
+        Ok((dump, start, semi_sync, replica_id)) => {
+            tracing::info!(%peer, conn = id, replica_server_id = replica_id, %start, semi_sync, "binlog dump starts");
+            Some((dump, semi_sync))
         }
         Err(e) => {
             tracing::info!(%peer, conn = id, "binlog dump refused: {}", e.message);
@@ -591,84 +567,85 @@ impl<W: AsyncWrite + Unpin> DumpWriter<W> {
     }
 }
 
-/// Streams a dump until the client goes away. Heartbeats follow `@master_heartbeat_period`
-/// (nanoseconds), 30 s by default as in MariaDB.
-async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, mut conn: ServerConn, stream: S, session: &Session, id: u32, node: &Node) -> std::io::Result<String> {
+/// Streams a dump until the client goes away. Between the dump's outputs it waits for the store
+/// to grow, for the dump's heartbeat deadline, or for the replica; `semi_sync` events carry the
+/// semi-sync header (binraft asks for an ACK at each transaction's end and waits on none: its
+/// own durability does not depend on them).
+async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, semi_sync: bool, mut conn: ServerConn, stream: S, id: u32, node: &Node) -> std::io::Result<String> {
     conn.ignore_input();
-    let period_ns: u64 = session.user_vars.get("master_heartbeat_period").cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(30_000_000_000);
-    let period = Duration::from_nanos(period_ns.max(1_000_000));
     let (mut rd, wr) = tokio::io::split(stream);
     let mut out = DumpWriter { wr, timeout_ms: node.limits.dump_write_timeout_ms };
     let mut scratch = [0u8; 512];
     let mut changes = node.store.subscribe();
-    // A replica that asked for semi-sync gets every event with its header; binraft asks for an
-    // ACK at each transaction's end (it waits on none: its own durability does not depend on them).
-    let semi_sync = session.user_vars.get("rpl_semi_sync_slave").cloned().flatten().is_some_and(|v| v == "1");
-    let mut held: Option<bytes::Bytes> = None;
     // Events are gathered and written together: one write per read of the store, not per event.
     let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
     loop {
-        let Some(o) = dump.poll_output() else {
-            out.write(&pending).await?;
-            return Ok("dump ended".into());
-        };
-        // An event is sent when the next output says whether it ends a transaction.
-        if let Some(e) = held.take() {
-            let end = matches!(o, DumpOutput::GroupEnd);
-            conn.event_into(&mut pending, &e, semi_sync.then_some(end));
-            if pending.len() >= WRITE_BATCH {
-                out.write(&pending).await?;
-                pending.clear();
+        while let Some(o) = dump.poll_output(node.now_ms()) {
+            match o {
+                DumpOutput::Event { bytes, ends_group } => {
+                    conn.event_into(&mut pending, &bytes, semi_sync.then_some(ends_group));
+                    if pending.len() >= WRITE_BATCH {
+                        out.write(&pending).await?;
+                        pending.clear();
+                    }
+                }
+                DumpOutput::Read { file, offset, len } => {
+                    if let Ok(mut d) = node.dump_files.lock() {
+                        if d.get(&id) != Some(&file) {
+                            d.insert(id, file.clone());
+                        }
+                    }
+                    let (bytes, at_end) = node.store.read(&file, offset, len.unwrap_or(READ_CHUNK)).await?;
+                    dump.handle_shared(bytes, at_end);
+                }
+                DumpOutput::Wait => {}
+                DumpOutput::Eof => {
+                    conn.send_eof();
+                    return end_dump(&mut out, &mut pending, &mut conn, "non-blocking dump reached the end".into()).await;
+                }
+                DumpOutput::Error(e) => {
+                    conn.send_err(&e);
+                    return end_dump(&mut out, &mut pending, &mut conn, format!("dump failed: {}", e.message)).await;
+                }
             }
         }
-        if matches!(o, DumpOutput::Wait | DumpOutput::Eof | DumpOutput::Error(_)) && !pending.is_empty() {
-            // Everything gathered goes out before the dump waits or ends (a TLS stream holds
-            // what it was given until flushed).
+        // Everything gathered goes out before the dump waits (a TLS stream holds what it was
+        // given until flushed).
+        if !pending.is_empty() {
             out.write(&pending).await?;
             pending.clear();
         }
-        match o {
-            DumpOutput::Event(e) => held = Some(e),
-            DumpOutput::GroupEnd => {}
-            DumpOutput::Read { file, offset, len } => {
-                if let Ok(mut d) = node.dump_files.lock() {
-                    if d.get(&id) != Some(&file) {
-                        d.insert(id, file.clone());
-                    }
+        let heartbeat_due = dump.poll_timeout().map(|ms| node.instant_of(ms));
+        tokio::select! {
+            _ = changes.changed() => {
+                dump.update_files(node.store.files());
+                dump.resume();
+            }
+            _ = sleep_until(heartbeat_due) => dump.handle_timeout(node.now_ms()),
+            n = rd.read(&mut scratch) => {
+                if n? == 0 {
+                    return Ok(format!("replica on connection {id} disconnected"));
                 }
-                let (bytes, at_end) = node.store.read(&file, offset, len.unwrap_or(READ_CHUNK)).await?;
-                dump.handle_shared(bytes, at_end);
-            }
-            DumpOutput::Wait => {
-                // Nothing new: heartbeat until the store grows or the client leaves.
-                tokio::select! {
-                    _ = changes.changed() => {
-                        dump.update_files(node.store.files());
-                        dump.resume();
-                    }
-                    _ = tokio::time::sleep(period) => {
-                        conn.send_event(&dump.heartbeat());
-                        out.write_outputs(&mut conn).await?;
-                        dump.resume();
-                    }
-                    n = rd.read(&mut scratch) => {
-                        if n? == 0 {
-                            return Ok(format!("replica on connection {id} disconnected"));
-                        }
-                        dump.resume();
-                    }
-                }
-            }
-            DumpOutput::Eof => {
-                conn.send_eof();
-                out.write_outputs(&mut conn).await?;
-                return Ok("non-blocking dump reached the end".into());
-            }
-            DumpOutput::Error(e) => {
-                conn.send_err(&e);
-                out.write_outputs(&mut conn).await?;
-                return Ok(format!("dump failed: {}", e.message));
+                dump.resume();
             }
         }
     }
+}
+
+/// Sleeps until `due`; forever without one.
+async fn sleep_until(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The last of a dump: what was gathered, then what `conn` has to send (its EOF or error).
+async fn end_dump<W: AsyncWrite + Unpin>(out: &mut DumpWriter<W>, pending: &mut Vec<u8>, conn: &mut ServerConn, reason: String) -> std::io::Result<String> {
+    if !pending.is_empty() {
+        out.write(pending).await?;
+        pending.clear();
+    }
+    out.write_outputs(conn).await?;
+    Ok(reason)
 }

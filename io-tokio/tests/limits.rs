@@ -1,7 +1,8 @@
 //! The server's limits, each from the outside over raw TCP: a huge handshake is refused, slow
 //! logins and idle sessions are closed, connections beyond the maximum get 1040, a replica that
 //! stops reading is cut off (and no longer holds back PURGE), the accept loop backs off when it
-//! runs out of file descriptors, and only admins KILL other users' sessions.
+//! runs out of file descriptors, and only admins KILL other users' sessions. A dump's
+//! heartbeats keep their period whatever a client pipelined with its request.
 //!
 //! Deadlines are tested with small configured values and generous upper bounds, never speed.
 
@@ -244,6 +245,49 @@ fn a_replica_that_stops_reading_is_cut_off_and_no_longer_holds_back_purge() {
     wait_for_log(&node, "dump_write_timeout_ms 500");
     drop(replica);
     assert_eq!(Session::login(node.port, "repl", "s3cret").scalar("SELECT @@net_write_timeout"), "1");
+}
+
+/// Commands sent in the same write as COM_BINLOG_DUMP go unanswered, as a dump thread reads no
+/// commands, and do not hold back the heartbeats: with a 0.3 s period the first one comes about
+/// 0.3 s after the dump reaches the end. (They used to be taken one per period, and each one
+/// swallowed that period's heartbeat: 40 of them, no heartbeat for 12 s.)
+#[test]
+fn commands_pipelined_with_a_dump_do_not_delay_its_heartbeats() {
+    let work = work_dir("limits-pipelined");
+    store_of_captures(&work);
+    let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &[]);
+    let mut replica = Session::login(node.port, "repl", "s3cret");
+    replica.query("SET @master_heartbeat_period= 300000000").unwrap();
+    let status = replica.query("SHOW MASTER STATUS").unwrap().unwrap();
+    let cell = |i: usize| String::from_utf8(status.rows[0][i].clone().unwrap()).unwrap();
+    let (file, position) = (cell(0), cell(1).parse::<u32>().unwrap());
+    // The dump starts at the end of the last file: it waits at once.
+    let mut bytes = Vec::new();
+    let mut payload = Vec::new();
+    Cmd::BinlogDump(BinlogDump { position, flags: 0, server_id: 99, file }).encode(&mut payload);
+    binraft_core::mysql::packet::write_message(&mut bytes, &mut 0, &payload);
+    for _ in 0..40 {
+        binraft_core::mysql::packet::write_message(&mut bytes, &mut 0, &[0x0e]);
+    }
+    replica.sock.write_all(&bytes).unwrap();
+    let sent = Instant::now();
+    let mut reader = binraft_core::mysql::packet::PacketReader::new(1 << 24);
+    reader.ignore_seq();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut kinds = Vec::new();
+    while !kinds.contains(&27) {
+        assert!(sent.elapsed() < Duration::from_secs(3), "no heartbeat {:?} after the dump started; events of types {kinds:?}", sent.elapsed());
+        let n = replica.sock.read(&mut buf).unwrap();
+        assert!(n > 0, "the server closed the dump");
+        reader.handle_bytes(&buf[..n]);
+        while let Some(m) = reader.poll_message() {
+            let p = m.unwrap().payload;
+            assert_eq!(p[0], 0, "not an event: {p:?} (a command's answer?)");
+            kinds.push(p[5]);
+        }
+    }
+    // The artificial ROTATE, the file's FORMAT_DESCRIPTION, then the heartbeat.
+    assert_eq!(kinds, [4, 15, 27]);
 }
 
 /// The process listening on `port` (found by the `--listen` of its command line).

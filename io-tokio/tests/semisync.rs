@@ -45,7 +45,9 @@ fn every_commit_is_acknowledged_after_binraft_stored_it() {
 }
 
 /// A MariaDB replica that enables semi-sync replicates from binraft with semi-sync on: every
-/// event carries the semi-sync header and each transaction's last one asks for an ACK.
+/// event carries the semi-sync header and each transaction's last one asks for an ACK. The
+/// heartbeats of the idle stream too: a replica stops on one without it ("Missing magic number
+/// for semi-sync packet").
 #[test]
 fn semi_sync_replicas_of_binraft() {
     let work = work_dir("semisync-serve");
@@ -55,8 +57,13 @@ fn semi_sync_replicas_of_binraft() {
         "semisync-replica",
         &["--server-id=2".into(), "--gtid-strict-mode=1".into(), "--max-allowed-packet=1G".into(), "--rpl-semi-sync-slave-enabled=ON".into()],
     );
-    change_master(&r, node.port, "MASTER_USE_GTID=slave_pos");
+    change_master(&r, node.port, "MASTER_USE_GTID=slave_pos, MASTER_HEARTBEAT_PERIOD=0.2");
     wait_for(&r, "the imported GTIDs", |db| db.sql("SELECT @@gtid_slave_pos").contains("0-1-43"));
     assert_eq!(r.sql("SHOW STATUS LIKE 'Rpl_semi_sync_slave_status'"), "Rpl_semi_sync_slave_status\tON");
     assert_eq!(r.sql("SELECT COUNT(*) FROM rigtest.stmt"), "10");
+    let heartbeats = |db: &binraft_fixtures::mariadb::MariaDb| db.sql("SHOW GLOBAL STATUS LIKE 'Slave_received_heartbeats'").split('\t').nth(1).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    wait_for(&r, "three heartbeats", |db| heartbeats(db) >= 3);
+    let st = r.slave_status();
+    assert_eq!((field(&st, "Slave_IO_Running"), field(&st, "Last_IO_Error")), ("Yes", ""), "{st:?}");
+    assert_eq!(node.log().matches("binlog dump starts").count(), 1, "the replica reconnected:\n{}", node.log());
 }

@@ -396,8 +396,11 @@ impl ServerConn {
 
     /// After a dump has started the client sends nothing but semi-sync replies; stray bytes
     /// (python-mysql-replication sends one past its dump packet) are not a framing error.
+    /// Commands that came in the same read as the dump's are dropped unanswered, as a dump
+    /// thread reads no commands: left queued, they would stand before the dump's EOF or error.
     pub fn ignore_input(&mut self) {
         self.state = State::Closed;
+        self.out.retain(|o| !matches!(o, Output::Command(_)));
     }
 }
 
@@ -491,6 +494,24 @@ mod tests {
         let (mut s, _) = connect(NATIVE_PASSWORD, "pw");
         query(&mut s, &format!("SELECT '{}'", "a".repeat(100_000)), 200);
         assert!(matches!(s.poll_output(), Some(Output::Command(Command::Query(_)))));
+    }
+
+    #[test]
+    fn commands_pipelined_after_a_dump_are_dropped_when_it_starts() {
+        let (mut s, _) = connect(NATIVE_PASSWORD, "pw");
+        let mut framed = Vec::new();
+        let dump = Command::BinlogDump(crate::mysql::command::BinlogDump { position: 4, flags: 0, server_id: 2, file: String::new() });
+        for c in [dump, Command::Ping, Command::Query("SELECT 1".into())] {
+            let mut bytes = Vec::new();
+            c.encode(&mut bytes);
+            write_message(&mut framed, &mut 0, &bytes);
+        }
+        s.handle_bytes(&framed, 200);
+        assert!(matches!(s.poll_output(), Some(Output::Command(Command::BinlogDump(_)))));
+        s.ignore_input();
+        s.send_eof();
+        assert!(matches!(s.poll_output(), Some(Output::Send(_))), "the EOF comes next");
+        assert!(s.poll_output().is_none());
     }
 
     #[test]

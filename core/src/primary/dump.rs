@@ -1,10 +1,18 @@
 //! One replica's binlog dump, as a state machine over the store's files.
 //!
-//! In: the start (file and position, or a MariaDB GTID state), the store's file summaries, and
-//! the file bytes the machine asks for. Out: [`DumpOutput`]s: events to send (as stored, plus
-//! the artificial ROTATE, GTID_LIST and HEARTBEAT a primary makes up), reads to perform, and
-//! when to wait for the store to grow. It never reads a file itself, so the same machine runs
-//! on tokio, on madsim, and behind Raft.
+//! In: the start (file and position, or a MariaDB GTID state), the store's file summaries, the
+//! file bytes the machine asks for, and the time (milliseconds on the driver's clock) when the
+//! driver takes each output and when the deadline of [`Dump::poll_timeout`] passes. Out:
+//! [`DumpOutput`]s: events to send (as stored, plus the artificial ROTATE and GTID_LIST a
+//! primary makes up, and a HEARTBEAT when the stream has been idle for a heartbeat period),
+//! each saying whether it ends a transaction; reads to perform; and when to wait for the store to
+//! grow. It never reads a file nor a clock itself, so the same machine runs on tokio, on
+//! madsim, and behind Raft.
+//!
+//! A driver loops: take every output of [`Dump::poll_output`] (sending events, answering a read
+//! with [`Dump::handle_shared`]), write what it gathered, then wait for the first of: the store
+//! growing ([`Dump::update_files`], [`Dump::resume`]), the deadline of [`Dump::poll_timeout`]
+//! ([`Dump::handle_timeout`]), or the replica going away.
 
 use crate::binlog::checksum::{event_crc, ChecksumAlg, CHECKSUM_LEN};
 use crate::binlog::decoder::Decoder;
@@ -64,15 +72,19 @@ pub struct DumpConfig {
     /// that opens the stream carries one only if the replica asked for it, since it comes before
     /// any FORMAT_DESCRIPTION. Later artificial events follow the file's algorithm.
     pub replica_checksum: ChecksumAlg,
+    /// While the dump waits, a HEARTBEAT goes out once this long has passed since the last
+    /// event sent (`@master_heartbeat_period`).
+    pub heartbeat_period_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DumpOutput {
     /// One event to send, as it goes on the wire (without the 0x00 packet prefix): a slice of
-    /// the bytes the store gave, not a copy.
-    Event(Bytes),
-    /// The event just before ends a transaction (a semi-sync primary asks for an ACK there).
-    GroupEnd,
+    /// the bytes the store gave, not a copy. `ends_group` when it ends a transaction: a
+    /// semi-sync primary asks for an ACK there.
+    /// Every event a semi-sync replica gets carries the semi-sync header, heartbeats included
+    /// (MariaDB's `reset_transmit_packet` reserves it for every packet of the dump).
+    Event { bytes: Bytes, ends_group: bool },
     /// Read `file` from `offset` and give the bytes to [`Dump::handle_bytes`]: `len` of them
     /// (or what the store has) when set, which is the rest of an event the last read cut, so
     /// that only that event is joined; else as many as the driver reads at a time.
@@ -110,6 +122,9 @@ pub struct Dump {
     sent_fde: bool,
     /// The one request the driver has to answer: at most one is ever outstanding.
     awaiting: Awaiting,
+    /// When the driver took the last event (a heartbeat included) to send: the heartbeat period counts
+    /// from there, not from the last time the driver woke up.
+    last_sent_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,10 +246,11 @@ impl Dump {
             out: VecDeque::new(),
             sent_fde: false,
             awaiting: Awaiting::Nothing,
+            last_sent_ms: None,
         };
         let name = d.files[file_idx].name.clone();
         let rotate = d.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(u64::from(start_pos)), next_file: name.into_bytes() }));
-        d.out.push_back(DumpOutput::Event(rotate.into()));
+        d.push_event(rotate.into());
         d.checksum = d.files[file_idx].checksum;
         d.request_read();
         Ok(d)
@@ -245,9 +261,41 @@ impl Dump {
         (&self.files[self.file_idx].name, u64::from(self.buf_offset))
     }
 
+    /// The next output, taken by the driver at `now_ms`: an event taken is sent then, and the
+    /// heartbeat period counts from the last one.
     #[must_use]
-    pub fn poll_output(&mut self) -> Option<DumpOutput> {
-        self.out.pop_front()
+    pub fn poll_output(&mut self, now_ms: u64) -> Option<DumpOutput> {
+        let o = self.out.pop_front()?;
+        if matches!(o, DumpOutput::Event { .. }) {
+            self.last_sent_ms = Some(now_ms);
+        }
+        Some(o)
+    }
+
+    /// When [`Dump::handle_timeout`] is due: while the dump waits for the store to grow, one
+    /// heartbeat period after the last event sent; `None` otherwise.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.awaiting != Awaiting::Wait {
+            return None;
+        }
+        self.last_sent_ms.map(|t| t.saturating_add(self.cfg.heartbeat_period_ms))
+    }
+
+    /// The clock reached `now_ms`: a waiting dump past its deadline sends a HEARTBEAT (an event
+    /// that ends no transaction) naming the current file and position.
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        if self.poll_timeout().is_none_or(|due| now_ms < due) {
+            return;
+        }
+        // Counted as sent now, so that a second call before the driver takes it adds none.
+        self.last_sent_ms = Some(now_ms);
+        let hb = self.heartbeat();
+        self.push_event(hb.into());
+    }
+
+    fn push_event(&mut self, bytes: Bytes) {
+        self.out.push_back(DumpOutput::Event { bytes, ends_group: false });
     }
 
     /// The store's files changed (new events, a new file): continue if waiting.
@@ -304,7 +352,7 @@ impl Dump {
     }
 
     /// A HEARTBEAT for an idle stream: current file and position.
-    pub fn heartbeat(&self) -> Vec<u8> {
+    fn heartbeat(&self) -> Vec<u8> {
         let file = &self.files[self.file_idx].name;
         let mut h = self.header(EventType::HEARTBEAT, self.buf_offset);
         h.timestamp = 0;
@@ -440,10 +488,10 @@ impl Dump {
                         let c = event_crc(&raw[..n], true);
                         raw[n..].copy_from_slice(&c.to_le_bytes());
                     }
-                    self.out.push_back(DumpOutput::Event(raw.into()));
+                    self.push_event(raw.into());
                     return Some(self.start_pos);
                 }
-                self.out.push_back(DumpOutput::Event(raw.into()));
+                self.push_event(raw.into());
             }
             EventBody::MariaGtid(g) => {
                 let gtid = MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq };
@@ -452,7 +500,7 @@ impl Dump {
                     self.skipped_to = Some(ev.offset);
                 } else {
                     self.flush_skipped(at);
-                    self.out.push_back(DumpOutput::Event(raw));
+                    self.push_event(raw);
                 }
             }
             EventBody::Gtid(g) if ev.kind == EventType::GTID => {
@@ -460,7 +508,7 @@ impl Dump {
                 let has = |set: &GtidSet| u64::try_from(g.gno).is_ok_and(|gno| set.contains(&crate::gtid::mysql::Gtid { uuid: g.uuid, tag: Tag::untagged(), gno }));
                 self.skipping = self.have_mysql.as_ref().is_some_and(has);
                 if !self.skipping {
-                    self.out.push_back(DumpOutput::Event(raw));
+                    self.push_event(raw);
                 }
             }
             EventBody::TaggedGtid(g) => {
@@ -468,23 +516,25 @@ impl Dump {
                 let gtid = gno.map(|gno| crate::gtid::mysql::Gtid { uuid: g.uuid.unwrap_or_default(), tag: g.tag.clone().unwrap_or_default(), gno });
                 self.skipping = matches!((&self.have_mysql, &gtid), (Some(set), Some(gtid)) if set.contains(gtid));
                 if !self.skipping {
-                    self.out.push_back(DumpOutput::Event(raw));
+                    self.push_event(raw);
                 }
             }
             EventBody::AnnotateRows(_) if !self.cfg.send_annotate_rows => {}
             EventBody::Rotate(_) if !ev.header.is_artificial() => {
                 self.flush_skipped(at);
-                self.out.push_back(DumpOutput::Event(raw));
+                self.push_event(raw);
                 self.next_file(false);
             }
             _ => {
                 if !self.skipping {
-                    self.out.push_back(DumpOutput::Event(raw));
+                    self.push_event(raw);
                 }
             }
         }
-        if group_end && !self.skipping && matches!(self.out.back(), Some(DumpOutput::Event(_))) {
-            self.out.push_back(DumpOutput::GroupEnd);
+        if group_end && !self.skipping {
+            if let Some(DumpOutput::Event { ends_group, .. }) = self.out.back_mut() {
+                *ends_group = true;
+            }
         }
         if self.skipping && group_end {
             self.skipping = false;
@@ -502,7 +552,7 @@ impl Dump {
         }
         let gtids: Vec<MariaGtid> = self.have.as_ref().map(|h| h.iter().copied().collect()).unwrap_or_default();
         let list = self.artificial(EventType::GTID_LIST, at, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }));
-        self.out.push_back(DumpOutput::Event(list.into()));
+        self.push_event(list.into());
     }
 
     fn next_file(&mut self, announce: bool) {
@@ -525,7 +575,7 @@ impl Dump {
         if announce {
             let name = self.files[self.file_idx].name.clone();
             let rotate = self.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(4), next_file: name.into_bytes() }));
-            self.out.push_back(DumpOutput::Event(rotate.into()));
+            self.push_event(rotate.into());
         }
         self.request_read();
     }
@@ -558,11 +608,108 @@ mod tests {
     }
 
     fn cfg() -> DumpConfig {
-        DumpConfig { server_id: 1, send_annotate_rows: false, non_blocking: false, replica_checksum: ChecksumAlg::Crc32 }
+        DumpConfig { server_id: 1, send_annotate_rows: false, non_blocking: false, replica_checksum: ChecksumAlg::Crc32, heartbeat_period_ms: PERIOD_MS }
     }
 
+    const PERIOD_MS: u64 = 1000;
+
     fn outputs(d: &mut Dump) -> Vec<DumpOutput> {
-        std::iter::from_fn(|| d.poll_output()).collect()
+        outputs_at(d, 0)
+    }
+
+    /// Every output, taken by the driver at `now_ms`.
+    fn outputs_at(d: &mut Dump, now_ms: u64) -> Vec<DumpOutput> {
+        std::iter::from_fn(|| d.poll_output(now_ms)).collect()
+    }
+
+    /// A file of `events` after the magic, and its summary as the store keeps it.
+    fn small_file(events: &[Vec<u8>]) -> (Vec<u8>, Files) {
+        let mut bytes = crate::binlog::frame::BINLOG_MAGIC.to_vec();
+        for e in events {
+            bytes.extend_from_slice(e);
+        }
+        let n = bytes.len() as u64;
+        let f = FileSummary { size: n, complete_end: n, mariadb: true, checksum: ChecksumAlg::Crc32, ..FileSummary::empty("small.000001") };
+        (bytes, share(vec![f]))
+    }
+
+    fn xid(n: u64) -> Vec<u8> {
+        encode(EventType::XID, 0, EventBody::Xid(Xid { xid: n }))
+    }
+
+    /// A dump of a file holding a FORMAT_DESCRIPTION, which the driver takes at `now_ms`: it
+    /// has sent the ROTATE and the FORMAT_DESCRIPTION and waits.
+    fn waiting_dump(now_ms: u64) -> (Dump, Vec<u8>) {
+        let (bytes, files) = small_file(&[fde()]);
+        let mut d = Dump::new(DumpStart::FilePos { file: String::new(), pos: 4 }, files, cfg()).unwrap();
+        assert!(matches!(&outputs_at(&mut d, now_ms)[..], [DumpOutput::Event { .. }, DumpOutput::Read { offset: 4, len: None, .. }]));
+        assert_eq!(d.poll_timeout(), None, "no heartbeat while a read is outstanding");
+        d.handle_bytes(&bytes[4..], true);
+        let out = outputs_at(&mut d, now_ms);
+        assert!(matches!(&out[..], [DumpOutput::Event { .. }, DumpOutput::Wait]), "{out:?}");
+        (d, bytes)
+    }
+
+    #[test]
+    fn a_waiting_dump_heartbeats_one_period_after_the_last_event() {
+        let (mut d, bytes) = waiting_dump(100);
+        assert_eq!(d.poll_timeout(), Some(100 + PERIOD_MS));
+        d.handle_timeout(100 + PERIOD_MS - 1);
+        assert_eq!(outputs_at(&mut d, 100 + PERIOD_MS - 1), [], "early");
+        d.handle_timeout(100 + PERIOD_MS);
+        d.handle_timeout(100 + PERIOD_MS);
+        let out = outputs_at(&mut d, 100 + PERIOD_MS);
+        let [DumpOutput::Event { bytes: hb, ends_group: false }] = &out[..] else { panic!("one heartbeat, got {out:?}") };
+        // HEARTBEAT (27) of the node's server id, artificial, at the end of what was sent, naming
+        // the file, with the file's CRC32.
+        let h = EventHeader { timestamp: 0, event_type: EventType::HEARTBEAT, server_id: 1, event_size: 0, log_pos: bytes.len() as u32, flags: ARTIFICIAL };
+        let expected = Event::new(h, EventBody::Heartbeat(Heartbeat { log_file: b"small.000001".to_vec() }), ChecksumAlg::Crc32).encode();
+        assert_eq!(hb[..], expected[..]);
+        assert_eq!(hb.len(), 19 + "small.000001".len() + 4);
+        assert_eq!((hb[4], &hb[13..17], &hb[17..19]), (27, &(bytes.len() as u32).to_le_bytes()[..], &[0x20, 0][..]));
+        // The next one a period after this one, still waiting.
+        assert_eq!(d.poll_timeout(), Some(100 + 2 * PERIOD_MS));
+    }
+
+    #[test]
+    fn no_heartbeat_while_events_flow_and_wake_ups_do_not_move_the_deadline() {
+        let (mut d, mut bytes) = waiting_dump(0);
+        // Woken at 600 (a replica's ACK, stray bytes): nothing new in the store. The deadline
+        // stays one period after the last event, not after the wake-up.
+        d.resume();
+        let out = outputs_at(&mut d, 600);
+        assert!(matches!(&out[..], [DumpOutput::Read { .. }]), "{out:?}");
+        d.handle_bytes(&[], true);
+        assert_eq!(outputs_at(&mut d, 600), [DumpOutput::Wait]);
+        assert_eq!(d.poll_timeout(), Some(PERIOD_MS));
+        // Events every 900 ms: each one moves the deadline, and no heartbeat is due.
+        for (i, at) in [900, 1800, 2700].into_iter().enumerate() {
+            d.handle_timeout(at);
+            let sent = bytes.len() as u64;
+            let e = xid(i as u64);
+            bytes.extend_from_slice(&e);
+            let n = bytes.len() as u64;
+            let f = FileSummary { size: n, complete_end: n, mariadb: true, checksum: ChecksumAlg::Crc32, ..FileSummary::empty("small.000001") };
+            d.update_files(share(vec![f]));
+            d.resume();
+            let out = outputs_at(&mut d, at);
+            assert!(matches!(&out[..], [DumpOutput::Read { offset, .. }] if *offset == sent), "{out:?}");
+            d.handle_bytes(&e, true);
+            let out = outputs_at(&mut d, at);
+            assert_eq!(out, [DumpOutput::Event { bytes: e.into(), ends_group: true }, DumpOutput::Wait], "at {at}");
+            assert_eq!(d.poll_timeout(), Some(at + PERIOD_MS));
+        }
+    }
+
+    #[test]
+    fn only_the_event_that_ends_a_transaction_says_so() {
+        let (bytes, files) = small_file(&[fde(), xid(1)]);
+        let mut d = Dump::new(DumpStart::FilePos { file: String::new(), pos: 4 }, files, cfg()).unwrap();
+        let _ = outputs(&mut d);
+        d.handle_bytes(&bytes[4..], true);
+        let ends: Vec<bool> = outputs(&mut d).into_iter().filter_map(|o| if let DumpOutput::Event { ends_group, .. } = o { Some(ends_group) } else { None }).collect();
+        // The FORMAT_DESCRIPTION stands alone, as the group tracker counts it; the XID closes one.
+        assert_eq!(ends, [true, true]);
     }
 
     #[test]
@@ -583,14 +730,14 @@ mod tests {
         let start = u64::from(u32::MAX) + 1 - xid.len() as u64;
         let mut d = Dump::new(DumpStart::FilePos { file: FILE.into(), pos: start }, five_gib_file(), cfg()).unwrap();
         let first = outputs(&mut d);
-        assert!(matches!(&first[..], [DumpOutput::Event(_), DumpOutput::Read { offset: 4, .. }]), "{first:?}");
+        assert!(matches!(&first[..], [DumpOutput::Event { ends_group: false, .. }, DumpOutput::Read { offset: 4, .. }]), "{first:?}");
         d.handle_bytes(&fde(), false);
         let after_fde = outputs(&mut d);
-        assert!(matches!(&after_fde[..], [DumpOutput::Event(_), DumpOutput::Read { offset, .. }] if *offset == start), "{after_fde:?}");
+        assert!(matches!(&after_fde[..], [DumpOutput::Event { .. }, DumpOutput::Read { offset, .. }] if *offset == start), "{after_fde:?}");
         d.handle_bytes(&xid, false);
-        let Some(DumpOutput::Error(e)) = d.poll_output() else { panic!("the event past 4 GiB was not refused") };
+        let Some(DumpOutput::Error(e)) = d.poll_output(0) else { panic!("the event past 4 GiB was not refused") };
         assert_eq!(e, past_log_pos_max(FILE, start));
         assert!(e.message.contains(FILE) && e.message.contains(&start.to_string()), "{}", e.message);
-        assert_eq!(d.poll_output(), None);
+        assert_eq!(d.poll_output(0), None);
     }
 }

@@ -6,12 +6,15 @@
 //! - [`admin`]: the statements admins drive binraft's own replication with, read by grammar
 //!   over [`lex`]'s tokens; [`redact`]: any statement as it may be logged or quoted, without
 //!   its passwords.
+//! - [`dump_request`]: a binlog request (the dump command and the session's variables) read
+//!   into where to start and how; [`dump`]: the dump itself, events and heartbeats.
 //!
 //! In: a statement and the node's state. Out: a result set, an OK or an error.
 
 pub mod admin;
 pub mod catalog;
 pub mod dump;
+pub mod dump_request;
 pub mod lex;
 pub mod redact;
 pub mod show_events;
