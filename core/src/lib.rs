@@ -7,9 +7,11 @@
 //! - [`mysql`]: the wire protocol, server and client connections;
 //! - [`primary`]: binraft as a primary (dumps, the SQL replication clients send, admin SQL);
 //! - [`upstream`]: binraft as a replica of its primary;
-//! - [`store`]: the store's layout, event groups and recovery.
+//! - [`store`]: the store's layout, event groups and recovery;
+//! - [`cluster`]: the Raft log, entries, apply and checkpoints of a cluster member (openraft
+//!   itself is driven by the node).
 //!
-//! The replicated state machine and the Raft glue come next. Nothing in this crate touches a
+//! Nothing in this crate touches a
 //! socket, a file, a clock, a thread or global randomness: time and seeds come in as arguments,
 //! I/O goes out as values. `clippy.toml` beside this crate's manifest forbids the calls that
 //! would break that, and CI runs clippy with warnings as errors.
@@ -18,6 +20,7 @@
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod binlog;
+pub mod cluster;
 pub mod codec;
 pub mod gtid;
 pub mod mysql;

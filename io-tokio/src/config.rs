@@ -102,6 +102,27 @@ pub struct Args {
     /// primary sends again is checked against the store.
     #[arg(long)]
     pub primary_use_gtid: bool,
+    /// This node's id in the Raft cluster (with --peers): one of the ids --peers names.
+    #[arg(long)]
+    pub node_id: Option<u64>,
+    /// Every member of the cluster, ID=HOST:PORT of its Raft port, comma-separated; the same
+    /// on every node. Without it binraft is a single node.
+    #[arg(long)]
+    pub peers: Option<String>,
+    /// Address of this node's Raft port [default: its own entry in --peers].
+    #[arg(long)]
+    pub raft_listen: Option<SocketAddr>,
+    /// Address of the HTTP admin API (status) [default: none].
+    #[arg(long)]
+    pub http_listen: Option<SocketAddr>,
+    /// The secret the cluster's nodes prove to each other on the Raft port (required with
+    /// --peers).
+    #[arg(long)]
+    pub cluster_secret: Option<String>,
+    /// Largest Raft entry the leader proposes, in bytes: groups received together go in one
+    /// entry up to this (a larger group goes alone) [default: 4194304].
+    #[arg(long)]
+    pub raft_entry_bytes_max: Option<usize>,
 }
 
 /// The same settings, as the config file spells them.
@@ -134,6 +155,12 @@ struct File {
     primary_ssl: Option<bool>,
     primary_ssl_ca: Option<PathBuf>,
     primary_use_gtid: Option<bool>,
+    node_id: Option<u64>,
+    peers: Option<String>,
+    raft_listen: Option<SocketAddr>,
+    http_listen: Option<SocketAddr>,
+    cluster_secret: Option<String>,
+    raft_entry_bytes_max: Option<usize>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -153,6 +180,51 @@ pub struct Settings {
     /// Certificate chain and key files for TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub require_tls: bool,
+    /// The Raft cluster this node is a member of (None: a single node).
+    pub cluster: Option<ClusterSettings>,
+    pub http_listen: Option<SocketAddr>,
+}
+
+/// A cluster member's settings.
+#[derive(Clone)]
+pub struct ClusterSettings {
+    pub node_id: u64,
+    /// Every member's Raft address, by id.
+    pub peers: std::collections::BTreeMap<u64, String>,
+    pub raft_listen: SocketAddr,
+    pub secret: String,
+    pub entry_bytes_max: usize,
+}
+
+/// The secret never shows in a log line or a debug dump.
+impl std::fmt::Debug for ClusterSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterSettings").field("node_id", &self.node_id).field("peers", &self.peers).field("raft_listen", &self.raft_listen).finish_non_exhaustive()
+    }
+}
+
+/// `--peers 1=HOST:PORT,2=HOST:PORT,...`: at least one member, ids unique and not 0.
+pub fn parse_peers(spec: &str) -> Result<std::collections::BTreeMap<u64, String>, String> {
+    let mut peers = std::collections::BTreeMap::new();
+    for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (id, addr) = item.split_once('=').ok_or_else(|| format!("peers: {item:?}: expected ID=HOST:PORT"))?;
+        let id: u64 = id.trim().parse().map_err(|_| format!("peers: {item:?}: the id is not a number"))?;
+        if id == 0 {
+            return Err(format!("peers: {item:?}: node ids start at 1"));
+        }
+        let addr = addr.trim();
+        match addr.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+            _ => return Err(format!("peers: {item:?}: expected ID=HOST:PORT")),
+        }
+        if peers.insert(id, addr.to_string()).is_some() {
+            return Err(format!("peers: node {id} is listed twice"));
+        }
+    }
+    if peers.is_empty() {
+        return Err("peers: no member listed".into());
+    }
+    Ok(peers)
 }
 
 /// What one connection, and all of them together, may take of the node.
@@ -256,6 +328,30 @@ impl Args {
                 _ => return Err("tls_cert and tls_key go together".into()),
             },
             require_tls: self.require_tls || file.require_tls.unwrap_or(false),
+            http_listen: self.http_listen.or(file.http_listen),
+            cluster: match self.peers.clone().or(file.peers) {
+                None => {
+                    if self.node_id.or(file.node_id).is_some() {
+                        return Err("node_id needs peers: the cluster's members".into());
+                    }
+                    None
+                }
+                Some(spec) => {
+                    let peers = parse_peers(&spec)?;
+                    let node_id = self.node_id.or(file.node_id).ok_or("peers needs node_id: which of the members this node is")?;
+                    let own = peers.get(&node_id).ok_or_else(|| format!("node_id {node_id} is not one of the peers ({})", peers.keys().map(u64::to_string).collect::<Vec<_>>().join(", ")))?;
+                    let raft_listen = match self.raft_listen.or(file.raft_listen) {
+                        Some(a) => a,
+                        None => own.parse().map_err(|_| format!("raft_listen: node {node_id}'s peer address {own:?} is not an IP:PORT to listen on; give --raft-listen"))?,
+                    };
+                    let secret = self.cluster_secret.clone().or(file.cluster_secret).ok_or("peers needs cluster_secret: the nodes prove it to each other")?;
+                    if secret.len() < 8 {
+                        return Err("cluster_secret: at least 8 characters".into());
+                    }
+                    let entry_bytes_max = bounded("raft_entry_bytes_max", self.raft_entry_bytes_max, file.raft_entry_bytes_max, 4 << 20, 64 << 10..=256 << 20)?;
+                    Some(ClusterSettings { node_id, peers, raft_listen, secret, entry_bytes_max })
+                }
+            },
             journal_bytes: match self.journal_mb.or(file.journal_mb).unwrap_or(16) {
                 0 => 0,
                 mb @ 1..=4096 => mb << 20,

@@ -51,6 +51,8 @@ pub struct Node {
     group_commit: bool,
     tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) replication_target: crate::notify::Latest<Option<UpstreamSettings>>,
+    /// The Raft cluster this node is a member of (None: a single node, its own store's writer).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// An open connection: its task, and its user once authenticated.
@@ -102,7 +104,21 @@ pub async fn run(args: Args) -> Result<(), String> {
 /// error stops it, or until the future is dropped. In-process tests and the simulator start
 /// nodes with this.
 pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListener) -> Result<(), String> {
-    let store = Store::open_on(disk, settings.journal_bytes).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
+    // A cluster member's store is written only by applying the Raft log, which is its journal:
+    // taken back to its last checkpoint first, it opens without a journal of its own.
+    let restored = match &settings.cluster {
+        Some(_) => Some(crate::cluster::state_machine::open_store(&disk)?),
+        None => None,
+    };
+    let journal_bytes = if settings.cluster.is_some() { 0 } else { settings.journal_bytes };
+    let store = Store::open_on(Arc::clone(&disk), journal_bytes).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
+    let cluster = match (&settings.cluster, &restored) {
+        (Some(c), Some(restored)) => {
+            let raft_listener = TcpListener::bind(c.raft_listen).await.map_err(|e| format!("raft port {}: {e}", c.raft_listen))?;
+            Some(crate::cluster::Cluster::start(c, Arc::clone(&disk), store.clone(), restored, raft_listener, settings.limits.upstream_group_bytes_max).await?)
+        }
+        _ => None,
+    };
     let users: Vec<(String, StoredPassword)> =
         settings.users.iter().chain(&settings.admins).map(|(u, p)| (u.clone(), StoredPassword::from_plain(p))).collect();
     let primary_version = store.files().last().map(|f| f.server_version.clone()).filter(|v| !v.is_empty()).unwrap_or_else(|| "10.11.19-MariaDB".into());
@@ -151,10 +167,17 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
         group_commit: settings.group_commit,
         tls,
         replication_target,
+        cluster,
     });
     {
         let node = Arc::clone(&node);
         tokio::spawn(async move { crate::upstream::supervise(node).await });
+    }
+    #[cfg(not(madsim))]
+    if let Some(addr) = settings.http_listen {
+        let http = TcpListener::bind(addr).await.map_err(|e| format!("http api {addr}: {e}"))?;
+        tracing::info!(%addr, "http api serving");
+        tokio::spawn(crate::http::serve(http, Arc::clone(&node)));
     }
     tracing::info!(listen = %settings.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
     let (mut accept_errors, mut refused) = (Burst::default(), Burst::default());
@@ -218,6 +241,15 @@ fn now_secs() -> u64 {
 impl Node {
     pub fn server_id(&self) -> u32 {
         self.server_id
+    }
+
+    /// Whether `user` is an admin and `password` is theirs.
+    pub fn is_admin_password(&self, user: &str, password: &str) -> bool {
+        if !self.admins.iter().any(|a| a == user) {
+            return false;
+        }
+        let given = StoredPassword::from_plain(password);
+        self.conn_config.users.iter().any(|(u, p)| u == user && *p == given)
     }
 
     pub fn group_commit(&self) -> bool {

@@ -16,10 +16,11 @@ use std::sync::Arc;
 pub use binraft_core::store::binlogs::DEFAULT_JOURNAL_BYTES;
 pub use binraft_core::store::tail::TAIL_BYTES;
 
-#[derive(Debug)]
+/// Cloned handles share the store and its wake-ups (the Raft state machine holds one).
+#[derive(Debug, Clone)]
 pub struct Store {
     core: Arc<binraft_core::store::Store>,
-    changed: Changes,
+    changed: Arc<Changes>,
 }
 
 /// Reads and queries go straight to core's store; what changes the store is wrapped below, to
@@ -48,7 +49,7 @@ impl Store {
     pub fn open_on(disk: Arc<dyn Disk>, journal_bytes: u64) -> Result<Store, StoreError> {
         let (core, opened) = binraft_core::store::Store::open(disk, journal_bytes)?;
         log_opened(&opened, core.files().len());
-        Ok(Store { core: Arc::new(core), changed: Changes::default() })
+        Ok(Store { core: Arc::new(core), changed: Arc::default() })
     }
 
     /// Wakes when the store grows.
@@ -76,6 +77,13 @@ impl Store {
             return Ok(());
         }
         self.core.append_batch(batch)?;
+        self.changed.notify();
+        Ok(())
+    }
+
+    /// Applies groups the Raft log holds durably, and wakes the dumps.
+    pub fn apply_logged(&self, batch: Vec<Append>) -> Result<(), StoreError> {
+        self.core.apply_logged(batch)?;
         self.changed.notify();
         Ok(())
     }

@@ -16,6 +16,11 @@ pub async fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Result<F::Outpu
     }
 }
 
+/// `fut`'s output, or [`Elapsed`] if `d` passes first.
+pub async fn timeout<F: Future>(d: std::time::Duration, fut: F) -> Result<F::Output, Elapsed> {
+    timeout_at(Instant::now() + d, fut).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

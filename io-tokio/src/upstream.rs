@@ -16,16 +16,33 @@ use tokio::net::TcpStream;
 const LOGIN_TIMEOUT_MS: u64 = 60_000;
 
 /// Runs replication whenever the target says so.
+/// In a cluster, only while this node leads, and only once it has applied everything committed
+/// before its term: it then pulls from its own store's end, and stops the moment it no longer
+/// leads (what it had not committed is pulled again by the next leader).
 pub async fn supervise(node: Arc<Node>) {
     loop {
+        if let Some(c) = &node.cluster {
+            c.until_leader_ready().await;
+            tracing::info!("raft: this node leads, with everything committed applied: it pulls from the primary");
+        }
+        let lost = async {
+            match &node.cluster {
+                Some(c) => c.leadership_lost().await,
+                None => std::future::pending().await,
+            }
+        };
         let (current, mut changed) = node.replication_target.get();
         match current {
-            None => changed.changed().await,
+            None => tokio::select! {
+                _ = changed.changed() => {}
+                _ = lost => tracing::info!("raft: no longer the leader"),
+            },
             Some(r) => {
                 tracing::info!(replication = ?r, "replication starts");
                 tokio::select! {
                     _ = run(r, &node) => {}
                     _ = changed.changed() => tracing::info!("replication stops"),
+                    _ = lost => tracing::info!("raft: no longer the leader: the pull stops"),
                 }
             }
         }
@@ -168,7 +185,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
             // appends before it. ACKs do not rely on this: they wait in `acks` for their own
             // append to be committed.
             if !matches!(o, UpstreamOutput::Append { .. } | UpstreamOutput::Ack { .. }) {
-                commit(store, &mut batch, batch_last, &mut acks).map_err(store_error)?;
+                commit(node, &mut batch, batch_last, &mut acks).await?;
             }
             match o {
                 UpstreamOutput::Send(b) => stream.write_all(&b).await.map_err(|e| network("write", e))?,
@@ -192,21 +209,28 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                     }
                 }
                 UpstreamOutput::NewFile { file } => {
-                    store.create_file(&file).map_err(|e| UpstreamError::Store { detail: format!("create {file}: {e}") })?;
+                    match &node.cluster {
+                        None => store.create_file(&file).map_err(|e| UpstreamError::Store { detail: format!("create {file}: {e}") })?,
+                        Some(c) => c.propose(binraft_core::cluster::request::Request::CreateFile { name: file.clone() }).await.map_err(not_committed)?,
+                    }
                     tracing::info!(%file, "upstream: new binlog file");
                 }
                 UpstreamOutput::Ack { after, bytes } => acks.hold(after, bytes),
                 UpstreamOutput::AppendPart { file, offset, bytes } => {
                     // Durable now, shown with the group's last piece; never held whole here.
                     let part = Box::new(binraft_core::store::index::Appended::part());
-                    store.append_batch(&mut vec![(file, offset, bytes, part)]).map_err(store_error)?;
+                    let mut piece = vec![(file, offset, bytes, part)];
+                    match &node.cluster {
+                        None => store.append_batch(&mut piece).map_err(store_error)?,
+                        Some(c) => c.propose_groups(&mut piece).await.map_err(not_committed)?,
+                    }
                 }
                 UpstreamOutput::Append { id, file, offset, bytes, info } => {
                     let (ts, server_id, end) = (u64::from(info.timestamp), info.server_id, offset + bytes.len() as u64);
                     batch.push((file.clone(), offset, bytes, info));
                     batch_last = id;
                     if !group_commit {
-                        commit(store, &mut batch, batch_last, &mut acks).map_err(store_error)?;
+                        commit(node, &mut batch, batch_last, &mut acks).await?;
                     }
                     last_append = Instant::now();
                     status(node, |st| {
@@ -226,7 +250,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
         }
         // Nothing more to do until the primary sends more: make the batch durable and visible.
         let had = !batch.is_empty();
-        commit(store, &mut batch, batch_last, &mut acks).map_err(store_error)?;
+        commit(node, &mut batch, batch_last, &mut acks).await?;
         write_acks(stream, &mut acks).await.map_err(|e| network("write", e))?;
         if had {
             let pos = store.with_files(|f| f.last().map(|f| f.last_gtids.to_string()).unwrap_or_default());
@@ -262,11 +286,19 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
 
 type Batch = Vec<binraft_core::store::binlogs::Append>;
 
-/// Makes the batch durable, which on one node commits it up to `last`: the ACKs it covers may go.
-fn commit(store: &crate::store::Store, batch: &mut Batch, last: AppendId, acks: &mut HeldAcks) -> Result<(), binraft_core::store::StoreError> {
-    store.append_batch(batch)?;
+/// Commits the batch up to `last`: on one node by making it durable, in a cluster by Raft (on a
+/// majority, durably). Only then may the ACKs it covers go.
+async fn commit(node: &Node, batch: &mut Batch, last: AppendId, acks: &mut HeldAcks) -> Result<(), UpstreamError> {
+    match &node.cluster {
+        None => node.store.append_batch(batch).map_err(store_error)?,
+        Some(c) => c.propose_groups(batch).await.map_err(not_committed)?,
+    }
     acks.handle_committed(last);
     Ok(())
+}
+
+fn not_committed(e: crate::cluster::ProposeError) -> UpstreamError {
+    UpstreamError::NotCommitted { detail: e.to_string() }
 }
 
 /// Writes the ACKs whose appends are committed.

@@ -58,6 +58,9 @@ pub enum StoreError {
     PurgeNotOldest,
     /// The journal is full of records not yet applied (it checkpoints only once they are).
     LogFull { unapplied: usize },
+    /// A file a checkpoint found durable is missing, or shorter than it was then: the disk lost
+    /// synced data.
+    Lost { file: String, size: Option<u64>, durable_end: u64 },
 }
 
 impl From<DiskError> for StoreError {
@@ -86,6 +89,8 @@ impl fmt::Display for StoreError {
             StoreError::Exists { file } => write!(f, "{file} is already in the store"),
             StoreError::PurgeNotOldest => write!(f, "only the oldest files can be purged"),
             StoreError::LogFull { unapplied } => write!(f, "the journal is full with {unapplied} records not yet applied"),
+            StoreError::Lost { file, size: None, durable_end } => write!(f, "{file} is missing, but it was durable up to {durable_end}"),
+            StoreError::Lost { file, size: Some(size), durable_end } => write!(f, "{file} ends at {size}, but it was durable up to {durable_end}"),
         }
     }
 }
@@ -144,6 +149,10 @@ struct Writer {
     unapplied: VecDeque<Record>,
     /// The applied pieces of a group not yet whole: written, not shown.
     partial: Option<Partial>,
+    /// Files written by [`Store::apply_logged`] and not synced since (the log holds their bytes).
+    unsynced: std::collections::BTreeSet<String>,
+    /// The binlog file last written by [`Store::apply_logged`], kept open.
+    open: Option<(String, Arc<dyn disk::DiskFile>)>,
 }
 
 /// Where the applied pieces of an unfinished group lie in its file.
@@ -352,23 +361,10 @@ impl Store {
         let mut w = self.writer();
         let files = self.files();
         if w.unapplied.is_empty() {
-            // A group sent again from its start (a new session after one that ended in the
-            // middle of a large group): its earlier pieces are dropped, and overwritten.
-            if let (Some(p), Some((name, offset, ..))) = (&w.partial, batch.first()) {
-                if p.file == *name && p.start == *offset {
-                    w.partial = None;
-                }
-            }
+            restart_partial(&mut w.partial, &batch);
         }
         let partial = w.partial.clone();
-        let log_end = |name: &str| {
-            let end = complete_end(&files, name)?;
-            Some(match &partial {
-                Some(p) if p.file == name && p.start == end => end + p.len,
-                _ => end,
-            })
-        };
-        let ends = contiguous_ends(log_end, w.unapplied.iter().flat_map(|r| &r.batch).chain(&batch))?;
+        let ends = contiguous_ends(log_end(&files, &partial), w.unapplied.iter().flat_map(|r| &r.batch).chain(&batch))?;
         let entries: Vec<(&str, u64, &[u8])> = batch.iter().map(|(n, o, b, _)| (n.as_str(), *o, b.as_slice())).collect();
         let may_checkpoint = w.unapplied.is_empty();
         let logged = match w.journal.as_mut() {
@@ -468,6 +464,66 @@ impl Store {
         closed
     }
 
+    /// Applies groups that a log outside the store holds durably (the Raft log): each is written
+    /// where its file ends, without a sync, and shown. [`Store::sync_written`] makes them
+    /// durable in their files; until then the log has them. A file that closes is synced before
+    /// its summary is persisted. The store's own log must be empty (a store is driven either
+    /// through its journal or through an outer log, never both).
+    pub fn apply_logged(&self, batch: Vec<Append>) -> Result<(), StoreError> {
+        let mut w = self.writer();
+        if !w.unapplied.is_empty() {
+            return Err(StoreError::LogFull { unapplied: w.unapplied.len() });
+        }
+        let files = self.files();
+        restart_partial(&mut w.partial, &batch);
+        let partial = w.partial.clone();
+        contiguous_ends(log_end(&files, &partial), &batch)?;
+        for (name, offset, bytes, _) in &batch {
+            let f = match &w.open {
+                Some((n, f)) if n == name => Arc::clone(f),
+                _ => {
+                    let f = self.disk.open(name)?;
+                    w.open = Some((name.clone(), Arc::clone(&f)));
+                    f
+                }
+            };
+            f.write_at(*offset, bytes)?;
+            if !w.unsynced.contains(name) {
+                w.unsynced.insert(name.clone());
+            }
+        }
+        let closed = self.show(batch, &mut w.partial);
+        let p = &mut w.positions;
+        p.durable += 1;
+        p.committed = p.durable;
+        p.applied = p.durable;
+        for s in closed {
+            self.disk.open(&s.name)?.sync_data()?;
+            w.unsynced.remove(&s.name);
+            self.index_closed(&s)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the pieces of a group are applied and its last piece is not yet.
+    pub fn in_group(&self) -> bool {
+        self.writer().partial.is_some()
+    }
+
+    /// Syncs every file [`Store::apply_logged`] wrote since the last call: what was applied is
+    /// then durable in the files themselves, and the outer log may forget it.
+    pub fn sync_written(&self) -> Result<(), StoreError> {
+        let mut w = self.writer();
+        for name in std::mem::take(&mut w.unsynced) {
+            match self.disk.open(&name) {
+                Ok(f) => f.sync_data()?,
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the oldest files: the index first (durably), then the files.
     pub fn purge(&self, purged: &[String]) -> Result<(), StoreError> {
         let mut st = self.state_mut();
@@ -483,6 +539,10 @@ impl Store {
         for n in purged {
             if let Some(j) = w.journal.as_mut() {
                 j.forget(n);
+            }
+            w.unsynced.remove(n);
+            if w.open.as_ref().is_some_and(|(o, _)| o == n) {
+                w.open = None;
             }
             disk::remove_durably(self.disk.as_ref(), n)?;
         }
@@ -516,6 +576,74 @@ impl Store {
         let cached = if want == 0 { Some(Bytes::new()) } else { st.tail.read(file, offset, want) };
         (want, at_end, cached)
     }
+}
+
+/// A group sent again from its start (a new session after one that ended in the middle of a
+/// large group): its earlier pieces are dropped, and overwritten.
+fn restart_partial(partial: &mut Option<Partial>, batch: &[Append]) {
+    if let (Some(p), Some((name, offset, ..))) = (partial.as_ref(), batch.first()) {
+        if p.file == *name && p.start == *offset {
+            *partial = None;
+        }
+    }
+}
+
+/// Where each file's log ends: its stored part, and the applied pieces of an unfinished group.
+fn log_end<'a>(files: &'a [Arc<FileSummary>], partial: &'a Option<Partial>) -> impl Fn(&str) -> Option<u64> + 'a {
+    move |name: &str| {
+        let end = complete_end(files, name)?;
+        Some(match partial {
+            Some(p) if p.file == name && p.start == end => end + p.len,
+            _ => end,
+        })
+    }
+}
+
+/// What [`cut_to`] removed and cut.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cut {
+    /// Files newer than the point, removed.
+    pub removed: Vec<String>,
+    /// The point's file, cut from this size to the point's offset (None: it was no longer).
+    pub truncated: Option<(String, u64)>,
+}
+
+/// Takes the store's directory back to a point it durably reached (a checkpoint's last file and
+/// where it ended), before the store opens: files listed after that file are removed (the index
+/// first), and the file is cut at that offset. What an outer log applies again from there then
+/// lands where it belongs. `None`: the point before any file.
+pub fn cut_to(disk: &dyn Disk, point: Option<(&str, u64)>) -> Result<Cut, StoreError> {
+    let names: Vec<String> = match disk::read_whole(disk, INDEX)? {
+        Some(b) => String::from_utf8_lossy(&b).lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect(),
+        None => Vec::new(),
+    };
+    let keep = match point {
+        None => 0,
+        Some((file, _)) => match names.iter().position(|n| n == file) {
+            Some(i) => i + 1,
+            None => return Err(StoreError::Lost { file: file.to_string(), size: None, durable_end: point.map_or(0, |p| p.1) }),
+        },
+    };
+    let mut cut = Cut { removed: names[keep..].to_vec(), truncated: None };
+    if !cut.removed.is_empty() {
+        let text: String = names[..keep].iter().map(|n| format!("{n}\n")).collect();
+        disk::write_atomically(disk, INDEX, text.as_bytes())?;
+        for n in &cut.removed {
+            disk::remove_durably(disk, n)?;
+        }
+    }
+    if let Some((file, end)) = point {
+        let f = disk.open(file)?;
+        let size = f.len()?;
+        if size > end {
+            f.set_len(end)?;
+            f.sync_data()?;
+            cut.truncated = Some((file.to_string(), size));
+        } else if size < end {
+            return Err(StoreError::Lost { file: file.to_string(), size: Some(size), durable_end: end });
+        }
+    }
+    Ok(cut)
 }
 
 /// Where the stored part of `name` ends. Searched from the newest file, the one appended to and

@@ -29,6 +29,6 @@ pub mod names;
 pub mod summaries;
 pub mod tail;
 
-pub use binlogs::{Opened, Store, StoreError};
+pub use binlogs::{cut_to, Cut, Opened, Store, StoreError};
 pub use disk::{Disk, DiskError, DiskErrorKind, DiskFile};
 pub use mem_disk::MemDisk;

@@ -1,7 +1,7 @@
 //! Which file names the store accepts from the primary. A ROTATE names the next binlog file, and
 //! its bytes come from the network (from anyone in the middle, without TLS verification): a name
 //! is a plain file name of the store's directory, never a path, a hidden file, or one of the
-//! store's own files.
+//! store's own files (nor one of the Raft side's: anything named `raft-log.*` or `raft.*`).
 
 use std::fmt;
 
@@ -12,6 +12,12 @@ pub const JOURNAL: &str = "binlog.journal";
 pub const REPLICATION: &str = "replication.toml";
 pub const RESERVED: [&str; 4] = [INDEX, SUMMARIES, JOURNAL, REPLICATION];
 pub const TMP_SUFFIX: &str = ".tmp";
+/// The Raft log's segments are `raft-log.<first index>` (`cluster::log`).
+pub const RAFT_LOG_PREFIX: &str = "raft-log.";
+/// The Raft side's small files: `raft.vote`, `raft.purged`, `raft.applied`...
+pub const RAFT_PREFIX: &str = "raft.";
+pub const RAFT_VOTE: &str = "raft.vote";
+pub const RAFT_PURGED: &str = "raft.purged";
 
 /// The longest binlog file name accepted (MySQL's FN_REFLEN is 512).
 pub const NAME_BYTES_MAX: usize = 255;
@@ -53,7 +59,8 @@ pub fn check_binlog_name(name: &str) -> Result<(), NameError> {
     if name.starts_with('.') {
         return Err(NameError::LeadingDot);
     }
-    if RESERVED.contains(&name) || name.ends_with(TMP_SUFFIX) {
+    // The Raft side's files are reserved by prefix, so the names it adds later are too.
+    if RESERVED.contains(&name) || name.ends_with(TMP_SUFFIX) || name.starts_with(RAFT_LOG_PREFIX) || name.starts_with(RAFT_PREFIX) {
         return Err(NameError::Reserved);
     }
     Ok(())
@@ -79,6 +86,10 @@ mod tests {
             assert_eq!(check_binlog_name(reserved), Err(NameError::Reserved), "{reserved}");
         }
         assert_eq!(check_binlog_name("binlog.index.tmp"), Err(NameError::Reserved));
+        for raft in ["raft-log.00000000000000000001", "raft-log.x", "raft.vote", "raft.purged", "raft.applied", "raft.anything"] {
+            assert_eq!(check_binlog_name(raft), Err(NameError::Reserved), "{raft}");
+        }
+        assert_eq!(check_binlog_name("raft-bin.000001"), Ok(()), "only the Raft prefixes are reserved");
         assert_eq!(check_binlog_name(&"a".repeat(256)), Err(NameError::TooLong { len: 256 }));
     }
 }

@@ -55,6 +55,9 @@ pub enum UpstreamError {
     Closed,
     /// The driver: binraft's own store failed.
     Store { detail: String },
+    /// The driver: the cluster did not commit what was received (this node no longer leads, or
+    /// lost its quorum); the next leader pulls it again.
+    NotCommitted { detail: String },
     /// The driver: the primary's `file` holds another event at `offset` than binraft's copy.
     HistoryDiffers { file: String, offset: u64 },
     /// The driver: TLS is misconfigured (no configuration, a bad server name, asked twice).
@@ -133,6 +136,7 @@ impl std::fmt::Display for UpstreamError {
             UpstreamError::Network { detail } => write!(f, "network: {detail}"),
             UpstreamError::Closed => f.write_str("the primary closed the connection"),
             UpstreamError::Store { detail } => write!(f, "store: {detail}"),
+            UpstreamError::NotCommitted { detail } => write!(f, "not committed by the cluster: {detail}"),
             UpstreamError::HistoryDiffers { file, offset } => {
                 write!(f, "the primary's {file} differs from binraft's at {offset}: its binlog history does not match the store's")
             }

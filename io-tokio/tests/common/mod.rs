@@ -15,21 +15,43 @@ pub struct Binraft {
     store: PathBuf,
     log: PathBuf,
     extra: Vec<String>,
+    server_id: u32,
 }
 
 impl Binraft {
     pub fn start(store: &Path, log: &Path, extra: &[String]) -> Binraft {
+        Self::start_as(100, store, log, extra)
+    }
+
+    /// A node with its own server id (the members of a cluster each have one).
+    pub fn start_as(server_id: u32, store: &Path, log: &Path, extra: &[String]) -> Binraft {
         let port = free_port();
-        let child = Self::spawn(store, log, port, extra);
-        let b = Binraft { child, port, store: store.to_path_buf(), log: log.to_path_buf(), extra: extra.to_vec() };
+        let child = Self::spawn(server_id, store, log, port, extra);
+        let b = Binraft { child, port, store: store.to_path_buf(), log: log.to_path_buf(), extra: extra.to_vec(), server_id };
         b.wait_listening();
         b
     }
 
-    fn spawn(store: &Path, log: &Path, port: u16, extra: &[String]) -> Child {
+    pub fn store(&self) -> &Path {
+        &self.store
+    }
+
+    /// SIGKILL, and nothing else.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts again on the same store and port (after [`Binraft::kill9`]).
+    pub fn restart(&mut self) {
+        self.child = Self::spawn(self.server_id, &self.store, &self.log, self.port, &self.extra);
+        self.wait_listening();
+    }
+
+    fn spawn(server_id: u32, store: &Path, log: &Path, port: u16, extra: &[String]) -> Child {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         Command::new(env!("CARGO_BIN_EXE_binraft"))
-            .args(["run", "--server-id", "100", "--user", "repl:s3cret"])
+            .args(["run", "--server-id", &server_id.to_string(), "--user", "repl:s3cret"])
             .arg("--data-dir")
             .arg(store)
             .arg("--listen")
@@ -55,10 +77,8 @@ impl Binraft {
 
     /// SIGKILL, then start again on the same store and port.
     pub fn kill9_and_restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.child = Self::spawn(&self.store, &self.log, self.port, &self.extra);
-        self.wait_listening();
+        self.kill9();
+        self.restart();
     }
 }
 

@@ -1,0 +1,162 @@
+//! openraft's log storage over core's [`RaftLog`]: each entry is one record of the log,
+//! postcard-encoded; the vote and the last purged log id sit in the log's own slots.
+//!
+//! Every call is durable on return (the log syncs before it answers), so `append` reports the
+//! flush at once: an entry counts toward a commit only once it is on this node's disk.
+
+use super::types::{Entry, LogId, Types, Vote};
+use binraft_core::cluster::committed;
+use binraft_core::cluster::log::{LogError, RaftLog};
+use binraft_core::store::Disk;
+use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
+use openraft::{OptionalSend, RaftLogReader};
+use std::fmt::Debug;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The log, shared by the storage and the readers of the replication tasks.
+#[derive(Clone, Debug)]
+pub struct LogStore {
+    log: Arc<Mutex<RaftLog>>,
+    /// Where the committed hint is kept ([`binraft_core::cluster::committed`]).
+    disk: Arc<dyn Disk>,
+}
+
+fn io_err(e: LogError) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> io::Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("raft log: {what} does not decode: {e}")))
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> io::Result<Vec<u8>> {
+    postcard::to_stdvec(v).map_err(io::Error::other)
+}
+
+impl LogStore {
+    pub fn new(log: RaftLog, disk: Arc<dyn Disk>) -> LogStore {
+        LogStore { log: Arc::new(Mutex::new(log)), disk }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RaftLog> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the log has never held anything, nor a vote: a fresh member.
+    pub fn is_pristine(&self) -> bool {
+        let log = self.lock();
+        log.last_index().is_none() && log.purged().is_none() && log.vote().is_none()
+    }
+
+    fn entries(&self, start: u64, end_inclusive: u64) -> io::Result<Vec<Entry>> {
+        if start > end_inclusive {
+            return Ok(Vec::new());
+        }
+        let records = self.lock().read(start..=end_inclusive).map_err(io_err)?;
+        records.iter().map(|(i, b)| decode(&format!("entry {i}"), b)).collect()
+    }
+}
+
+impl RaftLogReader<Types> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(&mut self, range: RB) -> io::Result<Vec<Entry>> {
+        let start = match range.start_bound() {
+            Bound::Included(&s) => s,
+            Bound::Excluded(&s) => s.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&e) => e,
+            Bound::Excluded(&e) => match e.checked_sub(1) {
+                Some(e) => e,
+                None => return Ok(Vec::new()),
+            },
+            Bound::Unbounded => u64::MAX,
+        };
+        self.entries(start, end)
+    }
+
+    async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
+        match self.lock().vote() {
+            Some(b) => decode("the vote", b).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl RaftLogStorage<Types> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> io::Result<LogState<Types>> {
+        let (purged, last) = {
+            let log = self.lock();
+            let purged: Option<LogId> = match log.purged() {
+                Some((_, meta)) => Some(decode("the purged log id", meta)?),
+                None => None,
+            };
+            (purged, log.last_index())
+        };
+        let last_log_id = match last {
+            Some(i) => match self.entries(i, i)?.pop() {
+                Some(e) => Some(e.log_id),
+                None => return Err(io::Error::other(format!("raft log: entry {i} is listed but does not read"))),
+            },
+            None => purged,
+        };
+        Ok(LogState { last_purged_log_id: purged, last_log_id })
+    }
+
+    async fn get_log_reader(&mut self) -> LogStore {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> io::Result<()> {
+        let bytes = encode(vote)?;
+        self.lock().save_vote(&bytes).map_err(io_err)
+    }
+
+    /// Kept without a sync: a restart applies the log up to it before the node serves, so a
+    /// member never shows its replicas less than it showed them before. Lost, it is older.
+    async fn save_committed(&mut self, committed: Option<LogId>) -> io::Result<()> {
+        let bytes = encode(&committed)?;
+        committed::save(self.disk.as_ref(), &bytes).map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
+        match committed::load(self.disk.as_ref()).map_err(|e| io::Error::other(e.to_string()))? {
+            Some(b) => decode("the committed log id", &b),
+            None => Ok(None),
+        }
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<Types>) -> io::Result<()>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let encoded: Vec<(u64, Vec<u8>)> = entries.into_iter().map(|e| encode(&e).map(|b| (e.log_id.index, b))).collect::<io::Result<_>>()?;
+        let records: Vec<(u64, &[u8])> = encoded.iter().map(|(i, b)| (*i, b.as_slice())).collect();
+        let r = self.lock().append(&records);
+        match r {
+            Ok(()) => {
+                callback.io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!("raft log: append failed: {e}");
+                callback.io_completed(Err(io_err(e.clone())));
+                Err(io_err(e))
+            }
+        }
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> io::Result<()> {
+        self.lock().truncate_after(last_log_id.map(|l| l.index)).map_err(io_err)
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> io::Result<()> {
+        let meta = encode(&log_id)?;
+        self.lock().purge_upto(log_id.index, &meta).map_err(io_err)
+    }
+}

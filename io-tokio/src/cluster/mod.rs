@@ -1,0 +1,187 @@
+//! binraft as a member of a Raft cluster (openraft): the leader alone pulls from the primary and
+//! proposes what it receives; every member applies committed entries to its own binlog files
+//! and serves them.
+//!
+//! - [`types`]: openraft's type configuration;
+//! - [`log_store`]: the Raft log and vote, on core's durable record log;
+//! - [`state_machine`]: committed entries applied to the store, checkpoints, restart;
+//! - [`network`]: the Raft port, with the peers' challenge on the cluster secret.
+//!
+//! What a member does, in order: it cuts its store back to its last checkpoint
+//! ([`state_machine::open_store`]), opens the log, starts Raft, bootstraps the cluster if its log
+//! has never held anything (every member may: openraft keeps one), and serves the Raft port.
+//! The upstream driver asks [`Cluster::until_leader_ready`] before it pulls, and stops as soon as
+//! [`Cluster::leadership_lost`] fires.
+
+pub mod log_store;
+pub mod network;
+pub mod state_machine;
+pub mod types;
+
+use crate::config::ClusterSettings;
+use crate::store::Store;
+use binraft_core::cluster::log::RaftLog;
+use binraft_core::cluster::request::{Group, Request};
+use binraft_core::store::binlogs::Append;
+use binraft_core::store::Disk;
+use openraft::async_runtime::WatchReceiver;
+use openraft::{BasicNode, Config, ReadPolicy, ServerState, SnapshotPolicy};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use types::Raft;
+
+/// The log's segment files are preallocated to this.
+const SEGMENT_BYTES: u64 = 64 << 20;
+
+/// How many entries one AppendEntries carries at most: a batch must fit in one frame of the
+/// Raft port.
+pub fn max_payload_entries(entry_bytes_max: usize, group_bytes_max: usize) -> u64 {
+    let largest = entry_bytes_max.max(group_bytes_max).max(1);
+    (network::FRAME_BYTES_MAX / 2 / largest).clamp(1, 256) as u64
+}
+
+/// A running member.
+pub struct Cluster {
+    pub raft: Raft,
+    pub node_id: u64,
+    entry_bytes_max: usize,
+}
+
+/// Why a proposal did not commit. The caller (the upstream) ends its session: what it had not
+/// committed is pulled again by whichever node leads next.
+#[derive(Debug)]
+pub enum ProposeError {
+    /// This node does not lead (any more).
+    NotLeader { leader: Option<u64> },
+    Raft(String),
+}
+
+impl std::fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProposeError::NotLeader { leader: Some(l) } => write!(f, "not the leader any more (node {l} is)"),
+            ProposeError::NotLeader { leader: None } => write!(f, "not the leader any more"),
+            ProposeError::Raft(e) => write!(f, "raft: {e}"),
+        }
+    }
+}
+
+impl Cluster {
+    /// Starts this member over `disk` and `store` (already cut back by
+    /// [`state_machine::open_store`]), serving the Raft port on `raft_listener`.
+    pub async fn start(
+        settings: &ClusterSettings,
+        disk: Arc<dyn Disk>,
+        store: Store,
+        restored: &state_machine::Restored,
+        raft_listener: tokio::net::TcpListener,
+        group_bytes_max: usize,
+    ) -> Result<Arc<Cluster>, String> {
+        let (log, opened) = RaftLog::open(Arc::clone(&disk), SEGMENT_BYTES).map_err(|e| format!("raft log: {e}"))?;
+        if let Some((segment, offset)) = &opened.cut {
+            tracing::warn!(%segment, offset, "raft log: cut a torn or damaged tail");
+        }
+        tracing::info!(records = opened.records, segments = opened.segments, applied = ?restored.applied, "raft log opened");
+        let log = log_store::LogStore::new(log, disk);
+        let pristine = log.is_pristine();
+        let config = Config {
+            cluster_name: "binraft".into(),
+            heartbeat_interval: 100,
+            election_timeout_min: 400,
+            election_timeout_max: 800,
+            // The log is kept whole for now: members catch up from it, never by snapshot.
+            snapshot_policy: SnapshotPolicy::Never,
+            max_payload_entries: max_payload_entries(settings.entry_bytes_max, group_bytes_max),
+            ..Config::default()
+        };
+        let config = Arc::new(config.validate().map_err(|e| format!("raft config: {e}"))?);
+        let secret: Arc<str> = Arc::from(settings.secret.as_str());
+        let network = network::Network { me: settings.node_id, secret: Arc::clone(&secret) };
+        let sm = state_machine::StateMachine::new(store, restored);
+        let raft = Raft::new(settings.node_id, config, network, log, sm).await.map_err(|e| format!("raft: {e}"))?;
+        let members: Vec<u64> = settings.peers.keys().copied().collect();
+        tokio::spawn(network::serve(raft_listener, raft.clone(), secret, settings.node_id, members));
+        if pristine {
+            let nodes: BTreeMap<u64, BasicNode> = settings.peers.iter().map(|(id, addr)| (*id, BasicNode { addr: addr.clone() })).collect();
+            match raft.initialize(nodes).await {
+                Ok(()) => tracing::info!(members = ?settings.peers.keys().collect::<Vec<_>>(), "raft: a new cluster, bootstrapped"),
+                // Another member bootstrapped it first: this one joins.
+                Err(e) => tracing::info!("raft: not bootstrapping ({e})"),
+            }
+        }
+        Ok(Arc::new(Cluster { raft, node_id: settings.node_id, entry_bytes_max: settings.entry_bytes_max }))
+    }
+
+    /// Returns once this node leads and has applied everything committed before its term: the
+    /// store then holds all the cluster holds, and the pull may start from it.
+    pub async fn until_leader_ready(&self) {
+        loop {
+            let me = self.node_id;
+            let _ = self.raft.wait(None).metrics(|m| m.state == ServerState::Leader && m.current_leader == Some(me), "leader").await;
+            match self.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::debug!("raft: leading, but not ready yet: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    /// Returns once this node no longer leads.
+    pub async fn leadership_lost(&self) {
+        let me = self.node_id;
+        let _ = self.raft.wait(None).metrics(|m| m.state != ServerState::Leader || m.current_leader != Some(me), "not leader").await;
+    }
+
+    /// Proposes `req` and waits until it is committed (on a majority, durably) and applied here.
+    pub async fn propose(&self, req: Request) -> Result<(), ProposeError> {
+        match self.raft.client_write(req).await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.forward_to_leader() {
+                Some(f) => Err(ProposeError::NotLeader { leader: f.leader_id }),
+                None => Err(ProposeError::Raft(e.to_string())),
+            },
+        }
+    }
+
+    /// Proposes a batch of appends as entries of at most `entry_bytes_max` each (a larger group
+    /// goes alone), in order; returns once all are committed and applied.
+    pub async fn propose_groups(&self, batch: &mut Vec<Append>) -> Result<(), ProposeError> {
+        let mut entry: Vec<Group> = Vec::new();
+        let mut bytes = 0usize;
+        for (file, offset, b, info) in std::mem::take(batch) {
+            if !entry.is_empty() && bytes + b.len() > self.entry_bytes_max {
+                self.propose(Request::Groups(std::mem::take(&mut entry))).await?;
+                bytes = 0;
+            }
+            bytes += b.len();
+            entry.push(Group { file, offset, bytes: b.into(), part: info.part });
+        }
+        if !entry.is_empty() {
+            self.propose(Request::Groups(entry)).await?;
+        }
+        Ok(())
+    }
+
+    /// The latest of openraft's metrics.
+    pub fn metrics(&self) -> openraft::RaftMetrics<types::Types> {
+        self.raft.metrics().borrow_watched().clone()
+    }
+
+    /// Why Raft stopped on this node, if it did (a storage failure, a fatal apply).
+    pub fn stopped(&self) -> Option<String> {
+        self.metrics().running_state.err().map(|e| e.to_string())
+    }
+
+    /// The role, as the status API names it.
+    pub fn role(&self) -> &'static str {
+        match self.metrics().state {
+            ServerState::Leader => "leader",
+            ServerState::Follower => "follower",
+            ServerState::Learner => "learner",
+            ServerState::Candidate => "candidate",
+            ServerState::Shutdown => "shutdown",
+        }
+    }
+}

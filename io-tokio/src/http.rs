@@ -1,0 +1,91 @@
+//! The HTTP admin API (`--http-listen`), JSON, on every node; every path needs an admin's
+//! credentials as HTTP basic auth (the same users as `--admin`).
+//!
+//! - `GET /v1/status`: the node's role in the cluster, the Raft positions, the GTID position of
+//!   what it stores, and its pull from the primary;
+//! - `GET /v1/health`: 200 while the node serves (its Raft, if any, has not stopped).
+
+use crate::server::Node;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Serves the API on `listener` until it fails.
+pub async fn serve(listener: tokio::net::TcpListener, node: Arc<Node>) {
+    let app = Router::new().route("/v1/status", get(status)).route("/v1/health", get(health)).with_state(node);
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!("http api: {e}");
+    }
+}
+
+/// None when the request carries an admin's user and password; else the refusal.
+fn refuse_unless_admin(node: &Node, headers: &HeaderMap) -> Option<Response> {
+    let creds = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let ok = creds.as_deref().and_then(|c| c.split_once(':')).is_some_and(|(u, p)| node.is_admin_password(u, p));
+    if ok {
+        return None;
+    }
+    let user = creds.as_deref().and_then(|c| c.split_once(':')).map(|(u, _)| u.to_string());
+    tracing::warn!(user = ?user, "http api: refused a request without an admin's credentials");
+    Some((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"binraft\"")], Json(json!({"error": "admin credentials required (HTTP basic auth)"}))).into_response())
+}
+
+async fn status(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    Json(status_json(&node)).into_response()
+}
+
+async fn health(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    match &node.cluster {
+        Some(c) if c.stopped().is_some() => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"healthy": false, "error": c.stopped()}))).into_response(),
+        _ => Json(json!({"healthy": true})).into_response(),
+    }
+}
+
+/// What `GET /v1/status` answers.
+pub fn status_json(node: &Node) -> Value {
+    let upstream = node.replica_status.lock().map(|s| json!({"state": s.io_running, "detail": s.io_state, "last_errno": s.last_io_errno, "last_error": s.last_io_error, "file": s.master_log_file, "position": s.read_master_log_pos})).unwrap_or(Value::Null);
+    let mariadb = node.store.files().last().is_none_or(|f| f.mariadb);
+    let mut v = json!({
+        "server_id": node.server_id(),
+        "upstream": upstream,
+        "files": node.store.files().len(),
+    });
+    if mariadb {
+        v["gtid_binlog_pos"] = json!(node.store.gtid_pos());
+    } else {
+        v["gtid_executed"] = json!(node.store.gtid_executed().to_string());
+    }
+    match &node.cluster {
+        None => {
+            v["role"] = json!("single");
+        }
+        Some(c) => {
+            let m = c.metrics();
+            v["node_id"] = json!(c.node_id);
+            v["role"] = json!(c.role());
+            v["leader_id"] = json!(m.current_leader);
+            v["term"] = json!(m.current_term);
+            v["committed_index"] = json!(m.local_committed.map(|l| l.index));
+            v["applied_index"] = json!(m.last_applied.map(|l| l.index));
+            v["last_log_index"] = json!(m.last_log_index);
+            v["members"] = json!(m.membership_config.membership().voter_ids().collect::<Vec<_>>());
+        }
+    }
+    v
+}

@@ -1,0 +1,226 @@
+//! A 3-node binraft cluster pulling from a live MariaDB primary, with real MariaDB replicas on
+//! a follower (by GTID) and on the leader (by file and position): the leader is killed with
+//! SIGKILL in the middle of a stream of transactions. Every replica must end with every
+//! transaction exactly once, the three nodes' files must be byte-identical (and the primary's
+//! closed files too), and the pull must move to the new leader by itself.
+
+mod common;
+
+use binraft_fixtures::mariadb::{free_port, MariaDb};
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "cluster-test-secret";
+
+struct Member {
+    id: u64,
+    node: Binraft,
+    http: u16,
+    raft: u16,
+    alive: bool,
+}
+
+impl Member {
+    fn status(&self) -> Result<Value, String> {
+        let auth = format!("Basic {}", base64_admin());
+        let r = ureq::get(&format!("http://127.0.0.1:{}/v1/status", self.http)).set("Authorization", &auth).timeout(Duration::from_secs(2)).call().map_err(|e| e.to_string())?;
+        serde_json::from_str(&r.into_string().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    }
+}
+
+fn base64_admin() -> String {
+    // "admin:admin"
+    "YWRtaW46YWRtaW4=".to_string()
+}
+
+/// Starts `n` members, all pointed at `primary`.
+fn cluster(work: &Path, primary: &MariaDb, n: u64, extra: &[String]) -> Vec<Member> {
+    let raft: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let peers: String = (1..=n).map(|i| format!("{i}=127.0.0.1:{}", raft[i as usize - 1])).collect::<Vec<_>>().join(",");
+    (1..=n)
+        .map(|id| {
+            let http = free_port();
+            let mut args: Vec<String> = vec![
+                "--node-id".into(),
+                id.to_string(),
+                "--peers".into(),
+                peers.clone(),
+                "--http-listen".into(),
+                format!("127.0.0.1:{http}"),
+                "--cluster-secret".into(),
+                SECRET.into(),
+                "--primary".into(),
+                format!("127.0.0.1:{}", primary.port),
+                "--primary-user".into(),
+                "repl".into(),
+                "--primary-password".into(),
+                "s3cret".into(),
+                "--primary-heartbeat-ms".into(),
+                "500".into(),
+                "--primary-connect-retry-s".into(),
+                "1".into(),
+            ];
+            args.extend_from_slice(extra);
+            let node = Binraft::start_as(100 + id as u32, &work.join(format!("node{id}")), &work.join(format!("node{id}.log")), &args);
+            Member { id, node, http, raft: raft[id as usize - 1], alive: true }
+        })
+        .collect()
+}
+
+fn logs(ms: &[Member]) -> String {
+    ms.iter().map(|m| format!("--- node {} ---\n{}", m.id, m.node.log())).collect()
+}
+
+/// The member that leads and pulls from the primary.
+fn wait_leader(ms: &[Member], within: Duration) -> usize {
+    let t = Instant::now();
+    loop {
+        for (i, m) in ms.iter().enumerate().filter(|(_, m)| m.alive) {
+            if let Ok(s) = m.status() {
+                if s["role"] == "leader" && s["upstream"]["state"] == "Yes" {
+                    return i;
+                }
+            }
+        }
+        assert!(t.elapsed() < within, "no leader pulling from the primary within {within:?}\n{}", logs(ms));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until every live member has applied what the leader committed and stores the
+/// primary's GTID position.
+fn wait_caught_up(ms: &[Member], primary: &MariaDb) {
+    let want = primary.sql("SELECT @@gtid_binlog_pos");
+    let t = Instant::now();
+    loop {
+        let statuses: Vec<Value> = ms.iter().filter(|m| m.alive).filter_map(|m| m.status().ok()).collect();
+        let all = statuses.len() == ms.iter().filter(|m| m.alive).count();
+        let same_pos = statuses.iter().all(|s| s["gtid_binlog_pos"].as_str().is_some_and(|p| sorted(p) == sorted(&want)));
+        let applied: Vec<&Value> = statuses.iter().map(|s| &s["applied_index"]).collect();
+        if all && same_pos && applied.windows(2).all(|w| w[0] == w[1]) {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(120), "members not caught up to {want}: {statuses:?}\n{}", logs(ms));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn sorted(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+    v.sort();
+    v
+}
+
+/// The binlog files a member stores, by name, with their bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let index = std::fs::read_to_string(dir.join("binlog.index")).unwrap_or_default();
+    index.lines().filter(|l| !l.is_empty()).map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap())).collect()
+}
+
+fn stream_of_inserts(p: &MariaDb, table: &str, batches: usize) -> std::thread::JoinHandle<()> {
+    p.sql(&format!("CREATE TABLE {table} (id INT PRIMARY KEY, v VARCHAR(20))"));
+    let sock = p.dir.join("sock");
+    let table = table.to_string();
+    std::thread::spawn(move || {
+        for batch in 0..batches {
+            let sql: String = (0..50).map(|i| format!("INSERT INTO {table} VALUES ({}, 'row {}');", batch * 50 + i, i)).collect();
+            let out = std::process::Command::new("mariadb").args(["--no-defaults", "-uroot"]).arg(format!("--socket={}", sock.display())).arg("-e").arg(sql).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    })
+}
+
+#[test]
+fn three_nodes_lose_nothing_when_the_leader_is_killed_and_every_replica_converges() {
+    let work = work_dir("cluster-kill");
+    let p = primary(&work);
+    let mut ms = cluster(&work, &p, 3, &[]);
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+    let follower = (leader + 1) % 3;
+    let by_gtid = replica("cluster-r1", 2);
+    change_master(&by_gtid, ms[follower].node.port, "MASTER_USE_GTID=slave_pos");
+    let by_pos = replica("cluster-r2", 3);
+    change_master(&by_pos, ms[leader].node.port, "MASTER_LOG_FILE='primary-bin.000001', MASTER_LOG_POS=4, MASTER_USE_GTID=no");
+
+    run_workload(&p, &work);
+    let writer = stream_of_inserts(&p, "rigtest.stream", 40);
+    std::thread::sleep(Duration::from_millis(400));
+    ms[leader].node.kill9();
+    ms[leader].alive = false;
+    let killed = Instant::now();
+    let new_leader = wait_leader(&ms, Duration::from_secs(30));
+    let failover = killed.elapsed();
+    eprintln!("failover: node {} killed, node {} pulling again after {failover:?}", ms[leader].id, ms[new_leader].id);
+    writer.join().unwrap();
+    // The killed node comes back with its data directory and catches up from the log.
+    ms[leader].node.restart();
+    ms[leader].alive = true;
+    p.sql("INSERT INTO rigtest.stream VALUES (100000, 'after the failover')");
+
+    assert_converged(&p, &by_gtid);
+    assert_converged(&p, &by_pos);
+    assert_eq!(by_gtid.sql("SELECT COUNT(*) FROM rigtest.stream"), "2001");
+    wait_caught_up(&ms, &p);
+
+    // Every member's files are the same bytes, and the primary's closed files are too.
+    let first = files(ms[0].node.store());
+    assert!(!first.is_empty());
+    for m in &ms[1..] {
+        let theirs = files(m.node.store());
+        assert_eq!(first.iter().map(|f| &f.0).collect::<Vec<_>>(), theirs.iter().map(|f| &f.0).collect::<Vec<_>>(), "node {} lists other files", m.id);
+        for ((name, a), (_, b)) in first.iter().zip(&theirs) {
+            assert!(a == b, "{name} differs between node 1 and node {} ({} vs {} bytes)", m.id, a.len(), b.len());
+        }
+    }
+    for (name, ours) in &first[..first.len() - 1] {
+        let primary_file = std::fs::read(p.data_dir().join(name)).unwrap();
+        assert!(*ours == primary_file, "{name} differs from the primary's");
+    }
+}
+
+#[test]
+fn strangers_and_bad_calls_are_refused_and_the_cluster_goes_on() {
+    let work = work_dir("cluster-refuse");
+    let p = primary(&work);
+    let ms = cluster(&work, &p, 3, &[]);
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+
+    // The status API wants an admin's credentials.
+    let r = ureq::get(&format!("http://127.0.0.1:{}/v1/status", ms[0].http)).call();
+    assert!(matches!(r, Err(ureq::Error::Status(401, _))), "{r:?}");
+    let wrong = format!("Basic {}", "YWRtaW46bm9wZQ=="); // admin:nope
+    let r = ureq::get(&format!("http://127.0.0.1:{}/v1/status", ms[0].http)).set("Authorization", &wrong).call();
+    assert!(matches!(r, Err(ureq::Error::Status(401, _))), "{r:?}");
+
+    // A node of another cluster (another secret) that claims to be node 1 is refused, logged,
+    // and changes nothing.
+    let status = ms[leader].status().unwrap();
+    let term = status["term"].clone();
+    let stranger_raft = free_port();
+    let stranger_peers = format!("1=127.0.0.1:{stranger_raft},2=127.0.0.1:{},3=127.0.0.1:{}", ms[1].raft, ms[2].raft);
+    let stranger = Binraft::start_as(
+        199,
+        &work.join("stranger"),
+        &work.join("stranger.log"),
+        &["--node-id".into(), "1".into(), "--peers".into(), stranger_peers, "--cluster-secret".into(), "another-cluster-secret".into()],
+    );
+    let t = Instant::now();
+    while !ms[1..].iter().any(|m| m.node.log().contains("does not know the cluster secret")) {
+        assert!(t.elapsed() < Duration::from_secs(20), "no member logged the stranger\n{}\n--- stranger ---\n{}", logs(&ms), stranger.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(stranger.log().contains("refused this node") || stranger.log().contains("does not know the cluster secret"), "{}", stranger.log());
+    let after = ms[wait_leader(&ms, Duration::from_secs(10))].status().unwrap();
+    assert_eq!(after["term"], term, "the stranger disturbed the cluster: {after}");
+
+    // Settings that cannot make a member are refused before anything starts.
+    let out = binraft(&["run", "--data-dir", &work.join("bad").display().to_string(), "--node-id", "4", "--peers", "1=127.0.0.1:1,2=127.0.0.1:2", "--cluster-secret", SECRET]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("node_id 4 is not one of the peers"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = binraft(&["run", "--data-dir", &work.join("bad").display().to_string(), "--node-id", "1", "--peers", "1=127.0.0.1:1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cluster_secret"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
