@@ -123,6 +123,11 @@ pub struct Args {
     /// entry up to this (a larger group goes alone) [default: 4194304].
     #[arg(long)]
     pub raft_entry_bytes_max: Option<usize>,
+    /// Raft entries between two snapshots: a snapshot is a checkpoint of the binlog files
+    /// (nothing is copied), after which the Raft log is purged up to half as many entries
+    /// before it; a member further behind is sent the files it lacks [default: 5000].
+    #[arg(long)]
+    pub raft_snapshot_entries: Option<u64>,
 }
 
 /// The same settings, as the config file spells them.
@@ -161,6 +166,7 @@ struct File {
     http_listen: Option<SocketAddr>,
     cluster_secret: Option<String>,
     raft_entry_bytes_max: Option<usize>,
+    raft_snapshot_entries: Option<u64>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -194,6 +200,7 @@ pub struct ClusterSettings {
     pub raft_listen: SocketAddr,
     pub secret: String,
     pub entry_bytes_max: usize,
+    pub snapshot_entries: u64,
 }
 
 /// The secret never shows in a log line or a debug dump.
@@ -349,7 +356,8 @@ impl Args {
                         return Err("cluster_secret: at least 8 characters".into());
                     }
                     let entry_bytes_max = bounded("raft_entry_bytes_max", self.raft_entry_bytes_max, file.raft_entry_bytes_max, 4 << 20, 64 << 10..=256 << 20)?;
-                    Some(ClusterSettings { node_id, peers, raft_listen, secret, entry_bytes_max })
+                    let snapshot_entries = bounded("raft_snapshot_entries", self.raft_snapshot_entries, file.raft_snapshot_entries, 5000, 2..=10_000_000)?;
+                    Some(ClusterSettings { node_id, peers, raft_listen, secret, entry_bytes_max, snapshot_entries })
                 }
             },
             journal_bytes: match self.journal_mb.or(file.journal_mb).unwrap_or(16) {

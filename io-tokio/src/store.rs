@@ -88,6 +88,15 @@ impl Store {
         Ok(())
     }
 
+    /// Reads the store again from its disk (its files were replaced: a snapshot), and wakes
+    /// the dumps.
+    pub fn reload(&self) -> Result<(), StoreError> {
+        let opened = self.core.reload()?;
+        log_opened(&opened, self.core.files().len());
+        self.changed.notify();
+        Ok(())
+    }
+
     /// Up to `max` bytes of `file` from `offset`, within its stored part, read now.
     pub fn read_sync(&self, file: &str, offset: u64, max: usize) -> Result<Vec<u8>, StoreError> {
         self.core.read(file, offset, max).map(|(b, _)| b.to_vec())

@@ -164,7 +164,11 @@ fn three_nodes_lose_nothing_when_the_leader_is_killed_and_every_replica_converge
     assert_eq!(by_gtid.sql("SELECT COUNT(*) FROM rigtest.stream"), "2001");
     wait_caught_up(&ms, &p);
 
-    // Every member's files are the same bytes, and the primary's closed files are too.
+    assert_same_files(&ms, &p);
+}
+
+/// Every member's files are the same bytes, and the primary's closed files are too.
+fn assert_same_files(ms: &[Member], p: &MariaDb) {
     let first = files(ms[0].node.store());
     assert!(!first.is_empty());
     for m in &ms[1..] {
@@ -178,6 +182,34 @@ fn three_nodes_lose_nothing_when_the_leader_is_killed_and_every_replica_converge
         let primary_file = std::fs::read(p.data_dir().join(name)).unwrap();
         assert!(*ours == primary_file, "{name} differs from the primary's");
     }
+}
+
+/// Snapshots every 20 entries, so the log is purged while a member is down and its data
+/// directory wiped: it comes back by a snapshot (the files it lacks), then the log.
+#[test]
+fn a_member_whose_data_directory_is_wiped_comes_back_by_snapshot() {
+    let work = work_dir("cluster-snapshot");
+    let p = primary(&work);
+    let mut ms = cluster(&work, &p, 3, &["--raft-snapshot-entries".into(), "20".into()]);
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+    let victim = (leader + 1) % 3;
+    run_workload(&p, &work);
+    wait_caught_up(&ms, &p);
+    ms[victim].node.kill9();
+    ms[victim].alive = false;
+    std::fs::remove_dir_all(ms[victim].node.store()).unwrap();
+    stream_of_inserts(&p, "rigtest.stream", 10).join().unwrap();
+    ms[victim].node.restart();
+    ms[victim].alive = true;
+    wait_caught_up(&ms, &p);
+    let log = ms[victim].node.log();
+    assert!(log.contains("snapshot installed"), "node {} did not come back by snapshot:\n{}", ms[victim].id, logs(&ms));
+    assert_same_files(&ms, &p);
+    // It serves what it received: a replica reads the whole history from it.
+    let r = replica("cluster-snapshot-r1", 4);
+    change_master(&r, ms[victim].node.port, "MASTER_LOG_FILE='primary-bin.000001', MASTER_LOG_POS=4, MASTER_USE_GTID=no");
+    assert_converged(&p, &r);
+    assert_eq!(r.sql("SELECT COUNT(*) FROM rigtest.stream"), "500");
 }
 
 #[test]

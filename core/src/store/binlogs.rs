@@ -228,6 +228,18 @@ impl Store {
         Ok((store, opened))
     }
 
+    /// Reads the store again from its disk, in place, once its files were replaced under it (a
+    /// snapshot installed). Readers holding the old [`Files`] keep them; reads from now on see
+    /// the new files. For a store without a journal of its own.
+    pub fn reload(&self) -> Result<Opened, StoreError> {
+        let mut w = self.writer();
+        let (fresh, opened) = Store::open(Arc::clone(&self.disk), 0)?;
+        let Store { state, writer, .. } = fresh;
+        *w = writer.into_inner().unwrap_or_else(|p| p.into_inner());
+        *self.state_mut() = state.into_inner().unwrap_or_else(|p| p.into_inner());
+        Ok(opened)
+    }
+
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -602,45 +614,48 @@ fn log_end<'a>(files: &'a [Arc<FileSummary>], partial: &'a Option<Partial>) -> i
 /// What [`cut_to`] removed and cut.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cut {
-    /// Files newer than the point, removed.
+    /// Files not at the point (newer ones, or ones a snapshot did not keep), removed.
     pub removed: Vec<String>,
-    /// The point's file, cut from this size to the point's offset (None: it was no longer).
+    /// The point's last file, cut from this size to the point's end (None: it was no longer).
     pub truncated: Option<(String, u64)>,
 }
 
-/// Takes the store's directory back to a point it durably reached (a checkpoint's last file and
-/// where it ended), before the store opens: files listed after that file are removed (the index
-/// first), and the file is cut at that offset. What an outer log applies again from there then
-/// lands where it belongs. `None`: the point before any file.
-pub fn cut_to(disk: &dyn Disk, point: Option<(&str, u64)>) -> Result<Cut, StoreError> {
+/// Takes the store's directory to a point it durably reached, before the store opens: `files`,
+/// in order, the last of them durable up to `last_end` (a checkpoint, or an installed
+/// snapshot). The index becomes `files` (those a purge has since removed excepted), every other
+/// file is removed, and the last is cut at `last_end`. What an outer log applies again from
+/// there then lands where it belongs.
+pub fn cut_to(disk: &dyn Disk, files: &[String], last_end: u64) -> Result<Cut, StoreError> {
     let names: Vec<String> = match disk::read_whole(disk, INDEX)? {
         Some(b) => String::from_utf8_lossy(&b).lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect(),
         None => Vec::new(),
     };
-    let keep = match point {
-        None => 0,
-        Some((file, _)) => match names.iter().position(|n| n == file) {
-            Some(i) => i + 1,
-            None => return Err(StoreError::Lost { file: file.to_string(), size: None, durable_end: point.map_or(0, |p| p.1) }),
-        },
-    };
-    let mut cut = Cut { removed: names[keep..].to_vec(), truncated: None };
-    if !cut.removed.is_empty() {
-        let text: String = names[..keep].iter().map(|n| format!("{n}\n")).collect();
-        disk::write_atomically(disk, INDEX, text.as_bytes())?;
-        for n in &cut.removed {
-            disk::remove_durably(disk, n)?;
+    let present = disk.list()?;
+    let mut keep: Vec<String> = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        if present.contains(f) {
+            keep.push(f.clone());
+        } else if i + 1 == files.len() {
+            return Err(StoreError::Lost { file: f.clone(), size: None, durable_end: last_end });
         }
     }
-    if let Some((file, end)) = point {
-        let f = disk.open(file)?;
+    let mut cut = Cut { removed: names.iter().filter(|n| !keep.contains(n)).cloned().collect(), truncated: None };
+    if names != keep {
+        let text: String = keep.iter().map(|n| format!("{n}\n")).collect();
+        disk::write_atomically(disk, INDEX, text.as_bytes())?;
+    }
+    for n in &cut.removed {
+        disk::remove_durably(disk, n)?;
+    }
+    if let Some(last) = files.last() {
+        let f = disk.open(last)?;
         let size = f.len()?;
-        if size > end {
-            f.set_len(end)?;
+        if size > last_end {
+            f.set_len(last_end)?;
             f.sync_data()?;
-            cut.truncated = Some((file.to_string(), size));
-        } else if size < end {
-            return Err(StoreError::Lost { file: file.to_string(), size: Some(size), durable_end: end });
+            cut.truncated = Some((last.clone(), size));
+        } else if size < last_end {
+            return Err(StoreError::Lost { file: last.clone(), size: Some(size), durable_end: last_end });
         }
     }
     Ok(cut)

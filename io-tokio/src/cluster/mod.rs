@@ -89,19 +89,37 @@ impl Cluster {
             heartbeat_interval: 100,
             election_timeout_min: 400,
             election_timeout_max: 800,
-            // The log is kept whole for now: members catch up from it, never by snapshot.
-            snapshot_policy: SnapshotPolicy::Never,
+            // A snapshot is a checkpoint (it copies nothing); the log is then purged up to it,
+            // less what a member a little behind still takes from the log.
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(settings.snapshot_entries),
+            max_in_snapshot_log_to_keep: settings.snapshot_entries / 2,
+            // A member whose data directory was lost or wiped comes back with an empty log: it
+            // is sent a snapshot and the log again, rather than stopping the leader.
+            allow_log_reversion: Some(true),
             max_payload_entries: max_payload_entries(settings.entry_bytes_max, group_bytes_max),
             ..Config::default()
         };
         let config = Arc::new(config.validate().map_err(|e| format!("raft config: {e}"))?);
         let secret: Arc<str> = Arc::from(settings.secret.as_str());
-        let network = network::Network { me: settings.node_id, secret: Arc::clone(&secret) };
-        let sm = state_machine::StateMachine::new(store, restored);
+        let network = network::Network { me: settings.node_id, secret: Arc::clone(&secret), store: store.clone() };
+        let sm = state_machine::StateMachine::new(store.clone(), restored);
         let raft = Raft::new(settings.node_id, config, network, log, sm).await.map_err(|e| format!("raft: {e}"))?;
         let members: Vec<u64> = settings.peers.keys().copied().collect();
-        tokio::spawn(network::serve(raft_listener, raft.clone(), secret, settings.node_id, members));
+        tokio::spawn(network::serve(raft_listener, raft.clone(), Arc::clone(&secret), settings.node_id, members, store.clone()));
+        // A member with an empty log bootstraps the cluster, unless a peer already knows it
+        // formed (this member was added later, or its data directory was wiped): then it waits
+        // to be sent the log, or a snapshot.
+        let mut formed = false;
         if pristine {
+            for (id, addr) in settings.peers.iter().filter(|(id, _)| **id != settings.node_id) {
+                if network::probe(settings.node_id, *id, addr, Arc::clone(&secret), store.clone()).await == Some(true) {
+                    tracing::info!(peer = id, "raft: the cluster is formed already; this member joins it");
+                    formed = true;
+                    break;
+                }
+            }
+        }
+        if pristine && !formed {
             let nodes: BTreeMap<u64, BasicNode> = settings.peers.iter().map(|(id, addr)| (*id, BasicNode { addr: addr.clone() })).collect();
             match raft.initialize(nodes).await {
                 Ok(()) => tracing::info!(members = ?settings.peers.keys().collect::<Vec<_>>(), "raft: a new cluster, bootstrapped"),

@@ -12,13 +12,21 @@
 //! Then each request is one frame (length u32, postcard bytes) answered by one frame, in turn.
 //! A frame is at most [`FRAME_BYTES_MAX`]; the leader's batches are bounded to fit
 //! ([`super::max_payload_entries`]).
+//!
+//! A snapshot goes as files: the leader names them with their ends, the member answers how
+//! much of each it already holds, the leader sends the rest in chunks of at most
+//! [`SNAPSHOT_CHUNK_BYTES`] and each file's CRC-32 over its whole length, which the member
+//! checks over its own part and the received part together. A mismatch fails the snapshot and
+//! the member takes that file whole the next time.
 
+use super::state_machine::{staged_name, SnapshotFile, SnapshotFiles};
 use super::types::{Raft, Types};
+use crate::store::Store;
 use hmac::{Hmac, Mac};
 use openraft::error::{NetworkError, RPCError, RaftError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::RPCOption;
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
-use openraft::type_config::alias::{SnapshotOf, VoteOf};
+use openraft::type_config::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
 use openraft::{BasicNode, RaftNetworkFactory, RaftNetworkV2};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -42,6 +50,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 type HmacSha256 = Hmac<Sha256>;
 use sha2::Sha256;
 
+/// A snapshot's bytes go in pieces of at most this.
+pub const SNAPSHOT_CHUNK_BYTES: usize = 1 << 20;
+
 /// One RPC.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
@@ -49,6 +60,15 @@ enum Rpc {
     Append(AppendEntriesRequest<Types>),
     Vote(VoteRequest<Types>),
     PreVote(VoteRequest<Types>),
+    /// A snapshot's files and their ends: how much of each does the member hold?
+    SnapshotBegin { files: Vec<(String, u64)> },
+    SnapshotChunk { name: String, offset: u64, bytes: bytes::Bytes },
+    /// The file is sent up to `end`; the CRC-32 of its bytes 0..end.
+    SnapshotFile { name: String, end: u64, crc: u32 },
+    SnapshotEnd { vote: VoteOf<Types>, meta: SnapshotMetaOf<Types> },
+    /// Is the cluster formed (does this member know a membership)? Asked by a member whose
+    /// log is empty before it bootstraps one.
+    Probe,
 }
 
 /// Its answer.
@@ -57,6 +77,11 @@ enum Rpc {
 enum Reply {
     Append(Result<AppendEntriesResponse<Types>, RaftError<Types>>),
     Vote(Result<VoteResponse<Types>, RaftError<Types>>),
+    /// For each file, the offset from which the member needs it.
+    SnapshotNeed(Vec<u64>),
+    SnapshotAck(Result<(), String>),
+    SnapshotInstalled(Result<SnapshotResponse<Types>, String>),
+    Probe { formed: bool },
 }
 
 fn mac(secret: &[u8], parts: &[&[u8]]) -> HmacSha256 {
@@ -149,7 +174,9 @@ async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64, members: &[
 
 /// Serves the Raft port: every connection that proves the secret gets its RPCs answered by
 /// `raft`. Runs until the listener fails.
-pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64, members: Vec<u64>) {
+pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64, members: Vec<u64>, store: Store) {
+    // Files whose copy here did not match a leader's CRC: taken whole the next time.
+    let distrusted: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>> = Arc::default();
     loop {
         let (mut stream, addr) = match listener.accept().await {
             Ok(a) => a,
@@ -159,7 +186,7 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
                 continue;
             }
         };
-        let (raft, secret, members) = (raft.clone(), Arc::clone(&secret), members.clone());
+        let (raft, secret, members, store, distrusted) = (raft.clone(), Arc::clone(&secret), members.clone(), store.clone(), Arc::clone(&distrusted));
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let from = match crate::time::timeout(HANDSHAKE_TIMEOUT, handshake_server(&mut stream, secret.as_bytes(), me, &members)).await {
@@ -170,7 +197,7 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
                 Ok(Err(Refused::NotAMember { from })) => return tracing::warn!(%addr, "raft port: refused node {from}, not one of the peers"),
                 Err(_) => return tracing::warn!(%addr, "raft port: refused a connection that did not answer the challenge in time"),
             };
-            if let Err(e) = answer(&mut stream, &raft).await {
+            if let Err(e) = answer(&mut stream, &raft, &store, &distrusted).await {
                 if e.kind() != io::ErrorKind::UnexpectedEof {
                     tracing::debug!(%addr, from, "raft port: connection ends: {e}");
                 }
@@ -179,7 +206,14 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
     }
 }
 
-async fn answer(stream: &mut TcpStream, raft: &Raft) -> io::Result<()> {
+/// A snapshot being received on one connection: its files, and from where each is received.
+#[derive(Default)]
+struct Receiving {
+    files: Vec<SnapshotFile>,
+}
+
+async fn answer(stream: &mut TcpStream, raft: &Raft, store: &Store, distrusted: &std::sync::Mutex<std::collections::BTreeSet<String>>) -> io::Result<()> {
+    let mut receiving: Option<Receiving> = None;
     loop {
         let frame = read_frame(stream).await?;
         let rpc: Rpc = postcard::from_bytes(&frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a request that does not decode: {e}")))?;
@@ -187,10 +221,99 @@ async fn answer(stream: &mut TcpStream, raft: &Raft) -> io::Result<()> {
             Rpc::Append(r) => Reply::Append(raft.append_entries(r).await),
             Rpc::Vote(r) => Reply::Vote(raft.vote(r).await),
             Rpc::PreVote(r) => Reply::Vote(raft.pre_vote(r).await),
+            Rpc::SnapshotBegin { files } => {
+                let distrusted = distrusted.lock().map(|d| d.clone()).unwrap_or_default();
+                let r = Receiving {
+                    files: files
+                        .iter()
+                        .map(|(name, end)| {
+                            let have = if distrusted.contains(name) { 0 } else { store.complete_end(name).unwrap_or(0) };
+                            let staged_from = if have >= *end { None } else { Some(have) };
+                            SnapshotFile { name: name.clone(), end: *end, staged_from }
+                        })
+                        .collect(),
+                };
+                let need = r.files.iter().map(|f| f.staged_from.unwrap_or(f.end)).collect();
+                for f in r.files.iter().filter(|f| f.staged_from.is_some()) {
+                    let d = store.disk();
+                    d.create(&staged_name(&f.name)).map_err(|e| io::Error::other(e.to_string()))?;
+                }
+                tracing::info!(files = r.files.len(), receiving = r.files.iter().filter(|f| f.staged_from.is_some()).count(), "raft: receiving a snapshot");
+                receiving = Some(r);
+                Reply::SnapshotNeed(need)
+            }
+            Rpc::SnapshotChunk { name, offset, bytes } => Reply::SnapshotAck(receive_chunk(receiving.as_ref(), store, &name, offset, &bytes)),
+            Rpc::SnapshotFile { name, end, crc } => {
+                let r = check_file(receiving.as_ref(), store, &name, end, crc);
+                if r.is_err() {
+                    if let Ok(mut d) = distrusted.lock() {
+                        d.insert(name.clone());
+                    }
+                }
+                Reply::SnapshotAck(r)
+            }
+            Rpc::Probe => {
+                use openraft::async_runtime::WatchReceiver;
+                let m = raft.metrics().borrow_watched().clone();
+                let formed = m.membership_config.membership().voter_ids().next().is_some();
+                Reply::Probe { formed }
+            }
+            Rpc::SnapshotEnd { vote, meta } => match receiving.take() {
+                None => Reply::SnapshotInstalled(Err("a snapshot's end without its beginning".into())),
+                Some(r) => {
+                    let snapshot = openraft::Snapshot { meta, snapshot: SnapshotFiles { files: r.files } };
+                    Reply::SnapshotInstalled(raft.install_full_snapshot(vote, snapshot).await.map_err(|e| e.to_string()))
+                }
+            },
         };
         let bytes = postcard::to_stdvec(&reply).map_err(io::Error::other)?;
         write_frame(stream, &bytes).await?;
     }
+}
+
+fn receive_chunk(r: Option<&Receiving>, store: &Store, name: &str, offset: u64, bytes: &[u8]) -> Result<(), String> {
+    let f = r.and_then(|r| r.files.iter().find(|f| f.name == name)).ok_or_else(|| format!("a chunk of {name}, not part of the snapshot"))?;
+    let from = f.staged_from.ok_or_else(|| format!("a chunk of {name}, which this node holds already"))?;
+    if offset < from || offset + bytes.len() as u64 > f.end {
+        return Err(format!("a chunk of {name} at {offset}, outside {from}..{}", f.end));
+    }
+    let staged = store.disk().open(&staged_name(name)).map_err(|e| e.to_string())?;
+    staged.write_at(offset - from, bytes).map_err(|e| e.to_string())
+}
+
+/// The CRC-32 of `name`'s bytes 0..end here: this node's own part, then the received part.
+fn check_file(r: Option<&Receiving>, store: &Store, name: &str, end: u64, crc: u32) -> Result<(), String> {
+    let f = r.and_then(|r| r.files.iter().find(|f| f.name == name)).ok_or_else(|| format!("{name} is not part of the snapshot"))?;
+    let d = store.disk();
+    let from = f.staged_from.unwrap_or(end);
+    let mut h = crc32fast::Hasher::new();
+    let mut hash = |file: &dyn binraft_core::store::DiskFile, start: u64, stop: u64| -> Result<(), String> {
+        let mut at = start;
+        while at < stop {
+            let n = (stop - at).min(8 << 20) as usize;
+            h.update(&file.read_at(at, n).map_err(|e| e.to_string())?);
+            at += n as u64;
+        }
+        Ok(())
+    };
+    if from > 0 {
+        hash(d.open(name).map_err(|e| e.to_string())?.as_ref(), 0, from)?;
+    }
+    if from < end {
+        let staged = d.open(&staged_name(name)).map_err(|e| e.to_string())?;
+        let mut at = 0;
+        while at < end - from {
+            let n = (end - from - at).min(8 << 20) as usize;
+            h.update(&staged.read_at(at, n).map_err(|e| e.to_string())?);
+            at += n as u64;
+        }
+    }
+    let ours = h.finalize();
+    if ours != crc {
+        tracing::warn!(file = %name, "raft: a snapshot's file does not match the leader's (CRC {ours:08x}, leader's {crc:08x}); it will be taken whole");
+        return Err(format!("{name}: CRC {ours:08x} here, {crc:08x} on the leader"));
+    }
+    Ok(())
 }
 
 /// Makes a client for each peer openraft talks to.
@@ -198,13 +321,15 @@ async fn answer(stream: &mut TcpStream, raft: &Raft) -> io::Result<()> {
 pub struct Network {
     pub me: u64,
     pub secret: Arc<str>,
+    /// The files a snapshot sends are read from here.
+    pub store: Store,
 }
 
 impl RaftNetworkFactory<Types> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Peer {
-        Peer { me: self.me, target, addr: node.addr.clone(), secret: Arc::clone(&self.secret), conn: None }
+        Peer { me: self.me, target, addr: node.addr.clone(), secret: Arc::clone(&self.secret), conn: None, store: self.store.clone() }
     }
 }
 
@@ -215,6 +340,7 @@ pub struct Peer {
     addr: String,
     secret: Arc<str>,
     conn: Option<TcpStream>,
+    store: Store,
 }
 
 /// How a call failed: before anything was sent (the peer is unreachable), or after.
@@ -258,6 +384,71 @@ impl Peer {
     }
 }
 
+/// Whether the member at `addr` (node `target`) knows a formed cluster; None if it cannot be
+/// asked.
+pub async fn probe(me: u64, target: u64, addr: &str, secret: Arc<str>, store: Store) -> Option<bool> {
+    let mut p = Peer { me, target, addr: addr.to_string(), secret, conn: None, store };
+    match p.call(&Rpc::Probe, Duration::from_secs(1)).await {
+        Ok(Reply::Probe { formed }) => Some(formed),
+        Ok(_) => None,
+        Err(CallError::Unreachable(e) | CallError::Network(e)) => {
+            if e.kind() == io::ErrorKind::PermissionDenied {
+                tracing::error!(peer = target, %addr, "raft: {e}");
+            } else {
+                tracing::info!(peer = target, %addr, "raft: cannot ask whether the cluster is formed: {e}");
+            }
+            None
+        }
+    }
+}
+
+impl Peer {
+    async fn ack(&mut self, rpc: &Rpc, ttl: Duration) -> Result<(), CallError> {
+        match self.call(rpc, ttl).await? {
+            Reply::SnapshotAck(Ok(())) => Ok(()),
+            Reply::SnapshotAck(Err(e)) => Err(CallError::Network(io::Error::other(format!("node {}: {e}", self.target)))),
+            _ => Err(CallError::Network(io::Error::other("an unexpected reply to a snapshot chunk"))),
+        }
+    }
+
+    /// Sends the snapshot's files (what the member lacks of each), then its meta to install.
+    async fn send_snapshot(&mut self, vote: VoteOf<Types>, snapshot: SnapshotOf<Types, SnapshotFiles>, ttl: Duration) -> Result<SnapshotResponse<Types>, CallError> {
+        let files: Vec<(String, u64)> = snapshot.snapshot.files.iter().map(|f| (f.name.clone(), f.end)).collect();
+        let need = match self.call(&Rpc::SnapshotBegin { files: files.clone() }, ttl).await? {
+            Reply::SnapshotNeed(n) if n.len() == files.len() => n,
+            _ => return Err(CallError::Network(io::Error::other("an unexpected reply to a snapshot's beginning"))),
+        };
+        let total: u64 = files.iter().zip(&need).map(|((_, end), from)| end.saturating_sub(*from)).sum();
+        tracing::info!(target_node = self.target, files = files.len(), bytes = total, "raft: sending a snapshot");
+        let io = |e: binraft_core::store::DiskError| CallError::Network(io::Error::other(e.to_string()));
+        let mut sent = 0u64;
+        for ((name, end), from) in files.iter().zip(need) {
+            let file = self.store.disk().open(name).map_err(io)?;
+            let mut h = crc32fast::Hasher::new();
+            let mut at = 0u64;
+            while at < *end {
+                let n = (*end - at).min(SNAPSHOT_CHUNK_BYTES as u64) as usize;
+                let bytes = file.read_at(at, n).map_err(io)?;
+                h.update(&bytes);
+                if at + n as u64 > from {
+                    let skip = from.saturating_sub(at) as usize;
+                    let chunk = bytes::Bytes::from(bytes).slice(skip..);
+                    sent += chunk.len() as u64;
+                    self.ack(&Rpc::SnapshotChunk { name: name.clone(), offset: at + skip as u64, bytes: chunk }, ttl).await?;
+                }
+                at += n as u64;
+            }
+            self.ack(&Rpc::SnapshotFile { name: name.clone(), end: *end, crc: h.finalize() }, ttl).await?;
+            tracing::info!(target_node = self.target, file = %name, sent, of = total, "raft: snapshot progress");
+        }
+        match self.call(&Rpc::SnapshotEnd { vote, meta: snapshot.meta }, ttl).await? {
+            Reply::SnapshotInstalled(Ok(r)) => Ok(r),
+            Reply::SnapshotInstalled(Err(e)) => Err(CallError::Network(io::Error::other(format!("node {} did not install the snapshot: {e}", self.target)))),
+            _ => Err(CallError::Network(io::Error::other("an unexpected reply to a snapshot's end"))),
+        }
+    }
+}
+
 fn rpc_error<E: std::error::Error + 'static>(e: CallError) -> RPCError<Types, E> {
     match e {
         CallError::Unreachable(e) => RPCError::Unreachable(Unreachable::new(&e)),
@@ -275,33 +466,38 @@ impl RaftNetworkV2<Types> for Peer {
     async fn append_entries(&mut self, rpc: AppendEntriesRequest<Types>, option: RPCOption) -> Result<AppendEntriesResponse<Types>, RPCError<Types>> {
         match self.call(&Rpc::Append(rpc), option.hard_ttl()).await.map_err(rpc_error)? {
             Reply::Append(r) => r.map_err(remote),
-            Reply::Vote(_) => Err(remote(io::Error::other("a vote reply to an append"))),
+            _ => Err(remote(io::Error::other("another reply to an append"))),
         }
     }
 
     async fn vote(&mut self, rpc: VoteRequest<Types>, option: RPCOption) -> Result<VoteResponse<Types>, RPCError<Types>> {
         match self.call(&Rpc::Vote(rpc), option.hard_ttl()).await.map_err(rpc_error)? {
             Reply::Vote(r) => r.map_err(remote),
-            Reply::Append(_) => Err(remote(io::Error::other("an append reply to a vote"))),
+            _ => Err(remote(io::Error::other("another reply to a vote"))),
         }
     }
 
     async fn pre_vote(&mut self, rpc: VoteRequest<Types>, option: RPCOption) -> Result<VoteResponse<Types>, RPCError<Types>> {
         match self.call(&Rpc::PreVote(rpc), option.hard_ttl()).await.map_err(rpc_error)? {
             Reply::Vote(r) => r.map_err(remote),
-            Reply::Append(_) => Err(remote(io::Error::other("an append reply to a pre-vote"))),
+            _ => Err(remote(io::Error::other("another reply to a pre-vote"))),
         }
     }
 
     async fn full_snapshot(
         &mut self,
-        _vote: VoteOf<Types>,
-        _snapshot: SnapshotOf<Types, Self::SnapshotData>,
-        _cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
-        _option: RPCOption,
+        vote: VoteOf<Types>,
+        snapshot: SnapshotOf<Types, Self::SnapshotData>,
+        cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
+        option: RPCOption,
     ) -> Result<SnapshotResponse<Types>, StreamingError<Types>> {
-        // The log is kept whole (no snapshot policy purges it), so a member is always caught
-        // up from the log: a snapshot is never asked for.
-        Err(StreamingError::Unreachable(Unreachable::new(&io::Error::other(format!("node {}: sending a snapshot is not supported yet; the log is kept whole", self.target)))))
+        let send = self.send_snapshot(vote, snapshot, option.hard_ttl());
+        tokio::select! {
+            r = send => r.map_err(|e| match e {
+                CallError::Unreachable(e) => StreamingError::Unreachable(Unreachable::new(&e)),
+                CallError::Network(e) => StreamingError::Network(NetworkError::new(&e)),
+            }),
+            closed = cancel => Err(StreamingError::Closed(closed)),
+        }
     }
 }

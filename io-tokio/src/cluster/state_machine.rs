@@ -4,6 +4,11 @@
 //! where the store ended (`raft.applied`). A restart cuts the files back to that point
 //! ([`open_store`]) and openraft applies the log again from there.
 //!
+//! A snapshot is a checkpoint: the files up to its point, which only grow, so building one
+//! copies nothing and lets openraft purge the log up to it. A member that needs it receives the
+//! files it lacks (or the tails it lacks, checked by CRC: [`super::network`]), and installing it
+//! is writing its checkpoint, then taking the directory to it.
+//!
 //! Every node applies the same entries to the same places, so its files are byte-identical to
 //! every other node's. An entry that does not land where its file ends is a bug or damage: the
 //! node stops applying (openraft's fatal state) and says why, never repairs it silently.
@@ -27,10 +32,25 @@ const CHECKPOINT_BYTES: u64 = 64 << 20;
 /// And at least this often while entries are applied.
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// A snapshot: the store's files and how far each reaches at the snapshot's log id.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A snapshot: the store's files and how far each reaches at the snapshot's log id. On the
+/// member receiving it, where each file's received bytes wait.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotFiles {
-    pub files: Vec<(String, u64)>,
+    pub files: Vec<SnapshotFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotFile {
+    pub name: String,
+    pub end: u64,
+    /// Received: the bytes from this offset on are in [`staged_name`]`(name)`; before it, the
+    /// member's own copy (checked by CRC). None: the member holds it up to `end` already.
+    pub staged_from: Option<u64>,
+}
+
+/// Where the bytes of `name` received for a snapshot wait (a name no binlog file can take).
+pub fn staged_name(name: &str) -> String {
+    format!("raft.snap.{name}")
 }
 
 /// The Raft side of a checkpoint.
@@ -46,27 +66,43 @@ pub struct Restored {
     pub applied: Option<LogId>,
     pub membership: StoredMembership,
     pub cut: binraft_core::store::Cut,
+    /// The last checkpoint, as a snapshot.
+    snapshot: Option<Snapshot>,
 }
+
+/// A snapshot's meta, its files, and where the last of them ends.
+type Snapshot = (SnapshotMetaOf<Types>, Vec<String>, u64);
 
 /// Cuts the store's directory back to the last checkpoint, before the store opens: whatever
 /// was applied after it (unsynced, perhaps torn) is applied again from the log.
 pub fn open_store(disk: &Arc<dyn Disk>) -> Result<Restored, String> {
-    let (applied, membership, point) = match disk::read_whole(disk.as_ref(), CHECKPOINT).map_err(|e| e.to_string())? {
-        None => (None, StoredMembership::default(), None),
+    let (applied, membership, files, last_end) = match disk::read_whole(disk.as_ref(), CHECKPOINT).map_err(|e| e.to_string())? {
+        None => (None, StoredMembership::default(), Vec::new(), 0),
         Some(bytes) => {
             let c = Checkpoint::decode(&bytes).map_err(|e| e.to_string())?;
             let a: Applied = postcard::from_bytes(&c.raft).map_err(|e| format!("{CHECKPOINT}: the applied log id does not decode: {e}"))?;
-            (a.log_id, a.membership, c.store)
+            (a.log_id, a.membership, c.files, c.last_end)
         }
     };
-    let cut = binraft_core::store::cut_to(disk.as_ref(), point.as_ref().map(|(f, e)| (f.as_str(), *e))).map_err(|e| format!("{CHECKPOINT}: {e}"))?;
+    // Received for a snapshot that was not installed: it will be sent again.
+    for name in disk.list().map_err(|e| e.to_string())?.iter().filter(|n| n.starts_with("raft.snap.")) {
+        disk::remove_durably(disk.as_ref(), name).map_err(|e| e.to_string())?;
+    }
+    let cut = binraft_core::store::cut_to(disk.as_ref(), &files, last_end).map_err(|e| format!("{CHECKPOINT}: {e}"))?;
     for f in &cut.removed {
         tracing::info!(file = %f, "raft: removing a file created after the last checkpoint; the log applies it again");
     }
     if let Some((f, size)) = &cut.truncated {
         tracing::info!(file = %f, size, "raft: cutting a file back to the last checkpoint; the log applies the rest again");
     }
-    Ok(Restored { applied, membership, cut })
+    let snapshot = snapshot_of(applied, &membership, &files, last_end);
+    Ok(Restored { applied, membership, cut, snapshot })
+}
+
+/// The snapshot a checkpoint is.
+fn snapshot_of(applied: Option<LogId>, membership: &StoredMembership, files: &[String], last_end: u64) -> Option<(SnapshotMetaOf<Types>, Vec<String>, u64)> {
+    applied?;
+    Some((SnapshotMetaOf::<Types> { last_log_id: applied, last_membership: membership.clone() }, files.to_vec(), last_end))
 }
 
 pub struct StateMachine {
@@ -76,6 +112,8 @@ pub struct StateMachine {
     membership: StoredMembership,
     since_checkpoint: u64,
     last_checkpoint: tokio::time::Instant,
+    /// The last checkpoint: the snapshot a member that needs one is sent.
+    snapshot: Option<Snapshot>,
 }
 
 fn fatal(what: impl std::fmt::Display) -> io::Error {
@@ -85,7 +123,7 @@ fn fatal(what: impl std::fmt::Display) -> io::Error {
 
 impl StateMachine {
     pub fn new(store: Store, restored: &Restored) -> StateMachine {
-        StateMachine { store, applier: Applier::new(), applied: restored.applied, membership: restored.membership.clone(), since_checkpoint: 0, last_checkpoint: tokio::time::Instant::now() }
+        StateMachine { store, applier: Applier::new(), applied: restored.applied, membership: restored.membership.clone(), since_checkpoint: 0, last_checkpoint: tokio::time::Instant::now(), snapshot: restored.snapshot.clone() }
     }
 
     fn apply_request(&mut self, req: Request) -> Result<(), io::Error> {
@@ -111,31 +149,95 @@ impl StateMachine {
             return Ok(());
         }
         self.store.sync_written().map_err(|e| io::Error::other(e.to_string()))?;
-        let raft = postcard::to_stdvec(&Applied { log_id: self.applied, membership: self.membership.clone() }).map_err(io::Error::other)?;
-        let point = self.store.files().last().map(|f| (f.name.clone(), f.complete_end));
-        let c = Checkpoint { raft, store: point };
-        disk::write_atomically(self.store.disk().as_ref(), CHECKPOINT, &c.encode()).map_err(|e| io::Error::other(e.to_string()))?;
+        let files: Vec<String> = self.store.files().iter().map(|f| f.name.clone()).collect();
+        let last_end = self.store.files().last().map_or(0, |f| f.complete_end);
+        write_checkpoint(self.store.disk().as_ref(), self.applied, &self.membership, &files, last_end)?;
+        self.snapshot = snapshot_of(self.applied, &self.membership, &files, last_end);
         self.since_checkpoint = 0;
         self.last_checkpoint = tokio::time::Instant::now();
         Ok(())
     }
 
-    fn snapshot_files(&self) -> SnapshotFiles {
-        SnapshotFiles { files: self.store.files().iter().map(|f| (f.name.clone(), f.complete_end)).collect() }
+    /// The files of the last checkpoint as a snapshot to send: each as far as it reached then
+    /// (files purged since are left out).
+    fn current_snapshot(&self) -> Option<SnapshotOf<Types, SnapshotFiles>> {
+        let (meta, names, last_end) = self.snapshot.clone()?;
+        let have = self.store.files();
+        let files = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let end = if i + 1 == names.len() { last_end } else { have.iter().find(|f| f.name == *n)?.complete_end };
+                Some(SnapshotFile { name: n.clone(), end, staged_from: None })
+            })
+            .collect();
+        Some(openraft::Snapshot { meta, snapshot: SnapshotFiles { files } })
+    }
+
+    /// Replaces the store with a received snapshot's files: the received bytes go to their
+    /// files (tails appended where the member's own copy ends, whole files renamed into place),
+    /// everything is synced, then the checkpoint is written (the commit point: a crash before
+    /// it leaves the old state, after it the new) and the directory taken to it.
+    fn install(&mut self, meta: &SnapshotMetaOf<Types>, snap: SnapshotFiles) -> io::Result<()> {
+        let d = Arc::clone(self.store.disk());
+        let err = |e: binraft_core::store::DiskError| io::Error::other(e.to_string());
+        for f in &snap.files {
+            match f.staged_from {
+                None => {}
+                Some(0) => {
+                    let staged = d.open(&staged_name(&f.name)).map_err(err)?;
+                    staged.set_len(f.end).map_err(err)?;
+                    staged.sync_data().map_err(err)?;
+                    d.rename(&staged_name(&f.name), &f.name).map_err(err)?;
+                }
+                Some(from) => {
+                    let staged = d.open(&staged_name(&f.name)).map_err(err)?;
+                    let target = d.open(&f.name).map_err(err)?;
+                    let mut at = from;
+                    while at < f.end {
+                        let n = (f.end - at).min(8 << 20) as usize;
+                        target.write_at(at, &staged.read_at(at - from, n).map_err(err)?).map_err(err)?;
+                        at += n as u64;
+                    }
+                    target.set_len(f.end).map_err(err)?;
+                    target.sync_data().map_err(err)?;
+                    drop(staged);
+                    d.remove(&staged_name(&f.name)).map_err(err)?;
+                }
+            }
+        }
+        d.sync_dir().map_err(err)?;
+        let names: Vec<String> = snap.files.iter().map(|f| f.name.clone()).collect();
+        let last_end = snap.files.last().map_or(0, |f| f.end);
+        write_checkpoint(d.as_ref(), meta.last_log_id, &meta.last_membership, &names, last_end)?;
+        binraft_core::store::cut_to(d.as_ref(), &names, last_end).map_err(|e| io::Error::other(e.to_string()))?;
+        self.store.reload().map_err(|e| io::Error::other(e.to_string()))?;
+        self.applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
+        self.applier.reset();
+        self.since_checkpoint = 0;
+        self.snapshot = snapshot_of(self.applied, &self.membership, &names, last_end);
+        tracing::info!(applied = ?meta.last_log_id, files = names.len(), "raft: snapshot installed");
+        Ok(())
     }
 }
 
-/// Builds a snapshot: the files as they are when it is asked for.
+fn write_checkpoint(d: &dyn Disk, applied: Option<LogId>, membership: &StoredMembership, files: &[String], last_end: u64) -> io::Result<()> {
+    let raft = postcard::to_stdvec(&Applied { log_id: applied, membership: membership.clone() }).map_err(io::Error::other)?;
+    let c = Checkpoint { raft, files: files.to_vec(), last_end };
+    disk::write_atomically(d, CHECKPOINT, &c.encode()).map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// Builds a snapshot: the checkpoint taken when it was asked for.
 pub struct SnapshotBuilder {
-    meta: SnapshotMetaOf<Types>,
-    files: SnapshotFiles,
+    snapshot: Option<SnapshotOf<Types, SnapshotFiles>>,
 }
 
 impl RaftSnapshotBuilder<Types> for SnapshotBuilder {
     type SnapshotData = SnapshotFiles;
 
     async fn build_snapshot(&mut self) -> io::Result<SnapshotOf<Types, SnapshotFiles>> {
-        Ok(openraft::Snapshot { meta: self.meta.clone(), snapshot: self.files.clone() })
+        self.snapshot.clone().ok_or_else(|| io::Error::other("no checkpoint yet to make a snapshot of"))
     }
 }
 
@@ -170,15 +272,18 @@ impl RaftStateMachine<Types> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
-        let meta = SnapshotMetaOf::<Types> { last_log_id: self.applied, last_membership: self.membership.clone() };
-        SnapshotBuilder { meta, files: self.snapshot_files() }
+        // A checkpoint now (none while a group's pieces are half applied: then the last one).
+        if let Err(e) = self.checkpoint() {
+            tracing::warn!("raft: checkpoint for a snapshot: {e}");
+        }
+        SnapshotBuilder { snapshot: self.current_snapshot() }
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMetaOf<Types>, _snapshot: SnapshotFiles) -> io::Result<()> {
-        Err(fatal(format!("a snapshot up to {:?} was sent, and installing snapshots is not supported yet (the log is kept whole)", meta.last_log_id)))
+    async fn install_snapshot(&mut self, meta: &SnapshotMetaOf<Types>, snapshot: SnapshotFiles) -> io::Result<()> {
+        self.install(meta, snapshot).map_err(fatal)
     }
 
     async fn get_current_snapshot(&mut self) -> io::Result<Option<SnapshotOf<Types, SnapshotFiles>>> {
-        Ok(None)
+        Ok(self.current_snapshot())
     }
 }
