@@ -3,8 +3,13 @@
 //!
 //! - `GET /v1/status`: the node's role in the cluster, the Raft positions, the GTID position of
 //!   what it stores, and its pull from the primary;
-//! - `GET /v1/health`: 200 while the node serves (its Raft, if any, has not stopped).
+//! - `GET /v1/health`: 200 while the node serves (its Raft, if any, has not stopped);
+//! - `POST /v1/members` `{"node_id": 4, "addr": "HOST:PORT"}`: adds a learner (it catches up,
+//!   serves replicas, does not vote); `POST /v1/members/{id}/promote`: a learner becomes a
+//!   voter; `DELETE /v1/members/{id}`: a member leaves. Sent to any node: a follower forwards
+//!   it to the leader. 200 with what was done, 409 with why not.
 
+use crate::cluster::members as members_api;
 use crate::server::Node;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -17,7 +22,13 @@ use std::sync::Arc;
 
 /// Serves the API on `listener` until it fails.
 pub async fn serve(listener: tokio::net::TcpListener, node: Arc<Node>) {
-    let app = Router::new().route("/v1/status", get(status)).route("/v1/health", get(health)).with_state(node);
+    let app = Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/health", get(health))
+        .route("/v1/members", axum::routing::post(add_member))
+        .route("/v1/members/{id}/promote", axum::routing::post(promote_member))
+        .route("/v1/members/{id}", axum::routing::delete(remove_member))
+        .with_state(node);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("http api: {e}");
     }
@@ -57,6 +68,55 @@ async fn health(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct NewMember {
+    node_id: u64,
+    addr: String,
+}
+
+async fn add_member(State(node): State<Arc<Node>>, headers: HeaderMap, body: Result<Json<NewMember>, axum::extract::rejection::JsonRejection>) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    let Json(m) = match body {
+        Ok(b) => b,
+        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"error": format!("expected {{\"node_id\": N, \"addr\": \"HOST:PORT\"}}: {e}")}))).into_response(),
+    };
+    if m.node_id == 0 || m.addr.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "node_id must be 1 or more, addr HOST:PORT"}))).into_response();
+    }
+    members(&node, members_api::MemberChange::AddLearner { node_id: m.node_id, addr: m.addr }).await
+}
+
+async fn promote_member(State(node): State<Arc<Node>>, headers: HeaderMap, axum::extract::Path(id): axum::extract::Path<u64>) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    members(&node, members_api::MemberChange::Promote { node_id: id }).await
+}
+
+async fn remove_member(State(node): State<Arc<Node>>, headers: HeaderMap, axum::extract::Path(id): axum::extract::Path<u64>) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    members(&node, members_api::MemberChange::Remove { node_id: id }).await
+}
+
+
+async fn members(node: &Node, change: members_api::MemberChange) -> Response {
+    let Some(c) = &node.cluster else {
+        return (StatusCode::CONFLICT, Json(json!({"error": "a single node: start it with --peers to make a cluster"}))).into_response();
+    };
+    tracing::info!(?change, "http api: membership change asked");
+    match c.change_members(change).await {
+        Ok(done) => Json(json!({"ok": true, "detail": done})).into_response(),
+        Err(why) => {
+            tracing::warn!("http api: membership change refused: {why}");
+            (StatusCode::CONFLICT, Json(json!({"error": why}))).into_response()
+        }
+    }
+}
+
 /// What `GET /v1/status` answers.
 pub fn status_json(node: &Node) -> Value {
     let upstream = node.replica_status.lock().map(|s| json!({"state": s.io_running, "detail": s.io_state, "last_errno": s.last_io_errno, "last_error": s.last_io_error, "file": s.master_log_file, "position": s.read_master_log_pos})).unwrap_or(Value::Null);
@@ -85,6 +145,7 @@ pub fn status_json(node: &Node) -> Value {
             v["applied_index"] = json!(m.last_applied.map(|l| l.index));
             v["last_log_index"] = json!(m.last_log_index);
             v["members"] = json!(m.membership_config.membership().voter_ids().collect::<Vec<_>>());
+            v["learners"] = json!(m.membership_config.membership().learner_ids().collect::<Vec<_>>());
         }
     }
     v

@@ -39,34 +39,51 @@ fn base64_admin() -> String {
 fn cluster(work: &Path, primary: &MariaDb, n: u64, extra: &[String]) -> Vec<Member> {
     let raft: Vec<u16> = (0..n).map(|_| free_port()).collect();
     let peers: String = (1..=n).map(|i| format!("{i}=127.0.0.1:{}", raft[i as usize - 1])).collect::<Vec<_>>().join(",");
-    (1..=n)
-        .map(|id| {
-            let http = free_port();
-            let mut args: Vec<String> = vec![
-                "--node-id".into(),
-                id.to_string(),
-                "--peers".into(),
-                peers.clone(),
-                "--http-listen".into(),
-                format!("127.0.0.1:{http}"),
-                "--cluster-secret".into(),
-                SECRET.into(),
-                "--primary".into(),
-                format!("127.0.0.1:{}", primary.port),
-                "--primary-user".into(),
-                "repl".into(),
-                "--primary-password".into(),
-                "s3cret".into(),
-                "--primary-heartbeat-ms".into(),
-                "500".into(),
-                "--primary-connect-retry-s".into(),
-                "1".into(),
-            ];
-            args.extend_from_slice(extra);
-            let node = Binraft::start_as(100 + id as u32, &work.join(format!("node{id}")), &work.join(format!("node{id}.log")), &args);
-            Member { id, node, http, raft: raft[id as usize - 1], alive: true }
-        })
-        .collect()
+    (1..=n).map(|id| member(work, primary, id, &peers, raft[id as usize - 1], extra)).collect()
+}
+
+/// Starts member `id` of the cluster `peers` names, its Raft port at `raft`.
+fn member(work: &Path, primary: &MariaDb, id: u64, peers: &str, raft: u16, extra: &[String]) -> Member {
+    let http = free_port();
+    let mut args: Vec<String> = vec![
+        "--node-id".into(),
+        id.to_string(),
+        "--peers".into(),
+        peers.to_string(),
+        "--http-listen".into(),
+        format!("127.0.0.1:{http}"),
+        "--cluster-secret".into(),
+        SECRET.into(),
+        "--primary".into(),
+        format!("127.0.0.1:{}", primary.port),
+        "--primary-user".into(),
+        "repl".into(),
+        "--primary-password".into(),
+        "s3cret".into(),
+        "--primary-heartbeat-ms".into(),
+        "500".into(),
+        "--primary-connect-retry-s".into(),
+        "1".into(),
+    ];
+    args.extend_from_slice(extra);
+    let node = Binraft::start_as(100 + id as u32, &work.join(format!("node{id}")), &work.join(format!("node{id}.log")), &args);
+    Member { id, node, http, raft, alive: true }
+}
+
+/// An admin's call to a member's API: the status code and the JSON answer.
+fn call(m: &Member, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let req = ureq::request(method, &format!("http://127.0.0.1:{}{path}", m.http)).set("Authorization", &format!("Basic {}", base64_admin())).timeout(Duration::from_secs(60));
+    let r = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let code = resp.status();
+    (code, serde_json::from_str(&resp.into_string().unwrap()).unwrap_or(Value::Null))
 }
 
 fn logs(ms: &[Member]) -> String {
@@ -212,6 +229,49 @@ fn a_member_whose_data_directory_is_wiped_comes_back_by_snapshot() {
     assert_eq!(r.sql("SELECT COUNT(*) FROM rigtest.stream"), "500");
 }
 
+/// A 4th node added as a learner through a follower's API (forwarded to the leader) while the
+/// primary writes: it joins without bootstrapping, catches up by snapshot and the log, serves a
+/// replica, and does not vote. Changes that cannot be made are refused with the reason.
+#[test]
+fn a_learner_added_mid_stream_catches_up_by_snapshot_and_serves_a_replica() {
+    let work = work_dir("cluster-learner");
+    let p = primary(&work);
+    let extra = ["--raft-snapshot-entries".to_string(), "20".to_string()];
+    let mut ms = cluster(&work, &p, 3, &extra);
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+    let follower = (leader + 1) % 3;
+    run_workload(&p, &work);
+    let writer = stream_of_inserts(&p, "rigtest.stream", 10);
+    let raft4 = free_port();
+    let peers: String = ms.iter().map(|m| format!("{}=127.0.0.1:{},", m.id, m.raft)).collect::<String>() + &format!("4=127.0.0.1:{raft4}");
+    ms.push(member(&work, &p, 4, &peers, raft4, &extra));
+    let (code, answer) = call(&ms[follower], "POST", "/v1/members", Some(&format!(r#"{{"node_id": 4, "addr": "127.0.0.1:{raft4}"}}"#)));
+    assert_eq!(code, 200, "{answer}\n{}", logs(&ms));
+    writer.join().unwrap();
+    wait_caught_up(&ms, &p);
+    let s4 = ms[3].status().unwrap();
+    assert_eq!(s4["role"], "learner", "{s4}");
+    assert!(ms[3].node.log().contains("snapshot installed"), "the learner did not start from a snapshot:\n{}", ms[3].node.log());
+    assert!(!ms[3].node.log().contains("bootstrapped"), "the learner bootstrapped a cluster of its own:\n{}", ms[3].node.log());
+    assert_same_files(&ms, &p);
+    let r = replica("cluster-learner-r1", 4);
+    change_master(&r, ms[3].node.port, "MASTER_USE_GTID=slave_pos");
+    assert_converged(&p, &r);
+
+    // What cannot be done is refused, with the reason.
+    let (code, answer) = call(&ms[0], "POST", &format!("/v1/members/{}/promote", ms[leader].id), None);
+    assert_eq!((code, answer["error"].as_str().is_some_and(|e| e.contains("voter already"))), (409, true), "{answer}");
+    let (code, answer) = call(&ms[0], "DELETE", "/v1/members/9", None);
+    assert_eq!((code, answer["error"].as_str().is_some_and(|e| e.contains("not a member"))), (409, true), "{answer}");
+    let (code, answer) = call(&ms[0], "POST", "/v1/members", Some("{\"node_id\": 0}"));
+    assert_eq!(code, 400, "{answer}");
+    // The learner leaves; the voters go on.
+    let (code, answer) = call(&ms[follower], "DELETE", "/v1/members/4", None);
+    assert_eq!(code, 200, "{answer}");
+    let s = ms[leader].status().unwrap();
+    assert_eq!(s["learners"], serde_json::json!([]), "{s}");
+}
+
 #[test]
 fn strangers_and_bad_calls_are_refused_and_the_cluster_goes_on() {
     let work = work_dir("cluster-refuse");
@@ -246,6 +306,17 @@ fn strangers_and_bad_calls_are_refused_and_the_cluster_goes_on() {
     assert!(stranger.log().contains("refused this node") || stranger.log().contains("does not know the cluster secret"), "{}", stranger.log());
     let after = ms[wait_leader(&ms, Duration::from_secs(10))].status().unwrap();
     assert_eq!(after["term"], term, "the stranger disturbed the cluster: {after}");
+
+    // With one voter down, removing another would stop the cluster: refused, with the reason.
+    let mut ms = ms;
+    let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
+    ms[a].node.kill9();
+    ms[a].alive = false;
+    std::thread::sleep(Duration::from_secs(4));
+    let (code, answer) = call(&ms[leader], "DELETE", &format!("/v1/members/{}", ms[b].id), None);
+    assert_eq!(code, 409, "{answer}");
+    assert!(answer["error"].as_str().is_some_and(|e| e.contains("fewer than a majority")), "{answer}");
+    assert_eq!(ms[leader].status().unwrap()["members"].as_array().map(Vec::len), Some(3));
 
     // Settings that cannot make a member are refused before anything starts.
     let out = binraft(&["run", "--data-dir", &work.join("bad").display().to_string(), "--node-id", "4", "--peers", "1=127.0.0.1:1,2=127.0.0.1:2", "--cluster-secret", SECRET]);

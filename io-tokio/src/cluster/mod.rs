@@ -5,7 +5,8 @@
 //! - [`types`]: openraft's type configuration;
 //! - [`log_store`]: the Raft log and vote, on core's durable record log;
 //! - [`state_machine`]: committed entries applied to the store, checkpoints, restart;
-//! - [`network`]: the Raft port, with the peers' challenge on the cluster secret.
+//! - [`network`]: the Raft port, with the peers' challenge on the cluster secret;
+//! - [`members`]: learners and voters added, promoted and removed online.
 //!
 //! What a member does, in order: it cuts its store back to its last checkpoint
 //! ([`state_machine::open_store`]), opens the log, starts Raft, bootstraps the cluster if its log
@@ -14,6 +15,7 @@
 //! [`Cluster::leadership_lost`] fires.
 
 pub mod log_store;
+pub mod members;
 pub mod network;
 pub mod state_machine;
 pub mod types;
@@ -45,6 +47,8 @@ pub struct Cluster {
     pub raft: Raft,
     pub node_id: u64,
     entry_bytes_max: usize,
+    secret: Arc<str>,
+    store: Store,
 }
 
 /// Why a proposal did not commit. The caller (the upstream) ends its session: what it had not
@@ -127,7 +131,7 @@ impl Cluster {
                 Err(e) => tracing::info!("raft: not bootstrapping ({e})"),
             }
         }
-        Ok(Arc::new(Cluster { raft, node_id: settings.node_id, entry_bytes_max: settings.entry_bytes_max }))
+        Ok(Arc::new(Cluster { raft, node_id: settings.node_id, entry_bytes_max: settings.entry_bytes_max, secret, store }))
     }
 
     /// Returns once this node leads and has applied everything committed before its term: the
@@ -180,6 +184,17 @@ impl Cluster {
             self.propose(Request::Groups(entry)).await?;
         }
         Ok(())
+    }
+
+    /// Carries out a membership change: here if this node leads, else on the leader.
+    pub async fn change_members(&self, change: members::MemberChange) -> Result<String, String> {
+        let m = self.metrics();
+        if m.state == ServerState::Leader {
+            return members::execute(&self.raft, &change).await;
+        }
+        let leader = m.current_leader.ok_or("no leader now: try again once one is elected")?;
+        let addr = m.membership_config.membership().get_node(&leader).map(|n| n.addr.clone()).ok_or_else(|| format!("the leader, node {leader}, has no address in the membership"))?;
+        network::forward_members(self.node_id, leader, &addr, Arc::clone(&self.secret), self.store.clone(), change).await
     }
 
     /// The latest of openraft's metrics.

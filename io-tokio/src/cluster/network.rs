@@ -69,6 +69,8 @@ enum Rpc {
     /// Is the cluster formed (does this member know a membership)? Asked by a member whose
     /// log is empty before it bootstraps one.
     Probe,
+    /// A membership change, forwarded by a member that does not lead.
+    Members(super::members::MemberChange),
 }
 
 /// Its answer.
@@ -82,6 +84,7 @@ enum Reply {
     SnapshotAck(Result<(), String>),
     SnapshotInstalled(Result<SnapshotResponse<Types>, String>),
     Probe { formed: bool },
+    Members(Result<String, String>),
 }
 
 fn mac(secret: &[u8], parts: &[&[u8]]) -> HmacSha256 {
@@ -146,7 +149,7 @@ enum Refused {
 }
 
 /// The server's side: the client's node id once it proved the secret.
-async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64, members: &[u64]) -> Result<u64, Refused> {
+async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64, members: &[u64], in_membership: impl Fn(u64) -> bool) -> Result<u64, Refused> {
     let mut nonce = [0u8; NONCE];
     rand::thread_rng().fill_bytes(&mut nonce);
     let mut hello = Vec::with_capacity(5 + NONCE);
@@ -164,7 +167,7 @@ async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64, members: &[
     if to != me {
         return Err(Refused::NotForMe { to });
     }
-    if !members.contains(&from) {
+    if !members.contains(&from) && !in_membership(from) {
         return Err(Refused::NotAMember { from });
     }
     let answer = mac(secret, &[b"server", client_nonce, &nonce, ids]).finalize().into_bytes();
@@ -189,12 +192,18 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
         let (raft, secret, members, store, distrusted) = (raft.clone(), Arc::clone(&secret), members.clone(), store.clone(), Arc::clone(&distrusted));
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
-            let from = match crate::time::timeout(HANDSHAKE_TIMEOUT, handshake_server(&mut stream, secret.as_bytes(), me, &members)).await {
+            let in_membership = |id: u64| {
+                use openraft::async_runtime::WatchReceiver;
+                let m = raft.metrics().borrow_watched().clone();
+                let known = m.membership_config.membership().get_node(&id).is_some();
+                known
+            };
+            let from = match crate::time::timeout(HANDSHAKE_TIMEOUT, handshake_server(&mut stream, secret.as_bytes(), me, &members, in_membership)).await {
                 Ok(Ok(from)) => from,
                 Ok(Err(Refused::Io(e))) => return tracing::debug!(%addr, "raft port: connection closed during the handshake: {e}"),
                 Ok(Err(Refused::BadProof { from })) => return tracing::warn!(%addr, "raft port: refused a connection (claiming node {from}) that does not know the cluster secret"),
                 Ok(Err(Refused::NotForMe { to })) => return tracing::warn!(%addr, "raft port: refused a peer that takes this node (id {me}) for node {to}: check --peers"),
-                Ok(Err(Refused::NotAMember { from })) => return tracing::warn!(%addr, "raft port: refused node {from}, not one of the peers"),
+                Ok(Err(Refused::NotAMember { from })) => return tracing::warn!(%addr, "raft port: refused node {from}, neither one of the peers nor a member"),
                 Err(_) => return tracing::warn!(%addr, "raft port: refused a connection that did not answer the challenge in time"),
             };
             if let Err(e) = answer(&mut stream, &raft, &store, &distrusted).await {
@@ -258,6 +267,7 @@ async fn answer(stream: &mut TcpStream, raft: &Raft, store: &Store, distrusted: 
                 let formed = m.membership_config.membership().voter_ids().next().is_some();
                 Reply::Probe { formed }
             }
+            Rpc::Members(change) => Reply::Members(super::members::execute(raft, &change).await),
             Rpc::SnapshotEnd { vote, meta } => match receiving.take() {
                 None => Reply::SnapshotInstalled(Err("a snapshot's end without its beginning".into())),
                 Some(r) => {
@@ -399,6 +409,16 @@ pub async fn probe(me: u64, target: u64, addr: &str, secret: Arc<str>, store: St
             }
             None
         }
+    }
+}
+
+/// Asks the leader at `addr` to carry out a membership change.
+pub async fn forward_members(me: u64, leader: u64, addr: &str, secret: Arc<str>, store: Store, change: super::members::MemberChange) -> Result<String, String> {
+    let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: None, store };
+    match p.call(&Rpc::Members(change), Duration::from_secs(30)).await {
+        Ok(Reply::Members(r)) => r,
+        Ok(_) => Err("an unexpected reply from the leader".into()),
+        Err(CallError::Unreachable(e) | CallError::Network(e)) => Err(format!("the leader (node {leader}) cannot be reached: {e}")),
     }
 }
 
