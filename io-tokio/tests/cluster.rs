@@ -327,3 +327,91 @@ fn strangers_and_bad_calls_are_refused_and_the_cluster_goes_on() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cluster_secret"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+
+/// Lossless semi-sync through the cluster: binraft ACKs a transaction to the primary only once
+/// a majority holds it durably. With both followers frozen the primary's commit waits (an ACK
+/// sent on the leader's own fsync would let it return); thawed, it returns, ACKed. Then a
+/// rolling restart of every member under load: every commit that returned is on the replica.
+#[test]
+fn semi_sync_acks_wait_for_a_majority_and_survive_a_rolling_restart() {
+    let work = work_dir("cluster-semisync");
+    let p = MariaDb::start(
+        "cluster-semisync-primary",
+        &[
+            "--log-bin=primary-bin".into(),
+            "--server-id=1".into(),
+            "--binlog-format=ROW".into(),
+            "--gtid-strict-mode=1".into(),
+            "--rpl-semi-sync-master-enabled=ON".into(),
+            "--rpl-semi-sync-master-wait-point=AFTER_SYNC".into(),
+            "--rpl-semi-sync-master-timeout=20000".into(),
+        ],
+    );
+    p.sql("CREATE USER repl@'%' IDENTIFIED BY 's3cret'; GRANT REPLICATION SLAVE, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO repl@'%'");
+    let mut ms = cluster(&work, &p, 3, &[]);
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+    let stat = |name: &str| p.sql(&format!("SHOW GLOBAL STATUS LIKE '{name}'")).split('\t').nth(1).unwrap_or("").to_string();
+    let t = Instant::now();
+    while stat("Rpl_semi_sync_master_clients") != "1" {
+        assert!(t.elapsed() < Duration::from_secs(20), "the leader never became a semi-sync client\n{}", logs(&ms));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p.sql("FLUSH STATUS; CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY)");
+
+    let followers: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    for &f in &followers {
+        ms[f].node.signal("STOP");
+    }
+    let sock = p.dir.join("sock");
+    let insert = std::thread::spawn(move || {
+        let t = Instant::now();
+        let out = std::process::Command::new("mariadb").args(["--no-defaults", "-uroot"]).arg(format!("--socket={}", sock.display())).arg("-e").arg("INSERT INTO d.t VALUES (1)").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        t.elapsed()
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!insert.is_finished(), "the commit returned while no follower could hold it: an ACK left before a majority had it");
+    for &f in &followers {
+        ms[f].node.signal("CONT");
+    }
+    let waited = insert.join().unwrap();
+    assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(20), "the commit waited {waited:?}");
+    assert_eq!(stat("Rpl_semi_sync_master_no_tx"), "0", "a commit went without an ACK");
+
+    // Every member restarted in turn, the primary writing all along.
+    let r = replica("cluster-semisync-r1", 2);
+    change_master(&r, ms[followers[0]].node.port, "MASTER_USE_GTID=slave_pos");
+    let sock = p.dir.join("sock");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = std::sync::Arc::clone(&done);
+    let writer = std::thread::spawn(move || {
+        let mut committed = 0u32;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let id = 1000 + committed;
+            let out = std::process::Command::new("mariadb").args(["--no-defaults", "-uroot"]).arg(format!("--socket={}", sock.display())).arg("-e").arg(format!("INSERT INTO d.t VALUES ({id})")).output().unwrap();
+            if out.status.success() {
+                committed += 1;
+            }
+        }
+        committed
+    });
+    for i in 0..3 {
+        ms[i].node.kill9();
+        ms[i].alive = false;
+        std::thread::sleep(Duration::from_millis(500));
+        ms[i].node.restart();
+        ms[i].alive = true;
+        wait_leader(&ms, Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let committed = writer.join().unwrap();
+    assert!(committed > 0);
+    assert_eq!(stat("Rpl_semi_sync_master_no_tx"), "0", "a commit went without an ACK during the restarts");
+    wait_caught_up(&ms, &p);
+    // The replica was on a member that was restarted too: it reconnects by itself.
+    let want = p.sql("SELECT @@gtid_binlog_pos");
+    wait_for(&r, &format!("gtid_slave_pos {want}"), |db| sorted(&db.sql("SELECT @@gtid_slave_pos")) == sorted(&want));
+    assert_eq!(r.sql("SELECT COUNT(*) FROM d.t WHERE id >= 1000"), committed.to_string(), "a commit that returned is missing on the replica");
+    assert_same_files(&ms, &p);
+}

@@ -36,6 +36,12 @@ impl Binraft {
         &self.store
     }
 
+    /// Sends `signal` (STOP, CONT...) to the process.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status().map(|s| s.success()).unwrap_or(false);
+        assert!(ok, "kill -{signal} {}", self.child.id());
+    }
+
     /// SIGKILL, and nothing else.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
