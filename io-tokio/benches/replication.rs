@@ -12,6 +12,9 @@
 //! 4. Start-up on a store of many closed files: from the persisted index, and reading every file.
 //! 5. Serving cost: 16 mariadb-binlog readers at once of the same files, from MariaDB and from
 //!    binraft; each server's CPU time.
+//! 6. The cluster: the same synthetic feed stored by 1 node and by a 3-node cluster (committed
+//!    on a majority, durably), as a ratio; then failover time over 10 leader kills (the leader
+//!    SIGKILLed until another pulls again), p50 and p99.
 //!
 //! Needs MariaDB 10.11 (Debian's mariadb-server). Figures are ratios measured in the same run.
 //! Parts can be chosen: `cargo bench -p binraft --bench replication -- 1 5` (2 and 3 run together).
@@ -542,6 +545,138 @@ fn serving_cost(k: usize) {
     let _ = std::fs::remove_dir_all(&w);
 }
 
+/// Starts a 3-node cluster over `dir`/node{1,2,3} pulling from the binraft at `src_port`: the
+/// members, their MySQL ports, and their HTTP ports.
+fn cluster(dir: &Path, src_port: u16) -> Vec<(Binraft, u16, u16, Vec<String>)> {
+    let raft: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let peers: String = (0..3).map(|i| format!("{}=127.0.0.1:{}", i + 1, raft[i])).collect::<Vec<_>>().join(",");
+    (0..3)
+        .map(|i| {
+            let (port, http) = (free_port(), free_port());
+            let args: Vec<String> = vec![
+                "--node-id".into(),
+                (i + 1).to_string(),
+                "--peers".into(),
+                peers.clone(),
+                "--http-listen".into(),
+                format!("127.0.0.1:{http}"),
+                "--cluster-secret".into(),
+                "bench-cluster-secret".into(),
+                "--server-id".into(),
+                (101 + i).to_string(),
+                "--primary".into(),
+                format!("127.0.0.1:{src_port}"),
+                "--primary-user".into(),
+                USER.into(),
+                "--primary-password".into(),
+                PASSWORD.into(),
+                "--primary-connect-retry-s".into(),
+                "1".into(),
+            ];
+            let b = binraft_as(&dir.join(format!("node{}", i + 1)), port, &args);
+            (b, port, http, args)
+        })
+        .collect()
+}
+
+/// `binraft` with its own server id (in `extra`).
+fn binraft_as(store: &Path, port: u16, extra: &[String]) -> Binraft {
+    let mut child = Proc::new(env!("CARGO_BIN_EXE_binraft"))
+        .args(["run", "--user", "bench:bench", "--admin", "admin:admin", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(store)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binraft");
+    let t = Instant::now();
+    while StdTcp::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().ok().flatten().is_none(), "binraft exited at start");
+        assert!(t.elapsed() < Duration::from_secs(120), "binraft did not listen");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Binraft(child)
+}
+
+/// A member's `GET /v1/status`: (role, upstream state).
+fn member_status(http: u16) -> Option<(String, String)> {
+    // admin:admin
+    let r = ureq::get(&format!("http://127.0.0.1:{http}/v1/status")).set("Authorization", "Basic YWRtaW46YWRtaW4=").timeout(Duration::from_secs(2)).call().ok()?;
+    let json: serde_json::Value = serde_json::from_str(&r.into_string().ok()?).ok()?;
+    Some((json["role"].as_str()?.to_string(), json["upstream"]["state"].as_str()?.to_string()))
+}
+
+/// The member that leads and pulls, once there is one.
+fn cluster_leader(members: &[(Binraft, u16, u16, Vec<String>)], skip: Option<usize>) -> usize {
+    let t = Instant::now();
+    loop {
+        for (i, m) in members.iter().enumerate().filter(|(i, _)| Some(*i) != skip) {
+            if member_status(m.2).is_some_and(|(role, up)| role == "leader" && up == "Yes") {
+                return i;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no leader pulling");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Part 6: one node and a 3-node cluster storing the same feed; failover times.
+fn cluster_part(n: u64) {
+    println!("\n6. the cluster: the same synthetic feed stored by 1 node, then by 3 (committed on a majority)");
+    let w = work_dir("cluster");
+    let (bytes, tx) = synthetic_store(&w.join("source"), n, false);
+    let src_port = free_port();
+    let _src = binraft(&w.join("source"), src_port, &[]);
+    let measure = |dirs: Vec<PathBuf>, t: Instant| {
+        let mut first: Option<(Instant, u64)> = None;
+        loop {
+            // The furthest member: the leader, whose applied entries are committed.
+            let len = dirs.iter().map(|d| std::fs::metadata(d.join("primary-bin.000001")).map(|m| m.len()).unwrap_or(0)).max().unwrap_or(0);
+            if first.is_none() && len > 4096 {
+                first = Some((Instant::now(), len));
+            }
+            if len >= bytes {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(600), "ingest did not finish");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (t1, len1) = first.unwrap_or((t, 0));
+        let steady = t1.elapsed().as_secs_f64().max(1e-6);
+        ((bytes - len1) as f64 / tx as f64 / steady, (bytes - len1) as f64 / steady / 1e6)
+    };
+    let one = {
+        let dst = free_port();
+        let t = Instant::now();
+        let _b = binraft(&w.join("single"), dst, &["--primary".into(), format!("127.0.0.1:{src_port}"), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
+        measure(vec![w.join("single")], t)
+    };
+    let t = Instant::now();
+    let mut members = cluster(&w, src_port);
+    let three = measure((1..=3).map(|i| w.join(format!("node{i}"))).collect(), t);
+    println!("{:<38} {:>9} {:>8}", "", "tx/s", "MB/s");
+    println!("{:<38} {:>9.0} {:>8.1}", "1 node", one.0, one.1);
+    println!("{:<38} {:>9.0} {:>8.1}", "3 nodes", three.0, three.1);
+    println!("3 nodes / 1 node: {:.2} ({n} transactions of {tx} bytes; all on this machine's one disk and two cores)", three.0 / one.0);
+
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let leader = cluster_leader(&members, None);
+        let _ = members[leader].0 .0.kill();
+        let _ = members[leader].0 .0.wait();
+        let t = Instant::now();
+        cluster_leader(&members, Some(leader));
+        times.push(t.elapsed());
+        let (port, args) = (members[leader].1, members[leader].3.clone());
+        members[leader].0 = binraft_as(&w.join(format!("node{}", leader + 1)), port, &args);
+    }
+    let (p50, p99) = (percentile(&mut times, 0.5), percentile(&mut times, 0.99));
+    println!("failover over 10 leader kills (SIGKILL until another member pulls again): p50 {:.0} ms, p99 {:.0} ms", ms(p50), ms(p99));
+}
+
 fn main() {
     // `cargo bench -p binraft --bench replication -- 1 5` runs parts 1 and 5 only.
     let only: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -577,5 +712,8 @@ fn main() {
     }
     if part(5) {
         serving_cost(16);
+    }
+    if part(6) {
+        cluster_part(20_000);
     }
 }
