@@ -4,25 +4,25 @@
 //! do to the settings is core's (`binraft_core::upstream::settings`); here it is saved to
 //! `replication.toml` and carried out.
 
-use crate::config::save_replication;
 use crate::server::Node;
 use binraft_core::mysql::errors::ServerError;
-use binraft_core::primary::admin::{AdminCommand, ReplicaStatus};
-use binraft_core::upstream::settings::{self, SettingsError, Session, Status};
+use binraft_core::primary::admin::AdminCommand;
+use binraft_core::upstream::settings::{self, SettingsError};
 use std::sync::Arc;
 
 impl Node {
     /// Carries out an admin statement. CHANGE MASTER TO and START / STOP / RESET SLAVE are
-    /// decided by core ([`settings`]); this saves what they decide, then acts on it.
-    pub(crate) fn admin(&self, cmd: AdminCommand) -> Result<(), ServerError> {
-        let mut repl = self.replication.lock().map_err(|_| ServerError::binlog("internal: poisoned lock"))?;
+    /// decided by core ([`settings`]); this saves what they decide, then acts on it. In a
+    /// cluster what they decide goes through the log (via the leader): every member saves it,
+    /// and whichever leads acts on it.
+    pub(crate) async fn admin(&self, cmd: AdminCommand) -> Result<(), ServerError> {
+        let repl = self.replication.current();
         let decided = match &cmd {
             AdminCommand::ChangeMaster(c) => settings::change_master(repl.as_ref(), c),
             AdminCommand::StartReplica => settings::start(repl.as_ref()),
             AdminCommand::StopReplica => Ok(settings::stop(repl.as_ref())),
             AdminCommand::ResetReplica { all } => settings::reset(repl.as_ref(), *all),
             AdminCommand::PurgeTo(file) => {
-                drop(repl);
                 let files = self.store.files();
                 let Some(upto) = files.iter().position(|f| &f.name == file) else {
                     return Err(ServerError::new(1373, b"HY000", "Target log not found in binlog index"));
@@ -30,37 +30,20 @@ impl Node {
                 return self.purge(&files[..upto]);
             }
             AdminCommand::PurgeBefore(ts) => {
-                drop(repl);
                 let files = self.store.files();
                 let n = binraft_core::store::binlogs::purgeable_before(&files, *ts);
                 return self.purge(&files[..n]);
             }
         };
         let t = decided.map_err(SettingsError::to_server_error)?;
-        if t.save {
-            save_replication(self.store.disk().as_ref(), t.settings.as_ref())
-                .map_err(|e| ServerError::new(1105, b"HY000", format!("cannot save replication settings: {e}")))?;
-        }
         if let (AdminCommand::ChangeMaster(_), Some(r)) = (&cmd, &t.settings) {
             tracing::info!(replication = ?r, "CHANGE MASTER TO");
         }
-        match t.session {
-            Session::Unchanged => {}
-            Session::Start => self.replication_target.set(t.settings.clone()),
-            Session::Stop => self.replication_target.set(None),
-        }
-        if let Ok(mut s) = self.replica_status.lock() {
-            match t.status {
-                Status::Unchanged => {}
-                Status::Stopped => {
-                    s.io_running = "No".into();
-                    s.io_state = String::new();
-                }
-                Status::Cleared => *s = ReplicaStatus::default(),
-            }
-        }
-        *repl = t.settings;
-        Ok(())
+        let done = match &self.cluster {
+            None => self.replication.carry_out(self.store.disk().as_ref(), &t),
+            Some(c) => c.propose_anywhere(binraft_core::cluster::request::Request::Replication(t)).await,
+        };
+        done.map_err(|e| ServerError::new(1105, b"HY000", e))
     }
 
     /// The GTID position at `pos` of `file` (binlog_gtid_pos()): the file's starting state,

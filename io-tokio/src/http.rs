@@ -119,7 +119,7 @@ async fn members(node: &Node, change: members_api::MemberChange) -> Response {
 
 /// What `GET /v1/status` answers.
 pub fn status_json(node: &Node) -> Value {
-    let upstream = node.replica_status.lock().map(|s| json!({"state": s.io_running, "detail": s.io_state, "last_errno": s.last_io_errno, "last_error": s.last_io_error, "file": s.master_log_file, "position": s.read_master_log_pos})).unwrap_or(Value::Null);
+    let upstream = node.replication.status.lock().map(|s| json!({"state": s.io_running, "detail": s.io_state, "last_errno": s.last_io_errno, "last_error": s.last_io_error, "file": s.master_log_file, "position": s.read_master_log_pos})).unwrap_or(Value::Null);
     let mariadb = node.store.files().last().is_none_or(|f| f.mariadb);
     let mut v = json!({
         "server_id": node.server_id(),

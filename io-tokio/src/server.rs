@@ -8,10 +8,9 @@
 //! error (out of file descriptors) pauses the accept loop, 10 ms doubling to 1 s.
 
 use crate::config::{Args, Limits, Settings};
-use binraft_core::upstream::UpstreamSettings;
 use binraft_core::store::Disk;
 use crate::store::Store;
-use binraft_core::primary::admin::{self, ReplicaStatus};
+use binraft_core::primary::admin;
 use binraft_core::mysql::auth::StoredPassword;
 use binraft_core::mysql::command::Command;
 use binraft_core::mysql::errors::{ServerError, ER_NO_SUCH_THREAD};
@@ -45,12 +44,10 @@ pub struct Node {
     pub(crate) limits: Limits,
     /// The origin of the milliseconds the connections' deadlines are counted in.
     epoch: Instant,
-    /// binraft's own replication: settings (persisted), and what the upstream reports.
-    pub replication: Mutex<Option<UpstreamSettings>>,
-    pub replica_status: Mutex<ReplicaStatus>,
+    /// binraft's own replication: settings (persisted), what the upstream reports, what runs.
+    pub replication: Arc<crate::upstream::Replication>,
     group_commit: bool,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    pub(crate) replication_target: crate::notify::Latest<Option<UpstreamSettings>>,
     /// The Raft cluster this node is a member of (None: a single node, its own store's writer).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
@@ -112,10 +109,27 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
     };
     let journal_bytes = if settings.cluster.is_some() { 0 } else { settings.journal_bytes };
     let store = Store::open_on(Arc::clone(&disk), journal_bytes).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
+    // Replication from the command line or config file replaces what CHANGE MASTER TO saved;
+    // in a cluster, where CHANGE MASTER goes through the log, it only seeds a member that has
+    // no settings yet.
+    let saved = crate::config::load_replication(store.disk().as_ref())?;
+    let replication = match (&settings.primary, saved) {
+        (Some(_), Some(saved)) if settings.cluster.is_some() => {
+            tracing::info!("keeping the replication settings the cluster decided; --primary flags only seed a member that has none");
+            Some(saved)
+        }
+        (Some(r), _) => {
+            crate::config::save_replication(store.disk().as_ref(), Some(r)).map_err(|e| format!("saving replication settings: {e}"))?;
+            Some(r.clone())
+        }
+        (None, saved) => saved,
+    };
+    let replication = Arc::new(crate::upstream::Replication::new(replication));
     let cluster = match (&settings.cluster, &restored) {
         (Some(c), Some(restored)) => {
             let raft_listener = TcpListener::bind(c.raft_listen).await.map_err(|e| format!("raft port {}: {e}", c.raft_listen))?;
-            Some(crate::cluster::Cluster::start(c, Arc::clone(&disk), store.clone(), restored, raft_listener, settings.limits.upstream_group_bytes_max).await?)
+            let limits = &settings.limits;
+            Some(crate::cluster::Cluster::start(c, Arc::clone(&disk), store.clone(), restored, raft_listener, limits.upstream_group_bytes_max, Arc::clone(&replication)).await?)
         }
         _ => None,
     };
@@ -141,15 +155,6 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
         tls: tls.is_some(),
         require_tls: settings.require_tls,
     });
-    // Replication from the command line or config file replaces what CHANGE MASTER TO saved.
-    let replication = match &settings.primary {
-        Some(r) => {
-            crate::config::save_replication(store.disk().as_ref(), Some(r)).map_err(|e| format!("saving replication settings: {e}"))?;
-            Some(r.clone())
-        }
-        None => crate::config::load_replication(store.disk().as_ref())?,
-    };
-    let replication_target = crate::notify::Latest::new(replication.clone().filter(|r| r.running));
     let node = Arc::new(Node {
         store,
         server_id: settings.server_id,
@@ -162,11 +167,9 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
         connections: Mutex::new(BTreeMap::new()),
         limits: settings.limits,
         epoch: Instant::now(),
-        replica_status: Mutex::new(ReplicaStatus::default()),
-        replication: Mutex::new(replication),
+        replication,
         group_commit: settings.group_commit,
         tls,
-        replication_target,
         cluster,
     });
     {
@@ -341,8 +344,8 @@ impl Node {
         for f in files.iter() {
             tables.extend(f.tables.iter().map(|(k, t)| (k.clone(), Arc::clone(t))));
         }
-        let replica_settings = self.replication.lock().ok().and_then(|r| r.clone());
-        let mut replica_status = self.replica_status.lock().map(|s| s.clone()).unwrap_or_default();
+        let replica_settings = self.replication.settings.lock().ok().and_then(|r| r.clone());
+        let mut replica_status = self.replication.status.lock().map(|s| s.clone()).unwrap_or_default();
         replica_status.executed_gtid_set = gtid_executed.to_string();
         ServerInfo {
             replica_settings,
@@ -463,7 +466,7 @@ async fn round<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, 
             }
             Output::StartTls => return Ok(Some(Step::StartTls)),
             Output::Command(cmd) => {
-                if let Some((dump, semi_sync)) = command(cmd, c, node, id, peer) {
+                if let Some((dump, semi_sync)) = command(cmd, c, node, id, peer).await {
                     return Ok(Some(Step::Dump(Box::new(dump), semi_sync)));
                 }
             }
@@ -480,12 +483,12 @@ async fn round<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, c: &mut Conn, 
 
 /// Answers one command; returns a dump (and whether it is semi-sync) when the client asked for
 /// the binlog.
-fn command(cmd: Command, c: &mut Conn, node: &Node, id: u32, peer: SocketAddr) -> Option<(Dump, bool)> {
+async fn command(cmd: Command, c: &mut Conn, node: &Node, id: u32, peer: SocketAddr) -> Option<(Dump, bool)> {
     let (conn, session, is_admin) = (&mut c.conn, &mut c.session, c.is_admin);
     match cmd {
         Command::Query(q) if admin::parse(&q).is_some() => {
             let result = match admin::parse(&q) {
-                Some(Ok(cmd)) if is_admin => node.admin(cmd),
+                Some(Ok(cmd)) if is_admin => node.admin(cmd).await,
                 Some(Ok(_)) => Err(ServerError::new(1227, b"42000", "Access denied; you need (at least one of) the SUPER, REPLICATION SLAVE ADMIN privilege(s) for this operation")),
                 Some(Err(e)) => Err(e),
                 None => Ok(()),

@@ -15,6 +15,54 @@ use tokio::net::TcpStream;
 /// gives its primary slave_net_timeout, 60 s by default.
 const LOGIN_TIMEOUT_MS: u64 = 60_000;
 
+/// binraft's own replication: its settings (saved in `replication.toml`), what the session
+/// reports (SHOW SLAVE STATUS), and what the supervisor runs. Shared by the node and, in a
+/// cluster, by the state machine that carries out CHANGE MASTER and START/STOP from the log.
+pub struct Replication {
+    pub settings: std::sync::Mutex<Option<UpstreamSettings>>,
+    pub status: std::sync::Mutex<binraft_core::primary::admin::ReplicaStatus>,
+    pub target: crate::notify::Latest<Option<UpstreamSettings>>,
+}
+
+impl Replication {
+    pub fn new(settings: Option<UpstreamSettings>) -> Replication {
+        let target = crate::notify::Latest::new(settings.clone().filter(|r| r.running));
+        Replication { settings: std::sync::Mutex::new(settings), status: std::sync::Mutex::default(), target }
+    }
+
+    /// The settings now.
+    pub fn current(&self) -> Option<UpstreamSettings> {
+        self.settings.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// Carries out what a statement decided: the settings saved first (the ones run are always
+    /// the saved ones), then the session and the status changed.
+    pub fn carry_out(&self, disk: &dyn binraft_core::store::Disk, t: &binraft_core::upstream::settings::Transition) -> Result<(), String> {
+        use binraft_core::upstream::settings::{Session, Status};
+        let mut settings = self.settings.lock().map_err(|_| "internal: poisoned lock".to_string())?;
+        if t.save {
+            crate::config::save_replication(disk, t.settings.as_ref()).map_err(|e| format!("cannot save replication settings: {e}"))?;
+        }
+        match t.session {
+            Session::Unchanged => {}
+            Session::Start => self.target.set(t.settings.clone()),
+            Session::Stop => self.target.set(None),
+        }
+        if let Ok(mut s) = self.status.lock() {
+            match t.status {
+                Status::Unchanged => {}
+                Status::Stopped => {
+                    s.io_running = "No".into();
+                    s.io_state = String::new();
+                }
+                Status::Cleared => *s = Default::default(),
+            }
+        }
+        *settings = t.settings.clone();
+        Ok(())
+    }
+}
+
 /// Runs replication whenever the target says so.
 /// In a cluster, only while this node leads, and only once it has applied everything committed
 /// before its term: it then pulls from its own store's end, and stops the moment it no longer
@@ -23,7 +71,7 @@ pub async fn supervise(node: Arc<Node>) {
     loop {
         if let Some(c) = &node.cluster {
             c.until_leader_ready().await;
-            tracing::info!("raft: this node leads, with everything committed applied: it pulls from the primary");
+            tracing::info!(term = c.metrics().current_term, "raft: this node leads, with everything committed applied: it pulls from the primary");
         }
         let lost = async {
             match &node.cluster {
@@ -31,7 +79,7 @@ pub async fn supervise(node: Arc<Node>) {
                 None => std::future::pending().await,
             }
         };
-        let (current, mut changed) = node.replication_target.get();
+        let (current, mut changed) = node.replication.target.get();
         match current {
             None => tokio::select! {
                 _ = changed.changed() => {}
@@ -50,7 +98,7 @@ pub async fn supervise(node: Arc<Node>) {
 }
 
 fn status(node: &Node, f: impl FnOnce(&mut binraft_core::primary::admin::ReplicaStatus)) {
-    if let Ok(mut s) = node.replica_status.lock() {
+    if let Ok(mut s) = node.replication.status.lock() {
         f(&mut s);
     }
 }
@@ -256,6 +304,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
             let pos = store.with_files(|f| f.last().map(|f| f.last_gtids.to_string()).unwrap_or_default());
             status(node, |st| st.gtid_io_pos = pos);
         }
+        stream.flush().await.map_err(|e| network("write", e))?;
         // The session's deadline (login, then the primary's silence); none once it failed, and
         // then its Failed output is already waiting.
         let deadline = s.poll_timeout();

@@ -8,20 +8,7 @@ use common::*;
 use std::process::Command;
 
 fn as_user(port: u16, user: &str, password: &str, sql: &str) -> Result<String, String> {
-    let out = Command::new("mariadb")
-        .args(["--no-defaults", "-h127.0.0.1", "-N", "-B"])
-        .arg(format!("-P{port}"))
-        .arg(format!("-u{user}"))
-        .arg(format!("-p{password}"))
-        .arg("-e")
-        .arg(sql)
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    sql_as(port, user, password, sql)
 }
 
 fn status(port: u16) -> Vec<(String, String)> {

@@ -415,3 +415,61 @@ fn semi_sync_acks_wait_for_a_majority_and_survive_a_rolling_restart() {
     assert_eq!(r.sql("SELECT COUNT(*) FROM d.t WHERE id >= 1000"), committed.to_string(), "a commit that returned is missing on the replica");
     assert_same_files(&ms, &p);
 }
+
+/// Runs `sql` as the admin on a member's MySQL port.
+fn admin_sql(m: &Member, sql: &str) -> Result<String, String> {
+    sql_as(m.node.port, "admin", "admin", sql)
+}
+
+fn wait_upstream(ms: &[Member], state: &str) -> usize {
+    let t = Instant::now();
+    loop {
+        for (i, m) in ms.iter().enumerate().filter(|(_, m)| m.alive) {
+            if m.status().is_ok_and(|s| s["role"] == "leader" && s["upstream"]["state"] == state) {
+                return i;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "the leader's upstream never became {state}\n{}", logs(ms));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// CHANGE MASTER TO and START / STOP SLAVE asked of a follower go through the log: every
+/// member saves the settings, the leader acts on them, and a new leader keeps them (the
+/// --primary flags a member restarts with do not undo them).
+#[test]
+fn change_master_and_stop_slave_on_any_member_hold_for_the_whole_cluster() {
+    let work = work_dir("cluster-settings");
+    let p = primary(&work);
+    let mut ms = cluster(&work, &p, 3, &[]);
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+    let follower = (leader + 1) % 3;
+    admin_sql(&ms[follower], "STOP SLAVE").unwrap();
+    assert_eq!(wait_upstream(&ms, "No"), leader);
+    admin_sql(&ms[follower], "CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD=2").unwrap();
+    for m in &ms {
+        let t = Instant::now();
+        while !std::fs::read_to_string(m.node.store().join("replication.toml")).unwrap_or_default().contains("heartbeat_ms = 2000") {
+            assert!(t.elapsed() < Duration::from_secs(10), "node {} did not save the cluster's settings", m.id);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // A statement binraft cannot carry out is refused with the server's error.
+    let refused = admin_sql(&ms[follower], "CHANGE MASTER TO MASTER_LOG_POS=4").unwrap_err();
+    assert!(refused.contains("1064"), "{refused}");
+    admin_sql(&ms[(leader + 2) % 3], "START SLAVE").unwrap();
+    wait_upstream(&ms, "Yes");
+    p.sql("CREATE DATABASE after_start; CREATE TABLE after_start.t (id INT PRIMARY KEY); INSERT INTO after_start.t VALUES (1)");
+    wait_caught_up(&ms, &p);
+
+    // The leader dies; the next one pulls with the cluster's settings, and a restarted member
+    // keeps them although its flags name the primary again.
+    ms[leader].node.kill9();
+    ms[leader].alive = false;
+    wait_upstream(&ms, "Yes");
+    ms[leader].node.restart();
+    ms[leader].alive = true;
+    assert!(std::fs::read_to_string(ms[leader].node.store().join("replication.toml")).unwrap().contains("heartbeat_ms = 2000"));
+    p.sql("INSERT INTO after_start.t VALUES (2)");
+    wait_caught_up(&ms, &p);
+}

@@ -17,6 +17,9 @@ pub enum Request {
     Groups(Vec<Group>),
     /// A new binlog file (the primary rotated): it holds only the magic until groups follow.
     CreateFile { name: String },
+    /// CHANGE MASTER TO, START / STOP / RESET SLAVE, as decided on the member that was asked:
+    /// every member saves the settings, and the leader acts on them.
+    Replication(crate::upstream::settings::Transition),
 }
 
 /// Bytes for `file` at `offset`: one whole group, or a piece of one too large to hold (`part`),
@@ -34,7 +37,7 @@ impl Request {
     pub fn payload_bytes(&self) -> usize {
         match self {
             Request::Groups(g) => g.iter().map(|g| g.bytes.len()).sum(),
-            Request::CreateFile { .. } => 0,
+            Request::CreateFile { .. } | Request::Replication(_) => 0,
         }
     }
 }
@@ -51,6 +54,7 @@ impl std::fmt::Display for Request {
                 _ => write!(f, "no groups"),
             },
             Request::CreateFile { name } => write!(f, "create {name}"),
+            Request::Replication(t) => write!(f, "replication settings ({:?}, session {:?})", t.settings, t.session),
         }
     }
 }

@@ -117,7 +117,7 @@ impl SettingsError {
 }
 
 /// What becomes of the session with the primary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Session {
     Unchanged,
     /// (Re)start it with the new settings, ending any running one.
@@ -127,7 +127,7 @@ pub enum Session {
 }
 
 /// What becomes of SHOW SLAVE STATUS's live fields (what the session reported).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
     Unchanged,
     /// Slave_IO_Running: No, and no Slave_IO_State.
@@ -140,7 +140,7 @@ pub enum Status {
 /// `None`, removes the saved ones) and only then acts: the settings it runs are always the
 /// saved ones.
 #[must_use]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {
     pub settings: Option<UpstreamSettings>,
     pub save: bool,

@@ -15,6 +15,7 @@
 //! [`Cluster::leadership_lost`] fires.
 
 pub mod log_store;
+pub mod runtime;
 pub mod members;
 pub mod network;
 pub mod state_machine;
@@ -80,6 +81,7 @@ impl Cluster {
         restored: &state_machine::Restored,
         raft_listener: tokio::net::TcpListener,
         group_bytes_max: usize,
+        replication: Arc<crate::upstream::Replication>,
     ) -> Result<Arc<Cluster>, String> {
         let (log, opened) = RaftLog::open(Arc::clone(&disk), SEGMENT_BYTES).map_err(|e| format!("raft log: {e}"))?;
         if let Some((segment, offset)) = &opened.cut {
@@ -106,7 +108,7 @@ impl Cluster {
         let config = Arc::new(config.validate().map_err(|e| format!("raft config: {e}"))?);
         let secret: Arc<str> = Arc::from(settings.secret.as_str());
         let network = network::Network { me: settings.node_id, secret: Arc::clone(&secret), store: store.clone() };
-        let sm = state_machine::StateMachine::new(store.clone(), restored);
+        let sm = state_machine::StateMachine::new(store.clone(), restored, replication);
         let raft = Raft::new(settings.node_id, config, network, log, sm).await.map_err(|e| format!("raft: {e}"))?;
         let members: Vec<u64> = settings.peers.keys().copied().collect();
         tokio::spawn(network::serve(raft_listener, raft.clone(), Arc::clone(&secret), settings.node_id, members, store.clone()));
@@ -154,6 +156,21 @@ impl Cluster {
     pub async fn leadership_lost(&self) {
         let me = self.node_id;
         let _ = self.raft.wait(None).metrics(|m| m.state != ServerState::Leader || m.current_leader != Some(me), "not leader").await;
+    }
+
+    /// Proposes `req` from any member: here if this node leads, else through the leader (over
+    /// the Raft port). Returns once it is committed, and applied on the leader.
+    pub async fn propose_anywhere(&self, req: Request) -> Result<(), String> {
+        match self.propose(req.clone()).await {
+            Ok(()) => Ok(()),
+            Err(ProposeError::NotLeader { leader: Some(leader) }) => {
+                let m = self.metrics();
+                let addr = m.membership_config.membership().get_node(&leader).map(|n| n.addr.clone()).ok_or_else(|| format!("the leader, node {leader}, has no address in the membership"))?;
+                network::forward_proposal(self.node_id, leader, &addr, Arc::clone(&self.secret), self.store.clone(), req).await
+            }
+            Err(ProposeError::NotLeader { leader: None }) => Err("no leader now: try again once one is elected".into()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Proposes `req` and waits until it is committed (on a majority, durably) and applied here.

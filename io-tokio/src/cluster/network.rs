@@ -71,6 +71,8 @@ enum Rpc {
     Probe,
     /// A membership change, forwarded by a member that does not lead.
     Members(super::members::MemberChange),
+    /// A proposal (CHANGE MASTER...), forwarded by a member that does not lead.
+    Propose(binraft_core::cluster::request::Request),
 }
 
 /// Its answer.
@@ -85,6 +87,7 @@ enum Reply {
     SnapshotInstalled(Result<SnapshotResponse<Types>, String>),
     Probe { formed: bool },
     Members(Result<String, String>),
+    Proposed(Result<(), String>),
 }
 
 fn mac(secret: &[u8], parts: &[&[u8]]) -> HmacSha256 {
@@ -132,6 +135,7 @@ async fn handshake_client(s: &mut TcpStream, secret: &[u8], from: u64, to: u64) 
     msg.extend_from_slice(&nonce);
     msg.extend_from_slice(&proof);
     s.write_all(&msg).await?;
+    s.flush().await?;
     let mut theirs = [0u8; MAC];
     s.read_exact(&mut theirs).await.map_err(|_| io::Error::new(io::ErrorKind::PermissionDenied, format!("node {to} refused this node: another cluster secret, or not a member")))?;
     mac(secret, &[b"server", &nonce, server_nonce, &ids])
@@ -157,6 +161,7 @@ async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64, members: &[
     hello.push(VERSION);
     hello.extend_from_slice(&nonce);
     s.write_all(&hello).await.map_err(Refused::Io)?;
+    s.flush().await.map_err(Refused::Io)?;
     let mut msg = [0u8; 16 + NONCE + MAC];
     s.read_exact(&mut msg).await.map_err(Refused::Io)?;
     let (ids, rest) = msg.split_at(16);
@@ -172,6 +177,7 @@ async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64, members: &[
     }
     let answer = mac(secret, &[b"server", client_nonce, &nonce, ids]).finalize().into_bytes();
     s.write_all(&answer).await.map_err(Refused::Io)?;
+    s.flush().await.map_err(Refused::Io)?;
     Ok(from)
 }
 
@@ -268,6 +274,7 @@ async fn answer(stream: &mut TcpStream, raft: &Raft, store: &Store, distrusted: 
                 Reply::Probe { formed }
             }
             Rpc::Members(change) => Reply::Members(super::members::execute(raft, &change).await),
+            Rpc::Propose(req) => Reply::Proposed(raft.client_write(req).await.map(|_| ()).map_err(|e| e.to_string())),
             Rpc::SnapshotEnd { vote, meta } => match receiving.take() {
                 None => Reply::SnapshotInstalled(Err("a snapshot's end without its beginning".into())),
                 Some(r) => {
@@ -339,7 +346,7 @@ impl RaftNetworkFactory<Types> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Peer {
-        Peer { me: self.me, target, addr: node.addr.clone(), secret: Arc::clone(&self.secret), conn: None, store: self.store.clone() }
+        Peer { me: self.me, target, addr: node.addr.clone(), secret: Arc::clone(&self.secret), conn: Default::default(), store: self.store.clone() }
     }
 }
 
@@ -349,7 +356,8 @@ pub struct Peer {
     target: u64,
     addr: String,
     secret: Arc<str>,
-    conn: Option<TcpStream>,
+    /// In a Mutex only to be Sync, as openraft wants (madsim's stream is not); never locked.
+    conn: std::sync::Mutex<Option<TcpStream>>,
     store: Store,
 }
 
@@ -375,7 +383,7 @@ impl Peer {
 
     async fn call(&mut self, rpc: &Rpc, ttl: Duration) -> Result<Reply, CallError> {
         let bytes = postcard::to_stdvec(rpc).map_err(|e| CallError::Network(io::Error::other(e)))?;
-        let mut s = match self.conn.take() {
+        let mut s = match self.conn.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
             Some(s) => s,
             None => self.connect().await.map_err(CallError::Unreachable)?,
         };
@@ -389,7 +397,7 @@ impl Peer {
             Err(_) => return Err(CallError::Network(io::Error::new(io::ErrorKind::TimedOut, format!("no answer from node {} within {ttl:?}", self.target)))),
         };
         let reply = postcard::from_bytes(&frame).map_err(|e| CallError::Network(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-        self.conn = Some(s);
+        self.conn = Some(s).into();
         Ok(reply)
     }
 }
@@ -397,7 +405,7 @@ impl Peer {
 /// Whether the member at `addr` (node `target`) knows a formed cluster; None if it cannot be
 /// asked.
 pub async fn probe(me: u64, target: u64, addr: &str, secret: Arc<str>, store: Store) -> Option<bool> {
-    let mut p = Peer { me, target, addr: addr.to_string(), secret, conn: None, store };
+    let mut p = Peer { me, target, addr: addr.to_string(), secret, conn: Default::default(), store };
     match p.call(&Rpc::Probe, Duration::from_secs(1)).await {
         Ok(Reply::Probe { formed }) => Some(formed),
         Ok(_) => None,
@@ -414,9 +422,19 @@ pub async fn probe(me: u64, target: u64, addr: &str, secret: Arc<str>, store: St
 
 /// Asks the leader at `addr` to carry out a membership change.
 pub async fn forward_members(me: u64, leader: u64, addr: &str, secret: Arc<str>, store: Store, change: super::members::MemberChange) -> Result<String, String> {
-    let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: None, store };
+    let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: Default::default(), store };
     match p.call(&Rpc::Members(change), Duration::from_secs(30)).await {
         Ok(Reply::Members(r)) => r,
+        Ok(_) => Err("an unexpected reply from the leader".into()),
+        Err(CallError::Unreachable(e) | CallError::Network(e)) => Err(format!("the leader (node {leader}) cannot be reached: {e}")),
+    }
+}
+
+/// Asks the leader at `addr` to propose `req`.
+pub async fn forward_proposal(me: u64, leader: u64, addr: &str, secret: Arc<str>, store: Store, req: binraft_core::cluster::request::Request) -> Result<(), String> {
+    let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: Default::default(), store };
+    match p.call(&Rpc::Propose(req), Duration::from_secs(30)).await {
+        Ok(Reply::Proposed(r)) => r,
         Ok(_) => Err("an unexpected reply from the leader".into()),
         Err(CallError::Unreachable(e) | CallError::Network(e)) => Err(format!("the leader (node {leader}) cannot be reached: {e}")),
     }

@@ -107,6 +107,8 @@ fn snapshot_of(applied: Option<LogId>, membership: &StoredMembership, files: &[S
 
 pub struct StateMachine {
     store: Store,
+    /// CHANGE MASTER and START/STOP SLAVE from the log are carried out here.
+    replication: Arc<crate::upstream::Replication>,
     applier: Applier,
     applied: Option<LogId>,
     membership: StoredMembership,
@@ -122,13 +124,17 @@ fn fatal(what: impl std::fmt::Display) -> io::Error {
 }
 
 impl StateMachine {
-    pub fn new(store: Store, restored: &Restored) -> StateMachine {
-        StateMachine { store, applier: Applier::new(), applied: restored.applied, membership: restored.membership.clone(), since_checkpoint: 0, last_checkpoint: tokio::time::Instant::now(), snapshot: restored.snapshot.clone() }
+    pub fn new(store: Store, restored: &Restored, replication: Arc<crate::upstream::Replication>) -> StateMachine {
+        StateMachine { store, replication, applier: Applier::new(), applied: restored.applied, membership: restored.membership.clone(), since_checkpoint: 0, last_checkpoint: tokio::time::Instant::now(), snapshot: restored.snapshot.clone() }
     }
 
     fn apply_request(&mut self, req: Request) -> Result<(), io::Error> {
         match req {
             Request::CreateFile { name } => self.store.create_file(&name).map_err(|e| fatal(format!("create {name}: {e}"))),
+            Request::Replication(t) => {
+                tracing::info!(settings = ?t.settings, session = ?t.session, "raft: replication settings from the log");
+                self.replication.carry_out(self.store.disk().as_ref(), &t).map_err(fatal)
+            }
             Request::Groups(groups) => {
                 let mut batch = Vec::with_capacity(groups.len());
                 let StateMachine { store, applier, since_checkpoint, .. } = self;

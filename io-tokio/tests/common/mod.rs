@@ -194,3 +194,21 @@ pub fn store_of_captures(work: &Path) -> PathBuf {
     assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
     store
 }
+
+/// Runs `sql` on binraft's MySQL port as `user`: its rows (tab-separated), or the error.
+pub fn sql_as(port: u16, user: &str, password: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("mariadb")
+        .args(["--no-defaults", "-h127.0.0.1", "-N", "-B"])
+        .arg(format!("-P{port}"))
+        .arg(format!("-u{user}"))
+        .arg(format!("-p{password}"))
+        .arg("-e")
+        .arg(sql)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
