@@ -4,6 +4,8 @@
 //! - `GET /v1/status`: the node's role in the cluster, the Raft positions, the GTID position of
 //!   what it stores, and its pull from the primary;
 //! - `GET /v1/health`: 200 while the node serves (its Raft, if any, has not stopped);
+//! - `GET /metrics`: Prometheus (OpenMetrics text): Raft positions and role, the pull, the
+//!   store, connections;
 //! - `POST /v1/members` `{"node_id": 4, "addr": "HOST:PORT"}`: adds a learner (it catches up,
 //!   serves replicas, does not vote); `POST /v1/members/{id}/promote`: a learner becomes a
 //!   voter; `DELETE /v1/members/{id}`: a member leaves. Sent to any node: a follower forwards
@@ -25,6 +27,7 @@ pub async fn serve(listener: tokio::net::TcpListener, node: Arc<Node>) {
     let app = Router::new()
         .route("/v1/status", get(status))
         .route("/v1/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/v1/members", axum::routing::post(add_member))
         .route("/v1/members/{id}/promote", axum::routing::post(promote_member))
         .route("/v1/members/{id}", axum::routing::delete(remove_member))
@@ -115,6 +118,50 @@ async fn members(node: &Node, change: members_api::MemberChange) -> Response {
             (StatusCode::CONFLICT, Json(json!({"error": why}))).into_response()
         }
     }
+}
+
+async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    match metrics_text(&node) {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// The node's gauges now, in OpenMetrics text.
+fn metrics_text(node: &Node) -> Result<String, std::fmt::Error> {
+    use prometheus_client::metrics::gauge::Gauge;
+    let mut reg = prometheus_client::registry::Registry::with_prefix("binraft");
+    let mut gauge = |name: &str, help: &str, v: i64| {
+        let g: Gauge = Gauge::default();
+        g.set(v);
+        reg.register(name, help, g);
+    };
+    let files = node.store.files();
+    gauge("store_files", "Binlog files stored", files.len() as i64);
+    gauge("store_bytes", "Bytes of binlog stored (whole transactions)", files.iter().map(|f| f.complete_end as i64).sum());
+    let (conns, dumps) = node.connection_counts();
+    gauge("connections", "Open client connections", conns as i64);
+    gauge("dumps", "Connections streaming the binlog (replicas, CDC clients)", dumps as i64);
+    let up = node.replication.status.lock().map(|s| (s.io_running == "Yes", s.seconds_behind_master)).unwrap_or((false, None));
+    gauge("upstream_running", "1 while this node pulls from the primary", i64::from(up.0));
+    if let Some(lag) = up.1 {
+        gauge("upstream_seconds_behind", "Seconds behind the primary (Seconds_Behind_Master)", lag as i64);
+    }
+    if let Some(c) = &node.cluster {
+        let m = c.metrics();
+        gauge("raft_leader", "1 while this node leads", i64::from(m.state == openraft::ServerState::Leader));
+        gauge("raft_term", "The current term", m.current_term as i64);
+        gauge("raft_last_log_index", "The last entry in this node's log", m.last_log_index.unwrap_or(0) as i64);
+        gauge("raft_committed_index", "The last entry known committed", m.local_committed.map_or(0, |l| l.index) as i64);
+        gauge("raft_applied_index", "The last entry applied to the binlog files", m.last_applied.map_or(0, |l| l.index) as i64);
+        gauge("raft_voters", "Voters in the membership", m.membership_config.membership().voter_ids().count() as i64);
+    }
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &reg)?;
+    Ok(out)
 }
 
 /// What `GET /v1/status` answers.

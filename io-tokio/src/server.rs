@@ -268,6 +268,12 @@ impl Node {
         (self.epoch + Duration::from_millis(ms)).into()
     }
 
+    /// Open connections, and how many of them are dumps (replicas and binlog clients).
+    pub fn connection_counts(&self) -> (usize, usize) {
+        let dumps = self.dump_files.lock().map(|d| d.len()).unwrap_or(0);
+        (self.connections().len(), dumps)
+    }
+
     fn connections(&self) -> MutexGuard<'_, BTreeMap<u32, Connection>> {
         self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -294,6 +294,12 @@ fn strangers_and_bad_calls_are_refused_and_the_cluster_goes_on() {
     let ms = cluster(&work, &p, 3, &[]);
     let leader = wait_leader(&ms, Duration::from_secs(30));
 
+    // Prometheus metrics, for an admin.
+    let text = ureq::get(&format!("http://127.0.0.1:{}/metrics", ms[leader].http)).set("Authorization", &format!("Basic {}", base64_admin())).call().unwrap().into_string().unwrap();
+    assert!(text.contains("binraft_raft_leader 1") && text.contains("binraft_upstream_running 1") && text.contains("binraft_raft_voters 3"), "{text}");
+    let r = ureq::get(&format!("http://127.0.0.1:{}/metrics", ms[leader].http)).call();
+    assert!(matches!(r, Err(ureq::Error::Status(401, _))), "{r:?}");
+
     // The status API wants an admin's credentials.
     let r = ureq::get(&format!("http://127.0.0.1:{}/v1/status", ms[0].http)).call();
     assert!(matches!(r, Err(ureq::Error::Status(401, _))), "{r:?}");
