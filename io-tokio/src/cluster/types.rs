@@ -10,7 +10,7 @@ openraft::declare_raft_types!(
         R = Response,
         NodeId = u64,
         Node = openraft::BasicNode,
-        AsyncRuntime = openraft::TokioRuntime,
+        AsyncRuntime = super::runtime::NodeRuntime,
 );
 
 pub type Raft = openraft::Raft<Types, super::state_machine::StateMachine>;

@@ -1,0 +1,261 @@
+//! The simulated deployment: a primary, `nodes` binraft members and `replicas` replicas, each on
+//! its own madsim node and address, and the faults a scenario plays on them.
+//!
+//! Addresses: node `i` (from 1) is 10.0.0.i, MySQL port 3307 and Raft port 4000; the primary is
+//! 10.0.0.100:3306; replica `k` (from 1) is 10.0.1.k. Each node runs
+//! [`binraft::server::start`] over its own [`MemDisk`], which outlives the node: a kill keeps
+//! it (a process crash keeps the page cache), [`Sim::crash_disk`] loses what was not synced (a
+//! power cut, seeded), and the restarted node gets the same disk.
+
+use crate::primary::Primary;
+use crate::replica::{ReplicaHandle, ReplicaSpec};
+use crate::trace::{TraceHandle, TraceLayer};
+use binraft::config::{Args, Settings};
+use binraft_core::store::mem_disk::MemDisk;
+use binraft_core::store::Disk;
+use madsim::net::NetSim;
+use madsim::runtime::{Handle, NodeHandle};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+pub const MYSQL_PORT: u16 = 3307;
+pub const RAFT_PORT: u16 = 4000;
+pub const PRIMARY_PORT: u16 = 3306;
+pub const PRIMARY_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+pub const SECRET: &str = "sim-cluster-secret";
+
+/// What a simulation is made of; everything else is drawn from the seed.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub nodes: usize,
+    pub replicas: usize,
+    /// The primary writes this many transactions in all.
+    pub txns_max: usize,
+    /// Between two of its transactions, in ms (a seeded draw each time).
+    pub produce_interval_ms: std::ops::Range<u64>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60 }
+    }
+}
+
+/// One binraft member.
+pub struct SimNode {
+    /// Raft node id, from 1.
+    pub id: u64,
+    pub handle: NodeHandle,
+    pub disk: MemDisk,
+    pub alive: bool,
+    pub mysql: SocketAddr,
+}
+
+/// A running simulation.
+pub struct Sim {
+    pub seed: u64,
+    pub handle: Handle,
+    pub nodes: Vec<SimNode>,
+    pub primary: Primary,
+    pub primary_node: NodeHandle,
+    pub replicas: Vec<ReplicaHandle>,
+    pub trace: TraceHandle,
+    pub epoch: tokio::time::Instant,
+    /// Whether the nodes pull from the primary by GTID (else by file and position).
+    pub pull_by_gtid: bool,
+    _trace_guard: tracing::subscriber::DefaultGuard,
+}
+
+fn node_ip(id: u64) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, 0, id as u8)
+}
+
+/// The settings of node `id` of `n`, resolved from flags as `binraft run` resolves them (so a
+/// new setting gets its default here too).
+pub fn node_settings(id: u64, n: usize, pull_by_gtid: bool) -> Settings {
+    let peers: Vec<String> = (1..=n as u64).map(|i| format!("{i}={}:{RAFT_PORT}", node_ip(i))).collect();
+    let args = Args {
+        data_dir: Some(format!("/sim/node{id}").into()),
+        listen: Some(SocketAddr::new(IpAddr::V4(node_ip(id)), MYSQL_PORT)),
+        server_id: Some(100 + id as u32),
+        users: vec![format!("{}:{}", binraft_fixtures::sim::USER, binraft_fixtures::sim::PASSWORD)],
+        primary: Some(format!("{PRIMARY_IP}:{PRIMARY_PORT}")),
+        primary_user: Some(binraft_fixtures::sim::USER.into()),
+        primary_password: Some(binraft_fixtures::sim::PASSWORD.into()),
+        primary_heartbeat_ms: Some(500),
+        primary_connect_retry_s: Some(1),
+        primary_use_gtid: pull_by_gtid,
+        node_id: Some(id),
+        peers: Some(peers.join(",")),
+        cluster_secret: Some(SECRET.into()),
+        ..Args::default()
+    };
+    args.resolve().unwrap_or_else(|e| panic!("node{id}'s settings: {e}"))
+}
+
+impl Sim {
+    /// Starts the primary, the nodes and the replicas. Call on the simulation's main task.
+    pub async fn start(cfg: SimConfig) -> Sim {
+        use rand::Rng;
+        let (trace, guard) = TraceLayer::install();
+        let handle = Handle::current();
+        let seed = handle.seed();
+        let epoch = tokio::time::Instant::now();
+        let pull_by_gtid = madsim::rand::thread_rng().gen_bool(0.5);
+        let primary = Primary::new(seed, cfg.txns_max, epoch);
+        let primary_node = {
+            let p = primary.clone();
+            let interval = cfg.produce_interval_ms.clone();
+            handle
+                .create_node()
+                .name("primary")
+                .ip(IpAddr::V4(PRIMARY_IP))
+                .init(move || {
+                    let p = p.clone();
+                    let interval = interval.clone();
+                    async move {
+                        let listener = tokio::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(PRIMARY_IP), PRIMARY_PORT)).await.expect("the primary's port");
+                        tokio::spawn(p.clone().produce(interval));
+                        p.serve(listener).await;
+                    }
+                })
+                .build()
+        };
+        let mut nodes = Vec::new();
+        for id in 1..=cfg.nodes as u64 {
+            let disk = MemDisk::new();
+            let settings = node_settings(id, cfg.nodes, pull_by_gtid);
+            let mysql = settings.listen;
+            let d = disk.clone();
+            let node = handle
+                .create_node()
+                .name(format!("node{id}"))
+                .ip(IpAddr::V4(node_ip(id)))
+                .init(move || {
+                    let disk: Arc<dyn Disk> = Arc::new(d.clone());
+                    let settings = settings.clone();
+                    async move {
+                        let listener = match tokio::net::TcpListener::bind(settings.listen).await {
+                            Ok(l) => l,
+                            Err(e) => return tracing::error!("node: cannot listen: {e}"),
+                        };
+                        if let Err(e) = binraft::server::start(settings, disk, listener).await {
+                            tracing::error!(error = %e, "node stopped");
+                        }
+                    }
+                })
+                .build();
+            nodes.push(SimNode { id, handle: node, disk, alive: true, mysql });
+        }
+        let node_addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.mysql).collect();
+        let mut replicas = Vec::new();
+        for k in 1..=cfg.replicas {
+            let log = ReplicaHandle::default();
+            let spec = ReplicaSpec {
+                name: format!("replica{k}"),
+                server_id: 500 + k as u32,
+                // Half of them by GTID, half by file and position.
+                by_gtid: k % 2 == 1,
+                nodes: node_addrs.clone(),
+                user: binraft_fixtures::sim::USER.into(),
+                password: binraft_fixtures::sim::PASSWORD.into(),
+            };
+            let l = log.clone();
+            handle
+                .create_node()
+                .name(spec.name.clone())
+                .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, k as u8)))
+                .init(move || crate::replica::run(spec.clone(), l.clone(), epoch))
+                .build();
+            replicas.push(log);
+        }
+        let sim = Sim { seed, handle, nodes, primary, primary_node, replicas, trace, epoch, pull_by_gtid, _trace_guard: guard };
+        sim.note(format!("seed {seed}: {} nodes, {} replicas, pull by {}", cfg.nodes, cfg.replicas, if pull_by_gtid { "GTID" } else { "file and position" }));
+        sim
+    }
+
+    /// Simulated milliseconds since the start.
+    pub fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// A line of the harness in the trace.
+    pub fn note(&self, message: String) {
+        self.trace.note(self.now_ms(), message);
+    }
+
+    /// Index (into `nodes`) of a node's madsim name ("node2" is 1).
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        let id: u64 = name.strip_prefix("node")?.parse().ok()?;
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
+    /// Index of a node by its IP (the primary sees nodes by their address).
+    pub fn index_of_ip(&self, ip: IpAddr) -> Option<usize> {
+        self.nodes.iter().position(|n| n.mysql.ip() == ip)
+    }
+
+    /// The live node that last started pulling from the primary, as its leader.
+    pub fn puller(&self) -> Option<usize> {
+        let pulls = self.trace.lock().pulls();
+        pulls.iter().rev().filter_map(|p| self.index_of(&p.node)).find(|&i| self.nodes[i].alive)
+    }
+
+    /// Kills node `i` like SIGKILL: its tasks end; its disk keeps everything written.
+    pub fn kill(&mut self, i: usize) {
+        self.note(format!("kill node{}", self.nodes[i].id));
+        self.handle.kill(self.nodes[i].handle.id());
+        self.nodes[i].alive = false;
+    }
+
+    /// The power goes on a killed node's disk: what was not synced is lost, a seeded prefix of
+    /// it kept, the last write perhaps torn.
+    pub fn crash_disk(&mut self, i: usize, seed: u64) {
+        assert!(!self.nodes[i].alive, "crash the disk of a killed node only");
+        self.note(format!("power cut on node{}'s disk (seed {seed})", self.nodes[i].id));
+        self.nodes[i].disk.crash(seed);
+    }
+
+    /// Starts a killed node again over the same disk.
+    pub fn restart(&mut self, i: usize) {
+        self.note(format!("restart node{}", self.nodes[i].id));
+        self.handle.restart(self.nodes[i].handle.id());
+        self.nodes[i].alive = true;
+    }
+
+    /// Cuts node `i` off from the other members (both ways); with `everyone`, from the primary
+    /// and the replicas too.
+    pub fn isolate(&self, i: usize, everyone: bool) {
+        self.note(format!("isolate node{} from {}", self.nodes[i].id, if everyone { "everyone" } else { "the other members" }));
+        let net = NetSim::current();
+        if everyone {
+            net.clog_node(self.nodes[i].handle.id());
+            return;
+        }
+        for (j, other) in self.nodes.iter().enumerate() {
+            if j != i {
+                net.clog_link(self.nodes[i].handle.id(), other.handle.id());
+                net.clog_link(other.handle.id(), self.nodes[i].handle.id());
+            }
+        }
+    }
+
+    /// Ends every partition.
+    pub fn heal_network(&self) {
+        self.note("heal the network".into());
+        let net = NetSim::current();
+        for a in &self.nodes {
+            net.unclog_node(a.handle.id());
+            for b in &self.nodes {
+                net.unclog_link(a.handle.id(), b.handle.id());
+            }
+        }
+        net.update_config(|c| c.packet_loss_rate = 0.0);
+    }
+
+    /// Loses this share of the packets on every link.
+    pub fn set_loss(&self, rate: f64) {
+        self.note(format!("packet loss {rate}"));
+        NetSim::current().update_config(|c| c.packet_loss_rate = rate);
+    }
+}

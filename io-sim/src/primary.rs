@@ -1,0 +1,157 @@
+//! The simulated MariaDB primary: on its own madsim node, a producer writes transactions into a
+//! [`PrimaryLog`] at seeded intervals, and every connection on its MySQL port is served by
+//! fixtures' [`MemPrimary`] (the project's `ServerConn` and `Dump`: the real protocol), fed with
+//! the log as it grows.
+//!
+//! Out: [`PrimaryState::sessions`], every dump a node ran against it (which node, when), for the
+//! invariants.
+
+use crate::binlog::{PrimaryLog, SERVER_VERSION};
+use binraft::notify::Changes;
+use binraft_fixtures::sim::MemPrimary;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A dump a node ran: from where, and from when to when (simulated ms).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub peer: SocketAddr,
+    pub start_ms: u64,
+    /// When its dump started (None: it never asked for the binlog).
+    pub dump_ms: Option<u64>,
+    pub end_ms: Option<u64>,
+}
+
+/// The primary's log and what it saw.
+pub struct PrimaryState {
+    pub log: PrimaryLog,
+    pub sessions: Vec<Session>,
+    /// The producer stops once the log has this many transactions.
+    pub txns_max: usize,
+    /// While true, the producer writes nothing (the scenario's quiet phase).
+    pub paused: bool,
+}
+
+#[derive(Clone)]
+pub struct Primary {
+    state: Arc<Mutex<PrimaryState>>,
+    changes: Arc<Changes>,
+    epoch: tokio::time::Instant,
+}
+
+impl Primary {
+    pub fn new(seed: u64, txns_max: usize, epoch: tokio::time::Instant) -> Primary {
+        let state = PrimaryState { log: PrimaryLog::new(seed), sessions: Vec::new(), txns_max, paused: false };
+        Primary { state: Arc::new(Mutex::new(state)), changes: Arc::default(), epoch }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, PrimaryState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Writes a transaction every `interval_ms` (a seeded draw in the range each time) until
+    /// `txns_max`.
+    pub async fn produce(self, interval_ms: std::ops::Range<u64>) {
+        use rand::Rng;
+        loop {
+            let wait = madsim::rand::thread_rng().gen_range(interval_ms.clone());
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            {
+                let mut s = self.lock();
+                if s.paused || s.log.txns.len() >= s.txns_max {
+                    continue;
+                }
+                s.log.produce();
+            }
+            self.changes.notify();
+        }
+    }
+
+    /// Serves the MySQL port.
+    pub async fn serve(self, listener: TcpListener) {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else { continue };
+            let p = self.clone();
+            tokio::spawn(async move {
+                let id = {
+                    let mut s = p.lock();
+                    s.sessions.push(Session { peer, start_ms: p.now_ms(), dump_ms: None, end_ms: None });
+                    s.sessions.len() - 1
+                };
+                let _ = p.connection(stream, id).await;
+                let end = p.now_ms();
+                p.lock().sessions[id].end_ms = Some(end);
+            });
+        }
+    }
+
+    async fn connection(&self, mut stream: TcpStream, id: usize) -> std::io::Result<()> {
+        let mut changes = self.changes.subscribe();
+        let (mut mem, mut given) = {
+            let s = self.lock();
+            let files = s.log.files.clone();
+            let given: Vec<u64> = files.iter().map(|(_, b)| b.len() as u64).collect();
+            (MemPrimary::new(SERVER_VERSION, files, false), given)
+        };
+        let mut buf = vec![0u8; 64 << 10];
+        // The connection's own clock: its login deadline counts from its start.
+        let t0 = tokio::time::Instant::now();
+        let now = || t0.elapsed().as_millis() as u64;
+        loop {
+            while let Some(b) = mem.poll_transmit() {
+                stream.write_all(&b).await?;
+            }
+            // madsim's streams send on flush only.
+            stream.flush().await?;
+            if mem.closed.is_some() {
+                return Ok(());
+            }
+            if mem.dumping() {
+                let mut s = self.lock();
+                if s.sessions[id].dump_ms.is_none() {
+                    s.sessions[id].dump_ms = Some(self.now_ms());
+                }
+            }
+            let due = mem.poll_timeout();
+            let heartbeat = async {
+                match due {
+                    Some(ms) => tokio::time::sleep_until(t0 + Duration::from_millis(ms)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+            // Polled in order: tokio's random order is seeded per process, not per simulation.
+            biased;
+                n = stream.read(&mut buf) => {
+                    let n = n?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    mem.handle_bytes(&buf[..n], now());
+                }
+                _ = changes.changed() => {
+                    let s = self.lock();
+                    for (i, (name, bytes)) in s.log.files.iter().enumerate() {
+                        let from = given.get(i).copied().unwrap_or(0) as usize;
+                        if from < bytes.len() {
+                            mem.extend(name, &bytes[from..]);
+                            if i < given.len() {
+                                given[i] = bytes.len() as u64;
+                            } else {
+                                given.push(bytes.len() as u64);
+                            }
+                        }
+                    }
+                }
+                _ = heartbeat => mem.handle_timeout(now()),
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The invariants, one per file. Each keeps what it has already checked and is called again
+//! and again during a run ([`Invariants::check`]) and once after it converged
+//! ([`Invariants::check_final`]); a violation is a message, which the scenario turns into a
+//! failure with its seed.
+//!
+//! - [`replica_prefix`]: every replica receives a gap-free, duplicate-free prefix of the
+//!   primary's transactions, in order, byte-identical;
+//! - [`never_lost`]: a transaction a replica has seen is never lost;
+//! - [`nodes_identical`]: the nodes' binlog files are byte-identical prefixes of the primary's
+//!   (hence of each other's);
+//! - [`one_puller_per_term`]: at most one node pulls from the primary in a Raft term, and only a
+//!   node that leads pulls.
+
+pub mod never_lost;
+pub mod nodes_identical;
+pub mod one_puller_per_term;
+pub mod replica_prefix;
+
+use binraft_io_sim::cluster::Sim;
+
+/// All of them, with their progress.
+#[derive(Default)]
+pub struct Invariants {
+    pub replica_prefix: replica_prefix::ReplicaPrefix,
+    pub never_lost: never_lost::NeverLost,
+    pub nodes_identical: nodes_identical::NodesIdentical,
+    pub one_puller_per_term: one_puller_per_term::OnePullerPerTerm,
+}
+
+impl Invariants {
+    /// Checks what happened since the last call.
+    pub fn check(&mut self, sim: &Sim) -> Result<(), String> {
+        self.replica_prefix.check(sim)?;
+        self.never_lost.check(sim, &self.replica_prefix)?;
+        self.nodes_identical.check(sim)?;
+        self.one_puller_per_term.check(sim)?;
+        Ok(())
+    }
+
+    /// After the run converged: what must hold at the end.
+    pub fn check_final(&mut self, sim: &Sim) -> Result<(), String> {
+        self.check(sim)?;
+        self.never_lost.check_final(sim, &self.replica_prefix)
+    }
+}

@@ -1,0 +1,166 @@
+//! Runs one scenario on the current seed: the cluster starts, a chaos phase plays the
+//! scenario's faults while the primary writes, then everything heals (network, dead nodes) and
+//! the run must converge within [`CONVERGE_MS`]: every node holds every transaction and every
+//! replica has received them all. The invariants are checked every [`CHECK_MS`] all along.
+//!
+//! A failure panics with the seed and the command that replays it; so does a panic anywhere in
+//! the simulation (a hook prints them first).
+
+use crate::invariants::Invariants;
+use binraft_io_sim::cluster::{Sim, SimConfig};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// How often the invariants are checked, in simulated ms.
+pub const CHECK_MS: u64 = 100;
+/// After the faults stop, everything must have converged within this (simulated ms).
+pub const CONVERGE_MS: u64 = 60_000;
+
+thread_local! {
+    static REPLAY: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The command that replays `seed` of the scenario in `tests/<test>.rs`.
+pub fn replay_command(seed: u64, test: &str) -> String {
+    format!("MADSIM_TEST_SEED={seed} RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/sim cargo test -p binraft-sim-tests --test {test}")
+}
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            REPLAY.with(|r| {
+                if let Some(cmd) = r.borrow().as_ref() {
+                    eprintln!("\n=== simulation failed; replay with:\n{cmd}\n");
+                }
+            });
+            default(info);
+        }));
+    });
+}
+
+/// A scenario: its test file's name, its configuration, how long it plays faults, and the
+/// faults, called every [`CHECK_MS`] with the simulated time.
+pub struct Scenario<F> {
+    pub test: &'static str,
+    pub config: SimConfig,
+    pub chaos_ms: u64,
+    pub chaos: F,
+    /// Stop at the first violation and report it instead of failing (the determinism check
+    /// compares failing runs too).
+    pub report_violations: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub seed: u64,
+    pub sim_ms: u64,
+    pub txns: usize,
+    pub trace_hash: u64,
+    pub trace_lines: usize,
+    /// The violation that stopped the run, with `report_violations`.
+    pub violation: Option<String>,
+}
+
+pub async fn run<F: FnMut(&mut Sim, u64)>(mut s: Scenario<F>) -> Report {
+    install_panic_hook();
+    let seed = madsim::runtime::Handle::current().seed();
+    REPLAY.with(|r| *r.borrow_mut() = Some(replay_command(seed, s.test)));
+    let mut sim = Sim::start(s.config.clone()).await;
+    let mut inv = Invariants::default();
+    let test = s.test;
+    let fail = |sim: &Sim, e: String| -> ! {
+        sim.note(format!("VIOLATION: {e}"));
+        panic!("seed {seed}: {e}\nreplay: {}", replay_command(seed, test));
+    };
+    let outcome = drive(&mut s, &mut sim, &mut inv).await;
+    let violation = match outcome {
+        Ok(()) => None,
+        Err(e) if s.report_violations => {
+            sim.note(format!("VIOLATION: {e}"));
+            Some(e)
+        }
+        Err(e) => fail(&sim, e),
+    };
+    let sim_ms = sim.now_ms();
+    let txns = sim.primary.lock().log.txns.len();
+    if violation.is_none() {
+        sim.note(format!("converged at {sim_ms} ms with {txns} transactions"));
+    }
+    let trace = sim.trace.lock();
+    let report = Report { seed, sim_ms, txns, trace_hash: trace.hash(), trace_lines: trace.lines.len(), violation };
+    drop(trace);
+    SIM_MS.fetch_add(sim_ms, Ordering::Relaxed);
+    SEEDS.fetch_add(1, Ordering::Relaxed);
+    eprintln!("seed {seed}: {}, {txns} transactions, {:.1} simulated s, trace {:016x} ({} lines)", if report.violation.is_some() { "VIOLATION" } else { "ok" }, sim_ms as f64 / 1000.0, report.trace_hash, report.trace_lines);
+    REPLAY.with(|r| *r.borrow_mut() = None);
+    report
+}
+
+/// The chaos phase, the healing and the convergence: the first violation, if any.
+async fn drive<F: FnMut(&mut Sim, u64)>(s: &mut Scenario<F>, sim: &mut Sim, inv: &mut Invariants) -> Result<(), String> {
+    while sim.now_ms() < s.chaos_ms {
+        tokio::time::sleep(Duration::from_millis(CHECK_MS)).await;
+        let now = sim.now_ms();
+        (s.chaos)(sim, now);
+        inv.check(sim)?;
+    }
+    // Heal: the network, then every dead node comes back; the primary writes its last ones.
+    sim.heal_network();
+    for i in 0..sim.nodes.len() {
+        if !sim.nodes[i].alive {
+            sim.restart(i);
+        }
+    }
+    let healed = sim.now_ms();
+    loop {
+        tokio::time::sleep(Duration::from_millis(CHECK_MS)).await;
+        inv.check(sim)?;
+        if converged(sim, inv) {
+            break;
+        }
+        if sim.now_ms() > healed + CONVERGE_MS {
+            let held: Vec<String> = sim.nodes.iter().map(|n| format!("node{}: {}", n.id, txns_held(sim, n))).collect();
+            return Err(format!("no convergence {CONVERGE_MS} ms after healing: the primary has {} transactions (of {}), nodes hold {held:?}, replicas {:?}", sim.primary.lock().log.txns.len(), s.config.txns_max, inv.replica_prefix.held()));
+        }
+    }
+    inv.check_final(sim)
+}
+
+/// Runs `f` on the seeds madsim's environment asks for (`MADSIM_TEST_SEED`, `MADSIM_TEST_NUM`,
+/// `MADSIM_TEST_JOBS`, `MADSIM_TEST_CHECK_DETERMINISM`), then prints the speed: simulated
+/// seconds per wall second and seeds per minute. Outside the simulation, where the clock is real.
+pub fn main<F: std::future::Future<Output = Report> + 'static>(f: fn() -> F) -> Report {
+    let t = std::time::Instant::now();
+    let (ms0, seeds0) = (SIM_MS.load(Ordering::Relaxed), SEEDS.load(Ordering::Relaxed));
+    let report = madsim::runtime::Builder::from_env().run(f);
+    let wall = t.elapsed().as_secs_f64().max(1e-3);
+    let (ms, seeds) = (SIM_MS.load(Ordering::Relaxed) - ms0, SEEDS.load(Ordering::Relaxed) - seeds0);
+    eprintln!("{seeds} seed(s): {:.1} simulated s in {wall:.1} wall s ({:.1}x real time), {:.1} seeds/min", ms as f64 / 1000.0, ms as f64 / 1000.0 / wall, seeds as f64 * 60.0 / wall);
+    report
+}
+
+static SIM_MS: AtomicU64 = AtomicU64::new(0);
+static SEEDS: AtomicU64 = AtomicU64::new(0);
+
+/// How many of the primary's transactions a node holds in its files, from the first.
+fn txns_held(sim: &Sim, n: &binraft_io_sim::cluster::SimNode) -> usize {
+    let primary = sim.primary.lock();
+    let log = &primary.log;
+    log.txns.iter().take_while(|t| n.disk.contents(&log.files[t.file].0).is_some_and(|b| b.len() as u64 >= t.end)).count()
+}
+
+/// The primary has written everything, every node holds it all, and so does every replica.
+fn converged(sim: &Sim, inv: &Invariants) -> bool {
+    let total = {
+        let p = sim.primary.lock();
+        if p.log.txns.len() < p.txns_max {
+            return false;
+        }
+        p.log.txns.len()
+    };
+    sim.nodes.iter().all(|n| txns_held(sim, n) == total) && inv.replica_prefix.held().iter().all(|&h| h == total)
+}
