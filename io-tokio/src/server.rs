@@ -658,6 +658,7 @@ async fn stream_dump<S: AsyncRead + AsyncWrite + Unpin>(mut dump: Dump, semi_syn
         }
         let heartbeat_due = dump.poll_timeout().map(|ms| node.instant_of(ms));
         tokio::select! {
+            biased;
             _ = changes.changed() => {
                 dump.update_files(node.store.files());
                 dump.resume();

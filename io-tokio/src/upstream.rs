@@ -81,13 +81,17 @@ pub async fn supervise(node: Arc<Node>) {
         };
         let (current, mut changed) = node.replication.target.get();
         match current {
+            // biased: an unbiased select! draws its order from tokio's thread-local RNG, which
+            // the simulator does not seed: a run would not replay from its seed.
             None => tokio::select! {
+                biased;
                 _ = changed.changed() => {}
                 _ = lost => tracing::info!("raft: no longer the leader"),
             },
             Some(r) => {
                 tracing::info!(replication = ?r, "replication starts");
                 tokio::select! {
+                    biased;
                     _ = run(r, &node) => {}
                     _ = changed.changed() => tracing::info!("replication stops"),
                     _ = lost => tracing::info!("raft: no longer the leader: the pull stops"),
@@ -315,6 +319,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
             }
         };
         tokio::select! {
+            biased;
             n = stream.read(&mut buf) => {
                 let n = n.map_err(|e| network("read", e))?;
                 if n == 0 {

@@ -136,18 +136,23 @@ impl Cluster {
         Ok(Arc::new(Cluster { raft, node_id: settings.node_id, entry_bytes_max: settings.entry_bytes_max, secret, store }))
     }
 
-    /// Returns once this node leads and has applied everything committed before its term: the
-    /// store then holds all the cluster holds, and the pull may start from it.
+    /// Returns once this node leads and has applied its whole log: the store then holds all the
+    /// cluster holds, and the pull may start from its end. A leader restarted in its own term
+    /// (its vote was committed) appends no blank entry and may remember an old commit: its log
+    /// may hold entries it has not applied yet, which the pull must not receive again (the
+    /// simulator found it: `leader_crash_loop`, seed 1).
     pub async fn until_leader_ready(&self) {
+        let me = self.node_id;
         loop {
-            let me = self.node_id;
             let _ = self.raft.wait(None).metrics(|m| m.state == ServerState::Leader && m.current_leader == Some(me), "leader").await;
-            match self.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
-                Ok(_) => return,
-                Err(e) => {
-                    tracing::debug!("raft: leading, but not ready yet: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
+            if let Err(e) = self.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+                tracing::debug!("raft: leading, but not ready yet: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+            let m = self.raft.wait(None).metrics(|m| m.state != ServerState::Leader || m.last_applied.map(|l| l.index) >= m.last_log_index, "applied the whole log").await;
+            if m.is_ok_and(|m| m.state == ServerState::Leader && m.current_leader == Some(me)) {
+                return;
             }
         }
     }

@@ -531,6 +531,7 @@ impl RaftNetworkV2<Types> for Peer {
     ) -> Result<SnapshotResponse<Types>, StreamingError<Types>> {
         let send = self.send_snapshot(vote, snapshot, option.hard_ttl());
         tokio::select! {
+            biased;
             r = send => r.map_err(|e| match e {
                 CallError::Unreachable(e) => StreamingError::Unreachable(Unreachable::new(&e)),
                 CallError::Network(e) => StreamingError::Network(NetworkError::new(&e)),
