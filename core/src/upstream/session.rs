@@ -421,6 +421,11 @@ impl UpstreamSession {
         if ev.header.log_pos != 0 && u64::from(ev.header.log_pos) <= self.file_end && !in_group {
             // Already stored (a GTID dump restarts at the file's beginning): only checked.
             self.groups.observe(&ev);
+            if let EventBody::Rotate(r) = &ev.body {
+                // Still the way to the next file: its FORMAT_DESCRIPTION starts it, or it would
+                // be taken for this file's own and checked against it.
+                self.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
+            }
             self.out.push_back(UpstreamOutput::Verify { file, offset: start, bytes: raw });
             return;
         }
