@@ -346,6 +346,14 @@ fn strangers_and_bad_calls_are_refused_and_the_cluster_goes_on() {
     let out = binraft(&["run", "--data-dir", &work.join("bad").display().to_string(), "--node-id", "1", "--peers", "1=127.0.0.1:1"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cluster_secret"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A single node's store (files, no cluster state) is not taken over: its files would go.
+    std::fs::create_dir_all(work.join("single")).unwrap();
+    let single = store_of_captures(&work.join("single"));
+    let before = files(&single);
+    let out = binraft(&["run", "--data-dir", &single.display().to_string(), "--node-id", "1", "--peers", "1=127.0.0.1:1", "--cluster-secret", SECRET]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a single node's store"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(files(&single) == before, "the single node's files changed");
 }
 
 

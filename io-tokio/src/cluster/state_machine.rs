@@ -77,7 +77,18 @@ type Snapshot = (SnapshotMetaOf<Types>, Vec<String>, u64);
 /// was applied after it (unsynced, perhaps torn) is applied again from the log.
 pub fn open_store(disk: &Arc<dyn Disk>) -> Result<Restored, String> {
     let (applied, membership, files, last_end) = match disk::read_whole(disk.as_ref(), CHECKPOINT).map_err(|e| e.to_string())? {
-        None => (None, StoredMembership::default(), Vec::new(), 0),
+        None => {
+            // No checkpoint: a member that has applied nothing durably yet, whose files the log
+            // writes again. A directory with binlog files and no Raft state at all is a single
+            // node's store: cutting it would delete its files, so it is refused.
+            let names = disk.list().map_err(|e| e.to_string())?;
+            let raft_state = names.iter().any(|n| n.starts_with("raft-log.") || n.starts_with("raft."));
+            let index = disk::read_whole(disk.as_ref(), binraft_core::store::names::INDEX).map_err(|e| e.to_string())?;
+            if !raft_state && index.is_some_and(|b| b.iter().any(|c| !c.is_ascii_whitespace())) {
+                return Err("this data directory holds binlog files but no cluster state (a single node's store): a cluster member starts on an empty data directory and receives the files from the cluster".into());
+            }
+            (None, StoredMembership::default(), Vec::new(), 0)
+        }
         Some(bytes) => {
             let c = Checkpoint::decode(&bytes).map_err(|e| e.to_string())?;
             let a: Applied = postcard::from_bytes(&c.raft).map_err(|e| format!("{CHECKPOINT}: the applied log id does not decode: {e}"))?;
