@@ -124,24 +124,7 @@ impl Drop for Binraft {
 }
 
 fn binraft(store: &Path, port: u16, extra: &[String]) -> Binraft {
-    let mut child = Proc::new(env!("CARGO_BIN_EXE_binraft"))
-        .args(["run", "--server-id", "100", "--user", "bench:bench", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(store)
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binraft");
-    let t = Instant::now();
-    while StdTcp::connect(("127.0.0.1", port)).is_err() {
-        assert!(child.try_wait().ok().flatten().is_none(), "binraft exited at start");
-        assert!(t.elapsed() < Duration::from_secs(120), "binraft did not listen");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    Binraft(child)
+    binraft_as(store, port, &[&["--server-id".to_string(), "100".to_string()][..], extra].concat())
 }
 
 fn percentile(v: &mut [Duration], p: f64) -> Duration {
@@ -579,7 +562,7 @@ fn cluster(dir: &Path, src_port: u16) -> Vec<(Binraft, u16, u16, Vec<String>)> {
         .collect()
 }
 
-/// `binraft` with its own server id (in `extra`).
+/// A binraft on `store` listening on `port`, with its server id and the rest in `extra`.
 fn binraft_as(store: &Path, port: u16, extra: &[String]) -> Binraft {
     let mut child = Proc::new(env!("CARGO_BIN_EXE_binraft"))
         .args(["run", "--user", "bench:bench", "--admin", "admin:admin", "--listen"])

@@ -149,11 +149,11 @@ enum Refused {
     Io(io::Error),
     BadProof { from: u64 },
     NotForMe { to: u64 },
-    NotAMember { from: u64 },
 }
 
-/// The server's side: the client's node id once it proved the secret.
-async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64, members: &[u64], in_membership: impl Fn(u64) -> bool) -> Result<u64, Refused> {
+/// The server's side: the client's node id once it proved the secret. The secret proves it is of
+/// this cluster; whether it is a member (and may send more than a probe) is decided after.
+async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64) -> Result<u64, Refused> {
     let mut nonce = [0u8; NONCE];
     rand::thread_rng().fill_bytes(&mut nonce);
     let mut hello = Vec::with_capacity(5 + NONCE);
@@ -171,9 +171,6 @@ async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64, members: &[
     mac(secret, &[b"client", &nonce, client_nonce, ids]).verify_slice(proof).map_err(|_| Refused::BadProof { from })?;
     if to != me {
         return Err(Refused::NotForMe { to });
-    }
-    if !members.contains(&from) && !in_membership(from) {
-        return Err(Refused::NotAMember { from });
     }
     let answer = mac(secret, &[b"server", client_nonce, &nonce, ids]).finalize().into_bytes();
     s.write_all(&answer).await.map_err(Refused::Io)?;
@@ -204,15 +201,19 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
                 let known = m.membership_config.membership().get_node(&id).is_some();
                 known
             };
-            let from = match crate::time::timeout(HANDSHAKE_TIMEOUT, handshake_server(&mut stream, secret.as_bytes(), me, &members, in_membership)).await {
+            let from = match crate::time::timeout(HANDSHAKE_TIMEOUT, handshake_server(&mut stream, secret.as_bytes(), me)).await {
                 Ok(Ok(from)) => from,
                 Ok(Err(Refused::Io(e))) => return tracing::debug!(%addr, "raft port: connection closed during the handshake: {e}"),
                 Ok(Err(Refused::BadProof { from })) => return tracing::warn!(%addr, "raft port: refused a connection (claiming node {from}) that does not know the cluster secret"),
                 Ok(Err(Refused::NotForMe { to })) => return tracing::warn!(%addr, "raft port: refused a peer that takes this node (id {me}) for node {to}: check --peers"),
-                Ok(Err(Refused::NotAMember { from })) => return tracing::warn!(%addr, "raft port: refused node {from}, neither one of the peers nor a member"),
                 Err(_) => return tracing::warn!(%addr, "raft port: refused a connection that did not answer the challenge in time"),
             };
-            if let Err(e) = answer(&mut stream, &raft, &store, &distrusted).await {
+            // A node of this cluster not yet a member (one about to be added) may only probe.
+            let member = members.contains(&from) || in_membership(from);
+            if let Err(e) = answer(&mut stream, &raft, &store, &distrusted, member).await {
+                if e.kind() == io::ErrorKind::PermissionDenied {
+                    return tracing::warn!(%addr, from, "raft port: {e}");
+                }
                 if e.kind() != io::ErrorKind::UnexpectedEof {
                     tracing::debug!(%addr, from, "raft port: connection ends: {e}");
                 }
@@ -227,11 +228,14 @@ struct Receiving {
     files: Vec<SnapshotFile>,
 }
 
-async fn answer(stream: &mut TcpStream, raft: &Raft, store: &Store, distrusted: &std::sync::Mutex<std::collections::BTreeSet<String>>) -> io::Result<()> {
+async fn answer(stream: &mut TcpStream, raft: &Raft, store: &Store, distrusted: &std::sync::Mutex<std::collections::BTreeSet<String>>, member: bool) -> io::Result<()> {
     let mut receiving: Option<Receiving> = None;
     loop {
         let frame = read_frame(stream).await?;
         let rpc: Rpc = postcard::from_bytes(&frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a request that does not decode: {e}")))?;
+        if !member && !matches!(rpc, Rpc::Probe) {
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "refused a Raft request from a node that is neither one of the peers nor a member"));
+        }
         let reply = match rpc {
             Rpc::Append(r) => Reply::Append(raft.append_entries(r).await),
             Rpc::Vote(r) => Reply::Vote(raft.vote(r).await),

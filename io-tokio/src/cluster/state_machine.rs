@@ -65,7 +65,6 @@ struct Applied {
 pub struct Restored {
     pub applied: Option<LogId>,
     pub membership: StoredMembership,
-    pub cut: binraft_core::store::Cut,
     /// The last checkpoint, as a snapshot.
     snapshot: Option<Snapshot>,
 }
@@ -107,7 +106,7 @@ pub fn open_store(disk: &Arc<dyn Disk>) -> Result<Restored, String> {
         tracing::info!(file = %f, size, "raft: cutting a file back to the last checkpoint; the log applies the rest again");
     }
     let snapshot = snapshot_of(applied, &membership, &files, last_end);
-    Ok(Restored { applied, membership, cut, snapshot })
+    Ok(Restored { applied, membership, snapshot })
 }
 
 /// The snapshot a checkpoint is.
