@@ -43,6 +43,33 @@ fn install_panic_hook() {
 
 /// A scenario: its test file's name, its configuration, how long it plays faults, and the
 /// faults, called every [`CHECK_MS`] with the simulated time.
+/// The leader crash loop's faults: from `first_kill_ms` on, the node that pulls is killed with
+/// a seeded power cut of its disk, restarted after a time drawn from `down_ms`, and the next kill
+/// comes a time drawn from `gap_ms` after that.
+pub fn crash_loop(first_kill_ms: u64, gap_ms: std::ops::Range<u64>, down_ms: std::ops::Range<u64>) -> impl FnMut(&mut Sim, u64) {
+    use rand::Rng;
+    let mut next_kill = first_kill_ms;
+    let mut down: Option<(usize, u64)> = None;
+    move |sim: &mut Sim, now: u64| {
+        let mut rng = madsim::rand::thread_rng();
+        if let Some((i, back_at)) = down {
+            if now >= back_at {
+                sim.restart(i);
+                down = None;
+                next_kill = now + rng.gen_range(gap_ms.clone());
+            }
+            return;
+        }
+        if now >= next_kill {
+            if let Some(i) = sim.puller() {
+                sim.kill(i);
+                sim.crash_disk(i, rng.gen());
+                down = Some((i, now + rng.gen_range(down_ms.clone())));
+            }
+        }
+    }
+}
+
 pub struct Scenario<F> {
     pub test: &'static str,
     pub config: SimConfig,

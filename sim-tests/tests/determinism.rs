@@ -7,34 +7,14 @@
 
 use binraft_io_sim::cluster::SimConfig;
 use binraft_sim_tests::scenario::{self, Report, Scenario};
-use rand::Rng;
 
 async fn one_seed() -> Report {
-    let mut next_kill = 3_000u64;
-    let mut down: Option<(usize, u64)> = None;
     scenario::run(Scenario {
         test: "determinism",
         config: SimConfig { txns_max: 200, produce_interval_ms: 10..60, ..SimConfig::default() },
         chaos_ms: 10_000,
         report_violations: true,
-        chaos: move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
-            let mut rng = madsim::rand::thread_rng();
-            if let Some((i, back_at)) = down {
-                if now >= back_at {
-                    sim.restart(i);
-                    down = None;
-                    next_kill = now + rng.gen_range(2_000..4_000);
-                }
-                return;
-            }
-            if now >= next_kill {
-                if let Some(i) = sim.puller() {
-                    sim.kill(i);
-                    sim.crash_disk(i, rng.gen());
-                    down = Some((i, now + rng.gen_range(300..1_500)));
-                }
-            }
-        },
+        chaos: scenario::crash_loop(3_000, 2_000..4_000, 300..1_500),
     })
     .await
 }

@@ -5,36 +5,16 @@
 
 use binraft_io_sim::cluster::SimConfig;
 use binraft_sim_tests::scenario::{self, Report, Scenario};
-use rand::Rng;
 
 const TEST: &str = "leader_crash_loop";
 
 async fn one_seed() -> Report {
-    let mut next_kill = 4_000u64;
-    let mut down: Option<(usize, u64)> = None;
     scenario::run(Scenario {
         test: TEST,
         config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() },
         chaos_ms: 30_000,
         report_violations: false,
-        chaos: move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
-            let mut rng = madsim::rand::thread_rng();
-            if let Some((i, back_at)) = down {
-                if now >= back_at {
-                    sim.restart(i);
-                    down = None;
-                    next_kill = now + rng.gen_range(2_000..5_000);
-                }
-                return;
-            }
-            if now >= next_kill {
-                if let Some(i) = sim.puller() {
-                    sim.kill(i);
-                    sim.crash_disk(i, rng.gen());
-                    down = Some((i, now + rng.gen_range(300..2_000)));
-                }
-            }
-        },
+        chaos: scenario::crash_loop(4_000, 2_000..5_000, 300..2_000),
     })
     .await
 }
