@@ -127,6 +127,7 @@ async fn session(spec: &ReplicaSpec, node: usize, local: &mut Local, log: &Repli
         tls: false,
         use_gtid: spec.by_gtid,
         login_timeout_ms: 5_000,
+        own_layout: false,
     };
     let t0 = tokio::time::Instant::now();
     let now = || t0.elapsed().as_millis() as u64;

@@ -308,6 +308,7 @@ impl Args {
                     ssl: self.primary_ssl || file.primary_ssl.unwrap_or(false),
                     ssl_ca,
                     use_gtid: self.primary_use_gtid || file.primary_use_gtid.unwrap_or(false),
+                    own_layout: false,
                     connect_retry_s: bounded("primary_connect_retry_s", self.primary_connect_retry_s, file.primary_connect_retry_s, CONNECT_RETRY_S_DEFAULT, 1..=TIMEOUT_MS_MAX / 1000)?,
                 })
             }

@@ -193,6 +193,18 @@ pub fn status_json(node: &Node) -> Value {
             v["last_log_index"] = json!(m.last_log_index);
             v["members"] = json!(m.membership_config.membership().voter_ids().collect::<Vec<_>>());
             v["learners"] = json!(m.membership_config.membership().learner_ids().collect::<Vec<_>>());
+            v["snapshot_index"] = json!(m.snapshot.map(|l| l.index));
+            v["purged_index"] = json!(m.purged.map(|l| l.index));
+            // Catching up: receiving a snapshot (bytes of the files it lacks), or applying the
+            // log behind the commit.
+            let receiving = c.catch_up.lock().ok().and_then(|p| p.clone());
+            v["catching_up"] = match receiving {
+                Some(p) => json!({"by": "snapshot", "files": p.files, "files_done": p.files_done, "bytes": p.bytes, "received": p.received}),
+                None => match (m.local_committed.map(|l| l.index), m.last_applied.map(|l| l.index)) {
+                    (Some(c), a) if a.is_none_or(|a| a < c) => json!({"by": "log", "entries_behind": c - a.unwrap_or(0)}),
+                    _ => Value::Null,
+                },
+            };
         }
     }
     v

@@ -118,9 +118,18 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
             tracing::info!("keeping the replication settings the cluster decided; --primary flags only seed a member that has none");
             Some(saved)
         }
-        (Some(r), _) => {
-            crate::config::save_replication(store.disk().as_ref(), Some(r)).map_err(|e| format!("saving replication settings: {e}"))?;
-            Some(r.clone())
+        (Some(r), saved) => {
+            // Another primary than the saved one is a change of primary, as by CHANGE MASTER TO;
+            // binraft's own layout, once begun, goes on.
+            let mut r = r.clone();
+            if let Some(s) = saved.filter(|s| !s.host.is_empty()) {
+                r.own_layout = s.own_layout || (s.host.as_str(), s.port) != (r.host.as_str(), r.port);
+            }
+            if r.own_layout && !r.use_gtid {
+                return Err(format!("the primary {}:{} is not the one this store was pulled from: a new primary is followed by GTID (--primary-use-gtid)", r.host, r.port));
+            }
+            crate::config::save_replication(store.disk().as_ref(), Some(&r)).map_err(|e| format!("saving replication settings: {e}"))?;
+            Some(r)
         }
         (None, saved) => saved,
     };

@@ -5,7 +5,7 @@
 //! drops the session: a transaction half received is never stored).
 
 use crate::server::Node;
-use binraft_core::upstream::{AppendId, HeldAcks, UpstreamError, UpstreamOutput, UpstreamSession, UpstreamSettings};
+use binraft_core::upstream::{AppendId, HeldAcks, LastFile, UpstreamError, UpstreamOutput, UpstreamSession, UpstreamSettings};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -142,7 +142,9 @@ async fn run(r: UpstreamSettings, node: &Node) {
             s.io_running = "Connecting".into();
             s.io_state = "Connecting to master".into();
         });
-        let mut s = UpstreamSession::new(cfg.clone(), resume.clone(), now()).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed());
+        // After a change of primary, binraft's own layout goes on after its last file.
+        let last = node.store.files().last().map(|f| LastFile { name: f.name.clone(), end: f.complete_end, checksum: f.checksum, next_file: f.next_file.clone().filter(|_| f.closed) });
+        let mut s = UpstreamSession::new(cfg.clone(), resume.clone(), now()).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed()).with_last_file(last);
         s.set_group_bytes_max(node.limits.upstream_group_bytes_max);
         let error = session(&mut s, &primary, tls.as_ref(), &r.host, node, t0).await;
         let wait = Duration::from_millis(reconnect.handle_session_end(now(), &error, s.appended_any()));

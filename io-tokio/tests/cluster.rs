@@ -201,6 +201,15 @@ fn three_nodes_lose_nothing_when_the_leader_is_killed_and_every_replica_converge
 
 /// Every member's files are the same bytes, and the primary's closed files are too.
 fn assert_same_files(ms: &[Member], p: &MariaDb) {
+    let first = assert_members_identical(ms);
+    for (name, ours) in &first[..first.len() - 1] {
+        let primary_file = std::fs::read(p.data_dir().join(name)).unwrap();
+        assert!(*ours == primary_file, "{name} differs from the primary's");
+    }
+}
+
+/// The members' binlog files are the same, by name and byte for byte: the first member's.
+fn assert_members_identical(ms: &[Member]) -> Vec<(String, Vec<u8>)> {
     let first = files(ms[0].node.store());
     assert!(!first.is_empty());
     for m in &ms[1..] {
@@ -210,10 +219,7 @@ fn assert_same_files(ms: &[Member], p: &MariaDb) {
             assert!(a == b, "{name} differs between node 1 and node {} ({} vs {} bytes)", m.id, a.len(), b.len());
         }
     }
-    for (name, ours) in &first[..first.len() - 1] {
-        let primary_file = std::fs::read(p.data_dir().join(name)).unwrap();
-        assert!(*ours == primary_file, "{name} differs from the primary's");
-    }
+    first
 }
 
 /// Snapshots every 20 entries, so the log is purged while a member is down and its data
@@ -257,6 +263,12 @@ fn a_learner_added_mid_stream_catches_up_by_snapshot_and_serves_a_replica() {
     let follower = (leader + 1) % 3;
     run_workload(&p, &work);
     let writer = stream_of_inserts(&p, "rigtest.stream", 10);
+    // The learner must need a snapshot: every voter has purged the start of its log.
+    let t = Instant::now();
+    while !ms.iter().all(|m| m.status().is_ok_and(|s| s["purged_index"].as_u64().is_some())) {
+        assert!(t.elapsed() < Duration::from_secs(60), "the voters never purged their logs:\n{}", logs(&ms));
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let raft4 = free_port();
     let peers: String = ms.iter().map(|m| format!("{}=127.0.0.1:{},", m.id, m.raft)).collect::<String>() + &format!("4=127.0.0.1:{raft4}");
     ms.push(member(&work, &p, 4, &peers, raft4, &extra));
@@ -266,7 +278,9 @@ fn a_learner_added_mid_stream_catches_up_by_snapshot_and_serves_a_replica() {
     wait_caught_up(&ms, &p);
     let s4 = ms[3].status().unwrap();
     assert_eq!(s4["role"], "learner", "{s4}");
-    assert!(ms[3].node.log().contains("snapshot installed"), "the learner did not start from a snapshot:\n{}", ms[3].node.log());
+    let log4 = ms[3].node.log();
+    assert!(log4.contains("snapshot installed") && log4.contains("catching up by snapshot: file received"), "the learner did not start from a snapshot:\n{log4}");
+    assert_eq!(s4["catching_up"], Value::Null, "{s4}");
     assert!(!ms[3].node.log().contains("bootstrapped"), "the learner bootstrapped a cluster of its own:\n{}", ms[3].node.log());
     assert_same_files(&ms, &p);
     let r = replica("cluster-learner-r1", 4);
@@ -385,7 +399,16 @@ fn semi_sync_acks_wait_for_a_majority_and_survive_a_rolling_restart() {
         assert!(t.elapsed() < Duration::from_secs(20), "the leader never became a semi-sync client\n{}", logs(&ms));
         std::thread::sleep(Duration::from_millis(100));
     }
-    p.sql("FLUSH STATUS; CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY)");
+    p.sql("CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY)");
+    // The primary waits for ACKs only once its semi-sync is on: that is when a semi-sync replica
+    // has caught up with it (until then a commit would return at once, ACK or not).
+    let t = Instant::now();
+    while stat("Rpl_semi_sync_master_status") != "ON" {
+        assert!(t.elapsed() < Duration::from_secs(20), "the primary's semi-sync never came on\n{}", logs(&ms));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_caught_up(&ms, &p);
+    p.sql("FLUSH STATUS");
 
     let followers: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
     for &f in &followers {
@@ -399,7 +422,10 @@ fn semi_sync_acks_wait_for_a_majority_and_survive_a_rolling_restart() {
         t.elapsed()
     });
     std::thread::sleep(Duration::from_secs(3));
-    assert!(!insert.is_finished(), "the commit returned while no follower could hold it: an ACK left before a majority had it");
+    if insert.is_finished() {
+        let r = insert.join();
+        panic!("the commit returned ({r:?}) while no follower could hold it: an ACK left before a majority had it (Rpl_semi_sync_master_status {}, yes_tx {})", stat("Rpl_semi_sync_master_status"), stat("Rpl_semi_sync_master_yes_tx"));
+    }
     for &f in &followers {
         ms[f].node.signal("CONT");
     }
@@ -501,4 +527,112 @@ fn change_master_and_stop_slave_on_any_member_hold_for_the_whole_cluster() {
     assert!(std::fs::read_to_string(ms[leader].node.store().join("replication.toml")).unwrap().contains("heartbeat_ms = 2000"));
     p.sql("INSERT INTO after_start.t VALUES (2)");
     wait_caught_up(&ms, &p);
+}
+
+/// The primary fails over: its MariaDB replica (a binlog of its own names and positions) is
+/// promoted, and binraft is pointed at it with CHANGE MASTER TO on a follower. binraft checks
+/// that the new primary holds everything it holds (a primary that does not is refused, with
+/// the GTIDs it lacks), goes on in a file of its own numbering after a ROTATE of its own, and
+/// its replicas, by GTID and by file and position, follow without being touched, across a
+/// leader kill after the switch.
+#[test]
+fn the_cluster_follows_the_primarys_failover_to_a_promoted_replica() {
+    let work = work_dir("cluster-failover");
+    let p = primary(&work);
+    let standby = MariaDb::start(
+        "cluster-failover-standby",
+        &["--log-bin=standby-bin".into(), "--log-slave-updates".into(), "--server-id=9".into(), "--binlog-format=ROW".into(), "--gtid-strict-mode=1".into(), "--max-allowed-packet=1G".into()],
+    );
+    change_master(&standby, p.port, "MASTER_USE_GTID=slave_pos");
+    let mut ms = cluster(&work, &p, 3, &["--primary-use-gtid".into()]);
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+    let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
+    let by_gtid = replica("cluster-failover-r1", 2);
+    change_master(&by_gtid, ms[a].node.port, "MASTER_USE_GTID=slave_pos");
+    let by_pos = replica("cluster-failover-r2", 3);
+    change_master(&by_pos, ms[b].node.port, "MASTER_LOG_FILE='primary-bin.000001', MASTER_LOG_POS=4, MASTER_USE_GTID=no");
+    run_workload(&p, &work);
+    p.sql("FLUSH BINARY LOGS; CREATE TABLE rigtest.before_failover (id INT PRIMARY KEY); INSERT INTO rigtest.before_failover VALUES (1)");
+    wait_caught_up(&ms, &p);
+    let want = p.sql("SELECT @@gtid_binlog_pos");
+    wait_for(&standby, "the standby caught up", |db| sorted(&db.sql("SELECT @@gtid_slave_pos")) == sorted(&want));
+    let before = files(ms[a].node.store());
+    let last_before = before.last().unwrap().0.clone();
+
+    // A server that is not a replica of the primary lacks binraft's transactions: refused, with
+    // them, and nothing is stored from it.
+    let stranger = MariaDb::start("cluster-failover-stranger", &["--log-bin=stranger-bin".into(), "--server-id=7".into(), "--gtid-strict-mode=1".into()]);
+    stranger.sql("CREATE USER repl@'%' IDENTIFIED BY 's3cret'; GRANT REPLICATION SLAVE, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO repl@'%'");
+    let refused = admin_sql(&ms[a], &format!("STOP SLAVE; CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USE_GTID=no", stranger.port)).unwrap_err();
+    assert!(refused.contains("1064") && refused.contains("GTID"), "{refused}");
+    admin_sql(&ms[a], &format!("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}; START SLAVE", stranger.port)).unwrap();
+    let t = Instant::now();
+    loop {
+        let l = wait_leader_any(&ms);
+        let up = &ms[l].status().unwrap()["upstream"];
+        if up["last_error"].as_str().is_some_and(|e| e.contains("lacks transactions binraft holds")) {
+            assert!(up["last_error"].as_str().unwrap().contains(want.split(',').next().unwrap()), "{up}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "the stranger was not refused: {up}\n{}", logs(&ms));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(files(ms[a].node.store()) == before, "something was stored from a primary that lacks binraft's history");
+    drop(stranger);
+
+    // The primary dies; its replica is promoted; binraft follows it.
+    drop(p);
+    standby.sql("STOP SLAVE; RESET SLAVE ALL");
+    admin_sql(&ms[a], &format!("STOP SLAVE; CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}; START SLAVE", standby.port)).unwrap();
+    let writer = stream_of_inserts(&standby, "rigtest.after_failover", 6);
+    writer.join().unwrap();
+    standby.sql("FLUSH BINARY LOGS; SET SESSION gtid_domain_id=2; INSERT INTO rigtest.before_failover VALUES (2); SET SESSION gtid_domain_id=0; INSERT INTO rigtest.before_failover VALUES (3)");
+    wait_caught_up(&ms, &standby);
+    // The next leader goes on from there, in a file of its own again.
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+    ms[leader].node.kill9();
+    ms[leader].alive = false;
+    let writer = stream_of_inserts(&standby, "rigtest.after_kill", 4);
+    writer.join().unwrap();
+    ms[leader].node.restart();
+    ms[leader].alive = true;
+    wait_caught_up(&ms, &standby);
+    assert_converged(&standby, &by_gtid);
+    assert_converged(&standby, &by_pos);
+    assert_eq!(by_pos.sql("SELECT COUNT(*) FROM rigtest.after_failover"), "300");
+
+    // binraft's files: the old primary's, byte for byte, then its own numbering; every member
+    // holds the same; and mariadb-binlog reads them all with their checksums checked.
+    let after = assert_members_identical(&ms);
+    assert!(after[..before.len() - 1] == before[..before.len() - 1], "files from before the failover changed");
+    let names: Vec<&str> = after.iter().map(|f| f.0.as_str()).collect();
+    let first_own = names.iter().position(|n| *n == last_before).unwrap() + 1;
+    assert!(names.len() >= first_own + 3, "a file per session and per rotation of the new primary: {names:?}");
+    for w in names[first_own - 1..].windows(2) {
+        let n = |s: &str| s.rsplit_once('.').unwrap().1.parse::<u32>().unwrap();
+        assert!(w[1].starts_with("primary-bin.") && n(w[1]) == n(w[0]) + 1, "not binraft's numbering: {names:?}");
+    }
+    let mut cmd = std::process::Command::new("mariadb-binlog");
+    cmd.arg("--verify-binlog-checksum").arg("--base64-output=never");
+    for n in &names[first_own - 1..] {
+        cmd.arg(ms[a].node.store().join(n));
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "mariadb-binlog: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Rotate to primary-bin.") && text.contains("Gtid list") && text.contains("Binlog checkpoint"), "{text}");
+}
+
+/// Whichever member leads now, pulling or not.
+fn wait_leader_any(ms: &[Member]) -> usize {
+    let t = Instant::now();
+    loop {
+        for (i, m) in ms.iter().enumerate().filter(|(_, m)| m.alive) {
+            if m.status().is_ok_and(|s| s["role"] == "leader") {
+                return i;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no leader\n{}", logs(ms));
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

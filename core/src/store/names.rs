@@ -66,9 +66,31 @@ pub fn check_binlog_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// The file after `name` in binraft's own layout (after a change of primary): its number plus
+/// one, as wide as it was and at least six digits, as MariaDB and MySQL number theirs
+/// (`primary-bin.000009` → `primary-bin.000010`); a name without a number gets `.000001`.
+pub fn next_binlog_name(name: &str) -> String {
+    let (base, digits) = match name.rsplit_once('.') {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => (base, n),
+        _ => return format!("{name}.000001"),
+    };
+    let next = digits.parse::<u64>().map_or(1, |n| n.saturating_add(1));
+    format!("{base}.{next:0width$}", width = digits.len().max(6))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binraft_numbers_its_own_files_on_from_the_last() {
+        assert_eq!(next_binlog_name("primary-bin.000009"), "primary-bin.000010");
+        assert_eq!(next_binlog_name("mysql-bin.999999"), "mysql-bin.1000000");
+        assert_eq!(next_binlog_name("db.7"), "db.000008");
+        assert_eq!(next_binlog_name("binlog"), "binlog.000001");
+        assert_eq!(next_binlog_name("a.b-c"), "a.b-c.000001");
+        assert_eq!(check_binlog_name(&next_binlog_name("primary-bin.000001")), Ok(()));
+    }
 
     #[test]
     fn binlog_names_are_allow_listed() {

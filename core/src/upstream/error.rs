@@ -64,6 +64,12 @@ pub enum UpstreamError {
     TlsConfig { detail: String },
     /// The driver: the TLS handshake with the primary failed.
     TlsHandshake { detail: String },
+    /// A new primary (after CHANGE MASTER TO another host) lacks transactions binraft holds:
+    /// it is not a promoted replica of binraft's primary, or it is behind. `missing` is in the
+    /// primary's flavour (`0-1-57,1-2-3`, or a MySQL GTID set).
+    PrimaryLacks { missing: String },
+    /// A new primary is followed by GTID only: its files and positions are not binraft's.
+    NewPrimaryNeedsGtid,
 }
 
 impl UpstreamError {
@@ -83,6 +89,8 @@ impl UpstreamError {
             | UpstreamError::BadFileName { .. }
             | UpstreamError::Store { .. }
             | UpstreamError::HistoryDiffers { .. }
+            | UpstreamError::PrimaryLacks { .. }
+            | UpstreamError::NewPrimaryNeedsGtid
             | UpstreamError::TlsConfig { .. } => true,
             _ => false,
         }
@@ -142,6 +150,11 @@ impl std::fmt::Display for UpstreamError {
             }
             UpstreamError::TlsConfig { detail } => write!(f, "TLS: {detail}"),
             UpstreamError::TlsHandshake { detail } => write!(f, "TLS handshake with the primary: {detail}"),
+            UpstreamError::PrimaryLacks { missing } => write!(
+                f,
+                "the new primary lacks transactions binraft holds ({missing}): it is not a promoted replica of the old primary, or it is behind; binraft does not follow it"
+            ),
+            UpstreamError::NewPrimaryNeedsGtid => f.write_str("a new primary is followed by GTID: CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos (MariaDB) or MASTER_AUTO_POSITION=1 (MySQL)"),
         }
     }
 }

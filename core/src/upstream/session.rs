@@ -30,6 +30,51 @@ pub struct UpstreamConfig {
     /// `@slave_connect_state` (the store's GTID position), from a MySQL primary by
     /// COM_BINLOG_DUMP_GTID (the store's executed GTID set: auto-position).
     pub use_gtid: bool,
+    /// binraft writes its own file layout: since a change of primary, the primary's
+    /// transactions go into files binraft names and begins and ends itself, at its own
+    /// positions, rather than the primary's files byte for byte (see [`OwnLayout`]).
+    pub own_layout: bool,
+}
+
+/// The store's last file, as a session in binraft's own layout takes it over: it closes it with
+/// a ROTATE of its own (unless it is closed already, or still empty) and goes on in the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastFile {
+    pub name: String,
+    /// The end of its last whole group: the ROTATE goes there.
+    pub end: u64,
+    pub checksum: ChecksumAlg,
+    /// The file its closing ROTATE names, when it has one.
+    pub next_file: Option<String>,
+}
+
+/// binraft's own layout, after a change of primary. A promoted replica holds the same
+/// transactions as the old primary in files of its own names, at other positions: binraft
+/// follows it by GTID, checks first that it holds every transaction binraft does, and writes
+/// what it receives into files of binraft's numbering (`primary-bin.000007` after
+/// `primary-bin.000006`). Each file begins with the primary's FORMAT_DESCRIPTION and binraft's
+/// own GTID_LIST (or PREVIOUS_GTIDS) and BINLOG_CHECKPOINT, holds the primary's transactions
+/// with their end positions (`log_pos`) and checksums rewritten for binraft's file, and ends
+/// with a ROTATE of binraft's. A session begins a new file; so does each ROTATE of the primary.
+/// Semi-sync ACKs still name the primary's own file and position, as it expects.
+#[derive(Debug)]
+struct OwnLayout {
+    /// The store's last file, until the session's first file begins.
+    last: Option<LastFile>,
+    /// A new file begins at the primary's next FORMAT_DESCRIPTION.
+    rotate_due: bool,
+    /// The checksum of the file being written (its FORMAT_DESCRIPTION's).
+    alg: ChecksumAlg,
+    /// Server id and timestamp for the events binraft writes: those of the primary's last
+    /// FORMAT_DESCRIPTION.
+    server_id: u32,
+    timestamp: u32,
+    /// Where the primary is: its file and the end of its last event.
+    primary_file: String,
+    primary_end: u64,
+    /// The GTIDs binraft holds so far: what its next GTID_LIST or PREVIOUS_GTIDS says.
+    mariadb_state: crate::gtid::MariaGtidPos,
+    mysql_state: GtidSet,
 }
 
 /// How much of one group the session holds before it hands the group out in pieces.
@@ -129,6 +174,10 @@ pub struct UpstreamSession {
     gtid_pos: String,
     /// The MySQL GTIDs the store holds (its files' PREVIOUS_GTIDS and GTIDs), for auto-position.
     gtid_executed: GtidSet,
+    /// binraft's own layout (after a change of primary), when the store holds a file to go on from.
+    own: Option<OwnLayout>,
+    /// The query that checks a new primary holds every transaction binraft does.
+    continuity_query: Option<&'static str>,
 }
 
 impl UpstreamSession {
@@ -160,7 +209,30 @@ impl UpstreamSession {
             stored: std::collections::BTreeMap::new(),
             gtid_pos: String::new(),
             gtid_executed: GtidSet::new(),
+            own: None,
+            continuity_query: None,
         }
+    }
+
+    /// The store's last file, for a session in binraft's own layout
+    /// ([`UpstreamConfig::own_layout`]), which goes on after it; without it (an empty store)
+    /// the session stores the primary's files as they are. Call after [`Self::with_stored`].
+    pub fn with_last_file(mut self, last: Option<LastFile>) -> Self {
+        self.own = match last {
+            Some(last) if self.cfg.own_layout => Some(OwnLayout {
+                last: Some(last),
+                rotate_due: true,
+                alg: ChecksumAlg::None,
+                server_id: 0,
+                timestamp: 0,
+                primary_file: String::new(),
+                primary_end: 0,
+                mariadb_state: crate::gtid::MariaGtidPos::parse(&self.gtid_pos).unwrap_or_default(),
+                mysql_state: self.gtid_executed.clone(),
+            }),
+            _ => None,
+        };
+        self
     }
 
     /// What the store holds: each file's end, the MariaDB GTID position (`domain-server-seq,...`)
@@ -275,6 +347,12 @@ impl UpstreamSession {
                     let uuid = crate::gtid::mysql::Uuid::of_server_id(self.cfg.server_id);
                     self.setup.push(format!("SET @slave_uuid= '{uuid}', @replica_uuid= '{uuid}'"));
                 }
+                if self.own.is_some() {
+                    // A new primary must hold every transaction binraft does.
+                    let q = if self.mariadb { "SELECT @@GLOBAL.gtid_binlog_pos" } else { "SELECT @@GLOBAL.gtid_executed" };
+                    self.continuity_query = Some(q);
+                    self.setup.push(q.into());
+                }
                 // Semi-sync if the primary has it on: binraft then ACKs what it has stored.
                 self.setup.push(SEMI_SYNC_PROBE.into());
                 self.phase = Phase::Setup(0);
@@ -289,6 +367,12 @@ impl UpstreamSession {
                         }
                     } else if self.setup[i] == "SET @rpl_semi_sync_slave= 1" {
                         self.semi_sync = true;
+                    }
+                    if Some(self.setup[i].as_str()) == self.continuity_query {
+                        let theirs = rows.as_ref().and_then(|r| r.scalar()).unwrap_or_default();
+                        if let Some(missing) = self.missing_on_primary(&theirs) {
+                            return self.fail(UpstreamError::PrimaryLacks { missing });
+                        }
                     }
                     if self.setup[i] == "SELECT @master_binlog_checksum" {
                         let alg = rows.and_then(|r| r.scalar()).unwrap_or_default();
@@ -310,6 +394,9 @@ impl UpstreamSession {
                     }
                 }
                 Phase::Register => {
+                    if self.own.is_some() && !self.gtid_mode() {
+                        return self.fail(UpstreamError::NewPrimaryNeedsGtid);
+                    }
                     let (file, pos) = match &self.resume {
                         _ if self.gtid_mode() => (String::new(), 4),
                         Resume::Empty => (String::new(), 4),
@@ -386,6 +473,9 @@ impl UpstreamSession {
             Ok(_) => return self.fail(UpstreamError::NotOneEvent { len: raw.len() }),
             Err(e) => return self.fail(UpstreamError::BadEvent(e)),
         };
+        if self.own.is_some() {
+            return self.on_own_event(&ev, raw);
+        }
         let artificial = ev.header.is_artificial();
         match (&ev.body, artificial) {
             (EventBody::Rotate(r), true) => {
@@ -433,19 +523,36 @@ impl UpstreamSession {
         if ev.header.log_pos != 0 && start != received_end {
             return self.fail(UpstreamError::NotContiguous { file, offset: start, stored_end: received_end });
         }
+        let ack_at = (file.clone(), received_end + raw.len() as u64);
+        self.receive(file, &ev, raw, ack_at);
+        if let EventBody::Rotate(r) = &ev.body {
+            self.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
+        }
+    }
+
+    /// Adds `raw` (the event `ev`, at the end of what was received of `file`) to the group being
+    /// received; a whole group goes out as an append, then its ACK if the primary asked for one,
+    /// naming the primary's `ack_at` (its file, and the end of the group there).
+    fn receive(&mut self, file: String, ev: &crate::binlog::event::Event, raw: Vec<u8>, ack_at: (String, u64)) {
+        let in_group = !self.group.is_empty() || self.group_parted > 0;
         if !in_group {
             self.group_start = self.file_end;
         }
         self.group.extend_from_slice(&raw);
-        self.facts.observe(&ev);
-        if self.groups.observe(&ev) {
+        self.facts.observe(ev);
+        if self.groups.observe(ev) {
             let bytes = std::mem::take(&mut self.group);
             let info = self.facts.finish();
             let whole = std::mem::take(&mut self.group_parted) + bytes.len() as u64;
             self.file_end += whole;
-            let end = self.group_start + bytes.len() as u64;
             self.last_append += 1;
             let id = self.last_append;
+            if let Some(own) = self.own.as_mut() {
+                for g in &info.mariadb_gtids {
+                    own.mariadb_state.update(*g);
+                }
+                own.mysql_state = own.mysql_state.union(&info.mysql_gtids);
+            }
             self.out.push_back(UpstreamOutput::Append { id, file: file.clone(), offset: self.group_start, bytes, info: Box::new(info) });
             // A group's TABLE_MAPs come before its rows: none is needed after it, so the
             // decoder's table cache stays as small as one group.
@@ -453,9 +560,10 @@ impl UpstreamSession {
             if std::mem::take(&mut self.ack_due) {
                 // Framed now, sent by the driver once append `id` is committed: never through
                 // the client's queue, whose bytes go out as soon as they are polled.
+                let (ack_file, ack_end) = ack_at;
                 let mut ack = vec![SEMI_SYNC_MAGIC];
-                ack.extend_from_slice(&end.to_le_bytes());
-                ack.extend_from_slice(file.as_bytes());
+                ack.extend_from_slice(&ack_end.to_le_bytes());
+                ack.extend_from_slice(ack_file.as_bytes());
                 let bytes = self.client.frame_semi_sync_ack(&ack);
                 self.out.push_back(UpstreamOutput::Ack { after: id, bytes });
             }
@@ -465,11 +573,158 @@ impl UpstreamSession {
             let offset = self.group_start;
             self.group_start += bytes.len() as u64;
             self.group_parted += bytes.len() as u64;
-            self.out.push_back(UpstreamOutput::AppendPart { file: file.clone(), offset, bytes });
+            self.out.push_back(UpstreamOutput::AppendPart { file, offset, bytes });
         }
-        if let EventBody::Rotate(r) = &ev.body {
-            self.next_file = Some(String::from_utf8_lossy(&r.next_file).into_owned());
+    }
+
+    /// What binraft holds that a new primary lacks (`theirs`: its `gtid_binlog_pos` or
+    /// `gtid_executed`), in the primary's flavour; `None` when it holds everything.
+    fn missing_on_primary(&self, theirs: &str) -> Option<String> {
+        if self.mariadb {
+            let theirs = crate::gtid::MariaGtidPos::parse(theirs).unwrap_or_default();
+            let ours = crate::gtid::MariaGtidPos::parse(&self.gtid_pos).unwrap_or_default();
+            let missing: Vec<String> = ours.iter().filter(|g| theirs.get(g.domain).is_none_or(|t| t.seq < g.seq)).map(ToString::to_string).collect();
+            (!missing.is_empty()).then(|| missing.join(","))
+        } else {
+            let theirs = GtidSet::parse(&theirs.replace('\n', "")).unwrap_or_default();
+            let missing = self.gtid_executed.subtract(&theirs);
+            (!missing.is_empty()).then(|| missing.to_string())
         }
+    }
+
+    /// An event of the stream in binraft's own layout ([`OwnLayout`]).
+    fn on_own_event(&mut self, ev: &crate::binlog::event::Event, mut raw: Vec<u8>) {
+        let in_group = !self.group.is_empty() || self.group_parted > 0;
+        let Some(own) = self.own.as_mut() else { return };
+        if ev.header.is_artificial() {
+            // The artificial ROTATE names the primary's file the stream starts in; the rest
+            // (its GTID_LIST, heartbeats) is not stored.
+            if let EventBody::Rotate(r) = &ev.body {
+                own.primary_file = String::from_utf8_lossy(&r.next_file).into_owned();
+            }
+            return;
+        }
+        if ev.kind == EventType::HEARTBEAT || ev.kind == EventType::HEARTBEAT_V2 {
+            return;
+        }
+        if !in_group {
+            match ev.kind {
+                EventType::ROTATE => {
+                    // The primary goes on in its next file; so does binraft, in its own.
+                    if let EventBody::Rotate(r) = &ev.body {
+                        own.primary_file = String::from_utf8_lossy(&r.next_file).into_owned();
+                        own.primary_end = 4;
+                    }
+                    own.rotate_due = true;
+                    return;
+                }
+                EventType::FORMAT_DESCRIPTION => {
+                    if own.rotate_due {
+                        self.begin_own_file(ev, raw);
+                    }
+                    return;
+                }
+                // The primary's own file preamble and ending: binraft writes its own.
+                EventType::GTID_LIST | EventType::PREVIOUS_GTIDS | EventType::BINLOG_CHECKPOINT | EventType::STOP | EventType::START_ENCRYPTION => return,
+                _ => {}
+            }
+        }
+        if ev.header.log_pos != 0 {
+            own.primary_end = u64::from(ev.header.log_pos);
+        }
+        let ack_at = (own.primary_file.clone(), own.primary_end);
+        let alg = own.alg;
+        let Some(file) = self.file.clone() else { return self.fail(UpstreamError::EventBeforeRotate) };
+        let end = self.file_end + self.group_parted + self.group.len() as u64 + raw.len() as u64;
+        let Ok(log_pos) = u32::try_from(end) else { return self.fail(UpstreamError::OffsetTooLarge { file, offset: end }) };
+        rebase(&mut raw, log_pos, alg);
+        self.receive(file, ev, raw, ack_at);
+    }
+
+    /// Begins binraft's next file with the primary's FORMAT_DESCRIPTION `fde` (`raw`): the file
+    /// binraft wrote in is closed by a ROTATE of its own naming it, and the new one gets
+    /// binraft's GTID_LIST (or PREVIOUS_GTIDS) and BINLOG_CHECKPOINT after the
+    /// FORMAT_DESCRIPTION.
+    fn begin_own_file(&mut self, fde: &crate::binlog::event::Event, mut raw: Vec<u8>) {
+        use crate::binlog::event::Event;
+        use crate::binlog::events::{gtid_list::GtidList, previous_gtids::PreviousGtids, rotate::Rotate, simple::BinlogCheckpoint};
+        use crate::binlog::header::EventHeader;
+        let Some(own) = self.own.as_mut() else { return };
+        let alg = match &fde.body {
+            EventBody::FormatDescription(f) if f.checksum_alg == Some(ChecksumAlg::Crc32.to_byte()) => ChecksumAlg::Crc32,
+            _ => ChecksumAlg::None,
+        };
+        let (server_id, timestamp) = (fde.header.server_id, fde.header.timestamp);
+        own.server_id = server_id;
+        own.timestamp = timestamp;
+        own.rotate_due = false;
+        let last = own.last.take();
+        let previous_alg = std::mem::replace(&mut own.alg, alg);
+        // binraft's GTIDs so far, for the new file's preamble.
+        let list = if self.mariadb {
+            let gtids = own.mariadb_state.iter().copied().collect();
+            Event::new(EventHeader { timestamp, event_type: EventType::GTID_LIST, server_id, event_size: 0, log_pos: 0, flags: 0 }, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }), alg)
+        } else {
+            let tagged = own.mysql_state.entries().any(|(_, tag, _)| !tag.is_untagged());
+            let format = if tagged { BinaryFormat::Tagged } else { BinaryFormat::Untagged };
+            let body = EventBody::PreviousGtids(PreviousGtids { set: own.mysql_state.clone(), format });
+            Event::new(EventHeader { timestamp, event_type: EventType::PREVIOUS_GTIDS, server_id, event_size: 0, log_pos: 0, flags: 0 }, body, alg)
+        };
+        // An event of binraft's at `at`, its end position set.
+        let encode = |mut e: Event, at: u64| {
+            let len = e.encode().len() as u64;
+            e.header.log_pos = u32::try_from(at + len).unwrap_or(0);
+            e.encode()
+        };
+        // The file binraft wrote in, where it ends, its checksum, and the file a ROTATE of it
+        // names already.
+        let (current, end, current_alg, closed_to) = match (self.file.take(), last) {
+            (Some(f), _) => (f, self.file_end, previous_alg, None),
+            (None, Some(l)) => (l.name, l.end, l.checksum, l.next_file),
+            (None, None) => return self.fail(UpstreamError::EventBeforeRotate),
+        };
+        let name = if let Some(next) = closed_to {
+            next
+        } else if end <= 4 {
+            // Still empty (a session ended before writing in it): it is the new file.
+            current
+        } else {
+            let next = crate::store::names::next_binlog_name(&current);
+            let header = EventHeader { timestamp, event_type: EventType::ROTATE, server_id, event_size: 0, log_pos: 0, flags: 0 };
+            let rotate = Event::new(header, EventBody::Rotate(Rotate { position: Some(4), next_file: next.clone().into_bytes() }), current_alg);
+            self.push_own(&current, end, encode(rotate, end), current_alg);
+            next
+        };
+        own_state_reset(self, &name);
+        let fde_end = 4 + raw.len() as u64;
+        rebase(&mut raw, fde_end as u32, alg);
+        self.push_own(&name, 4, raw, alg);
+        let list = encode(list, fde_end);
+        let list_end = fde_end + list.len() as u64;
+        self.push_own(&name, fde_end, list, alg);
+        if self.mariadb {
+            let header = EventHeader { timestamp, event_type: EventType::BINLOG_CHECKPOINT, server_id, event_size: 0, log_pos: 0, flags: 0 };
+            let checkpoint = Event::new(header, EventBody::BinlogCheckpoint(BinlogCheckpoint { file: name.clone().into_bytes() }), alg);
+            self.push_own(&name, list_end, encode(checkpoint, list_end), alg);
+        }
+    }
+
+    /// Appends one event binraft wrote itself (`bytes`, at `offset` of `file`) as a group of
+    /// its own.
+    fn push_own(&mut self, file: &str, offset: u64, bytes: Vec<u8>, alg: ChecksumAlg) {
+        let mut d = Decoder::for_stream(alg);
+        let ev = match d.decode_next(&bytes, offset) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => return self.fail(UpstreamError::NotOneEvent { len: bytes.len() }),
+            Err(e) => return self.fail(UpstreamError::BadEvent(e)),
+        };
+        let mut facts = GroupFacts::new();
+        facts.observe(&ev);
+        self.last_append += 1;
+        if self.file.as_deref() == Some(file) {
+            self.file_end = offset + bytes.len() as u64;
+        }
+        self.out.push_back(UpstreamOutput::Append { id: self.last_append, file: file.to_string(), offset, bytes, info: Box::new(facts.finish()) });
     }
 
     fn start_file(&mut self, name: String) {
@@ -496,12 +751,41 @@ impl UpstreamSession {
     }
 }
 
+/// Makes `name` the file being written, empty past its magic: created unless the store has it.
+fn own_state_reset(s: &mut UpstreamSession, name: &str) {
+    s.group.clear();
+    s.group_parted = 0;
+    s.facts = GroupFacts::new();
+    s.groups = GroupTracker::new();
+    s.file = Some(name.to_string());
+    s.file_end = 4;
+    if s.stored.insert(name.to_string(), 4).is_none() {
+        s.out.push_back(UpstreamOutput::NewFile { file: name.to_string() });
+    }
+}
+
+/// Rewrites an event's end position (`log_pos`) for binraft's file, and its checksum when the
+/// file has them.
+fn rebase(raw: &mut [u8], log_pos: u32, alg: ChecksumAlg) {
+    const LOG_POS: usize = 13;
+    if raw.len() < crate::binlog::header::HEADER_LEN_V4 {
+        return;
+    }
+    raw[LOG_POS..LOG_POS + 4].copy_from_slice(&log_pos.to_le_bytes());
+    if alg == ChecksumAlg::Crc32 && raw.len() >= crate::binlog::header::HEADER_LEN_V4 + 4 {
+        let n = raw.len() - 4;
+        let is_fde = raw[4] == EventType::FORMAT_DESCRIPTION.0;
+        let crc = crate::binlog::checksum::event_crc(&raw[..n], is_fde);
+        raw[n..].copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn session(now_ms: u64) -> UpstreamSession {
-        let cfg = UpstreamConfig { user: "repl".into(), password: "pw".into(), server_id: 2, heartbeat_period_ms: 1000, tls: false, use_gtid: true, login_timeout_ms: 5000 };
+        let cfg = UpstreamConfig { user: "repl".into(), password: "pw".into(), server_id: 2, heartbeat_period_ms: 1000, tls: false, use_gtid: true, login_timeout_ms: 5000, own_layout: false };
         UpstreamSession::new(cfg, Resume::Empty, now_ms)
     }
 

@@ -51,6 +51,12 @@ pub struct UpstreamSettings {
     /// MASTER_USE_GTID=slave_pos (MariaDB) or MASTER_AUTO_POSITION=1 (MySQL).
     #[serde(default)]
     pub use_gtid: bool,
+    /// Set by a change of primary (CHANGE MASTER TO another host or port), never cleared but by
+    /// RESET SLAVE ALL: binraft follows the new primary by GTID and writes its own file layout
+    /// from then on (its names go on, its positions are its own), since a promoted replica's
+    /// files are not the old primary's.
+    #[serde(default)]
+    pub own_layout: bool,
 }
 
 /// MASTER_CONNECT_RETRY when never set: binraft's backoff bound before the setting existed.
@@ -77,6 +83,7 @@ impl Default for UpstreamSettings {
             ssl: false,
             ssl_ca: None,
             use_gtid: false,
+            own_layout: false,
         }
     }
 }
@@ -86,8 +93,8 @@ impl fmt::Debug for UpstreamSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}@{}:{} (running: {}, tls: {}, gtid: {}, heartbeat_ms: {}, connect_retry_s: {})",
-            self.user, self.host, self.port, self.running, self.ssl, self.use_gtid, self.heartbeat_ms, self.connect_retry_s
+            "{}@{}:{} (running: {}, tls: {}, gtid: {}, heartbeat_ms: {}, connect_retry_s: {}, own_layout: {})",
+            self.user, self.host, self.port, self.running, self.ssl, self.use_gtid, self.heartbeat_ms, self.connect_retry_s, self.own_layout
         )
     }
 }
@@ -102,6 +109,9 @@ pub enum SettingsError {
     NotConfigured,
     /// MASTER_LOG_FILE or MASTER_LOG_POS: binraft resumes from its store (1064).
     PositionNotSettable,
+    /// A change of primary without GTIDs: a new primary's files and positions are not
+    /// binraft's, so only a GTID position can be followed there (1064).
+    NewPrimaryNeedsGtid,
 }
 
 impl SettingsError {
@@ -112,6 +122,11 @@ impl SettingsError {
             SettingsError::PositionNotSettable => {
                 ServerError::new(ER_PARSE_ERROR, b"42000", "binraft resumes from its own store: MASTER_LOG_FILE and MASTER_LOG_POS are not settable")
             }
+            SettingsError::NewPrimaryNeedsGtid => ServerError::new(
+                ER_PARSE_ERROR,
+                b"42000",
+                "a new primary is followed by GTID (its files and positions are not binraft's): add MASTER_USE_GTID=slave_pos, or MASTER_AUTO_POSITION=1 for MySQL",
+            ),
         }
     }
 }
@@ -169,6 +184,7 @@ impl UpstreamSettings {
             tls: self.ssl,
             use_gtid: self.use_gtid,
             login_timeout_ms,
+            own_layout: self.own_layout,
         }
     }
 
@@ -202,11 +218,16 @@ impl UpstreamSettings {
             self.ssl_ca = Some(ca.clone());
             self.ssl = true;
         }
+        // Another primary than the one binraft pulled from: its own layout from now on.
+        let was = (self.host.clone(), self.port);
         if let Some(h) = &c.host {
             self.host = h.clone();
         }
         if let Some(p) = c.port {
             self.port = p;
+        }
+        if !was.0.is_empty() && (self.host.as_str(), self.port) != (was.0.as_str(), was.1) {
+            self.own_layout = true;
         }
         if let Some(u) = &c.user {
             self.user = u.clone();
@@ -234,6 +255,9 @@ pub fn change_master(current: Option<&UpstreamSettings>, c: &ChangeMaster) -> Re
         return Err(SettingsError::PositionNotSettable);
     }
     let merged = current.cloned().unwrap_or_default().merge(c);
+    if merged.own_layout && !merged.use_gtid {
+        return Err(SettingsError::NewPrimaryNeedsGtid);
+    }
     Ok(Transition::save(Some(merged), Session::Unchanged, Status::Unchanged))
 }
 
@@ -300,9 +324,27 @@ mod tests {
     fn options_not_named_keep_their_value_across_a_change_of_primary() {
         let before = UpstreamSettings { ssl: true, ssl_ca: Some("/ca.pem".into()), use_gtid: true, heartbeat_ms: 500, connect_retry_s: 7, ..configured() };
         let s = after(Some(&before), "CHANGE MASTER TO MASTER_HOST='db2', MASTER_PORT=3307");
-        assert_eq!(s, UpstreamSettings { host: "db2".into(), port: 3307, ..before.clone() });
+        assert_eq!(s, UpstreamSettings { host: "db2".into(), port: 3307, own_layout: true, ..before.clone() });
         let s = after(Some(&before), "CHANGE MASTER TO MASTER_PASSWORD='new'");
         assert_eq!(s, UpstreamSettings { password: "new".into(), ..before });
+    }
+
+    #[test]
+    fn a_change_of_primary_begins_binrafts_own_layout_and_needs_gtids() {
+        let gtid = UpstreamSettings { use_gtid: true, ..configured() };
+        assert!(!after(None, "CHANGE MASTER TO MASTER_HOST='db1', MASTER_USE_GTID=slave_pos").own_layout, "a first primary");
+        assert!(!after(Some(&gtid), "CHANGE MASTER TO MASTER_HOST='db1', MASTER_PORT=3306").own_layout, "the same primary");
+        assert!(after(Some(&gtid), "CHANGE MASTER TO MASTER_HOST='db2'").own_layout);
+        assert!(after(Some(&gtid), "CHANGE MASTER TO MASTER_PORT=3310").own_layout);
+        // Once begun, it goes on, even back on the first primary's address.
+        let own = after(Some(&gtid), "CHANGE MASTER TO MASTER_HOST='db2'");
+        assert!(after(Some(&own), "CHANGE MASTER TO MASTER_HOST='db1'").own_layout);
+        // Without GTIDs a new primary cannot be followed: refused, with the reason.
+        assert_eq!(change_master(Some(&configured()), &cm("CHANGE MASTER TO MASTER_HOST='db2'")), Err(SettingsError::NewPrimaryNeedsGtid));
+        assert_eq!(change_master(Some(&gtid), &cm("CHANGE MASTER TO MASTER_HOST='db2', MASTER_USE_GTID=no")), Err(SettingsError::NewPrimaryNeedsGtid));
+        assert!(SettingsError::NewPrimaryNeedsGtid.to_server_error().message.contains("MASTER_USE_GTID=slave_pos"));
+        // RESET SLAVE ALL forgets it with the rest.
+        assert_eq!(reset(Some(&own), true).unwrap().settings, None);
     }
 
     #[test]
@@ -402,7 +444,7 @@ mod tests {
     #[test]
     fn the_password_shows_neither_in_debug_nor_in_a_status_line() {
         let s = UpstreamSettings { password: "s3cr3t-pw".into(), ..configured() };
-        assert_eq!(format!("{s:?}"), "repl@db1:3306 (running: false, tls: false, gtid: false, heartbeat_ms: 1000, connect_retry_s: 10)");
+        assert_eq!(format!("{s:?}"), "repl@db1:3306 (running: false, tls: false, gtid: false, heartbeat_ms: 1000, connect_retry_s: 10, own_layout: false)");
         assert!(!format!("{:?}", s.session_config(1, 1)).contains("s3cr3t-pw"));
         assert!(!format!("{:?}", cm("CHANGE MASTER TO MASTER_PASSWORD='s3cr3t-pw'")).contains("s3cr3t-pw"));
     }
@@ -416,7 +458,7 @@ mod tests {
         let text = serde_json::to_string(&UpstreamSettings { connect_retry_s: 7, ssl_ca: Some("/ca.pem".into()), ..running() }).unwrap();
         assert_eq!(
             text,
-            r#"{"host":"db1","port":3306,"user":"repl","password":"pw","heartbeat_ms":1000,"connect_retry_s":7,"running":true,"ssl":false,"ssl_ca":"/ca.pem","use_gtid":false}"#
+            r#"{"host":"db1","port":3306,"user":"repl","password":"pw","heartbeat_ms":1000,"connect_retry_s":7,"running":true,"ssl":false,"ssl_ca":"/ca.pem","use_gtid":false,"own_layout":false}"#
         );
     }
 }

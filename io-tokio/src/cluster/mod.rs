@@ -50,6 +50,8 @@ pub struct Cluster {
     entry_bytes_max: usize,
     secret: Arc<str>,
     store: Store,
+    /// The snapshot this member is receiving, if it is.
+    pub catch_up: network::CatchUp,
 }
 
 /// Why a proposal did not commit. The caller (the upstream) ends its session: what it had not
@@ -111,7 +113,8 @@ impl Cluster {
         let sm = state_machine::StateMachine::new(store.clone(), restored, replication);
         let raft = Raft::new(settings.node_id, config, network, log, sm).await.map_err(|e| format!("raft: {e}"))?;
         let members: Vec<u64> = settings.peers.keys().copied().collect();
-        tokio::spawn(network::serve(raft_listener, raft.clone(), Arc::clone(&secret), settings.node_id, members, store.clone()));
+        let catch_up = network::CatchUp::default();
+        tokio::spawn(network::serve(raft_listener, raft.clone(), Arc::clone(&secret), settings.node_id, members, store.clone(), Arc::clone(&catch_up)));
         // A member with an empty log bootstraps the cluster, unless a peer already knows it
         // formed (this member was added later, or its data directory was wiped): then it waits
         // to be sent the log, or a snapshot.
@@ -133,7 +136,7 @@ impl Cluster {
                 Err(e) => tracing::info!("raft: not bootstrapping ({e})"),
             }
         }
-        Ok(Arc::new(Cluster { raft, node_id: settings.node_id, entry_bytes_max: settings.entry_bytes_max, secret, store }))
+        Ok(Arc::new(Cluster { raft, node_id: settings.node_id, entry_bytes_max: settings.entry_bytes_max, secret, store, catch_up }))
     }
 
     /// Returns once this node leads and has applied its whole log: the store then holds all the

@@ -180,7 +180,7 @@ async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64) -> Result<u
 
 /// Serves the Raft port: every connection that proves the secret gets its RPCs answered by
 /// `raft`. Runs until the listener fails.
-pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64, members: Vec<u64>, store: Store) {
+pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64, members: Vec<u64>, store: Store, catch_up: CatchUp) {
     // Files whose copy here did not match a leader's CRC: taken whole the next time.
     let distrusted: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>> = Arc::default();
     loop {
@@ -192,7 +192,7 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
                 continue;
             }
         };
-        let (raft, secret, members, store, distrusted) = (raft.clone(), Arc::clone(&secret), members.clone(), store.clone(), Arc::clone(&distrusted));
+        let (raft, secret, members, store, distrusted, catch_up) = (raft.clone(), Arc::clone(&secret), members.clone(), store.clone(), Arc::clone(&distrusted), Arc::clone(&catch_up));
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let in_membership = |id: u64| {
@@ -210,7 +210,14 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
             };
             // A node of this cluster not yet a member (one about to be added) may only probe.
             let member = members.contains(&from) || in_membership(from);
-            if let Err(e) = answer(&mut stream, &raft, &store, &distrusted, member).await {
+            let mut receiving = None;
+            let answered = answer(&mut stream, &raft, &store, &distrusted, member, &mut receiving, &catch_up).await;
+            if receiving.is_some() {
+                // The connection ended in the middle of a snapshot: the leader sends it again.
+                tracing::info!(%addr, from, "raft: a snapshot being received was cut off; the leader sends it again");
+                set(&catch_up, None);
+            }
+            if let Err(e) = answered {
                 if e.kind() == io::ErrorKind::PermissionDenied {
                     return tracing::warn!(%addr, from, "raft port: {e}");
                 }
@@ -224,12 +231,41 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
 
 /// A snapshot being received on one connection: its files, and from where each is received.
 #[derive(Default)]
-struct Receiving {
+pub struct Receiving {
     files: Vec<SnapshotFile>,
 }
 
-async fn answer(stream: &mut TcpStream, raft: &Raft, store: &Store, distrusted: &std::sync::Mutex<std::collections::BTreeSet<String>>, member: bool) -> io::Result<()> {
-    let mut receiving: Option<Receiving> = None;
+/// How far this member is in receiving a snapshot, for the status API: `None` when it is not
+/// receiving one.
+pub type CatchUp = Arc<std::sync::Mutex<Option<SnapshotProgress>>>;
+
+/// A snapshot being received: the bytes this member lacks of its files, and how many have come.
+#[derive(Clone, Debug, Default)]
+pub struct SnapshotProgress {
+    pub files: usize,
+    pub files_done: usize,
+    pub bytes: u64,
+    pub received: u64,
+}
+
+fn set(catch_up: &CatchUp, to: Option<SnapshotProgress>) {
+    if let Ok(mut c) = catch_up.lock() {
+        *c = to;
+    }
+}
+
+/// A progress line every this many bytes received.
+const PROGRESS_LINE_BYTES: u64 = 64 << 20;
+
+async fn answer(
+    stream: &mut TcpStream,
+    raft: &Raft,
+    store: &Store,
+    distrusted: &std::sync::Mutex<std::collections::BTreeSet<String>>,
+    member: bool,
+    receiving: &mut Option<Receiving>,
+    catch_up: &CatchUp,
+) -> io::Result<()> {
     loop {
         let frame = read_frame(stream).await?;
         let rpc: Rpc = postcard::from_bytes(&frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a request that does not decode: {e}")))?;
@@ -257,13 +293,39 @@ async fn answer(stream: &mut TcpStream, raft: &Raft, store: &Store, distrusted: 
                     let d = store.disk();
                     d.create(&staged_name(&f.name)).map_err(|e| io::Error::other(e.to_string()))?;
                 }
-                tracing::info!(files = r.files.len(), receiving = r.files.iter().filter(|f| f.staged_from.is_some()).count(), "raft: receiving a snapshot");
-                receiving = Some(r);
+                let lacking: Vec<&SnapshotFile> = r.files.iter().filter(|f| f.staged_from.is_some()).collect();
+                let bytes: u64 = lacking.iter().map(|f| f.end - f.staged_from.unwrap_or(f.end)).sum();
+                tracing::info!(files = r.files.len(), receiving = lacking.len(), bytes, "raft: receiving a snapshot");
+                set(catch_up, Some(SnapshotProgress { files: lacking.len(), files_done: 0, bytes, received: 0 }));
+                *receiving = Some(r);
                 Reply::SnapshotNeed(need)
             }
-            Rpc::SnapshotChunk { name, offset, bytes } => Reply::SnapshotAck(receive_chunk(receiving.as_ref(), store, &name, offset, &bytes)),
+            Rpc::SnapshotChunk { name, offset, bytes } => {
+                let r = receive_chunk(receiving.as_ref(), store, &name, offset, &bytes);
+                if r.is_ok() {
+                    if let Ok(mut c) = catch_up.lock() {
+                        if let Some(p) = c.as_mut() {
+                            let before = p.received;
+                            p.received += bytes.len() as u64;
+                            if before / PROGRESS_LINE_BYTES != p.received / PROGRESS_LINE_BYTES {
+                                tracing::info!(received = p.received, of = p.bytes, file = %name, "raft: catching up by snapshot");
+                            }
+                        }
+                    }
+                }
+                Reply::SnapshotAck(r)
+            }
             Rpc::SnapshotFile { name, end, crc } => {
                 let r = check_file(receiving.as_ref(), store, &name, end, crc);
+                let lacked = receiving.as_ref().is_some_and(|r| r.files.iter().any(|f| f.name == name && f.staged_from.is_some()));
+                if r.is_ok() && lacked {
+                    if let Ok(mut c) = catch_up.lock() {
+                        if let Some(p) = c.as_mut() {
+                            p.files_done += 1;
+                            tracing::info!(file = %name, files_done = p.files_done, of = p.files, received = p.received, bytes = p.bytes, "raft: catching up by snapshot: file received");
+                        }
+                    }
+                }
                 if r.is_err() {
                     if let Ok(mut d) = distrusted.lock() {
                         d.insert(name.clone());
@@ -283,7 +345,9 @@ async fn answer(stream: &mut TcpStream, raft: &Raft, store: &Store, distrusted: 
                 None => Reply::SnapshotInstalled(Err("a snapshot's end without its beginning".into())),
                 Some(r) => {
                     let snapshot = openraft::Snapshot { meta, snapshot: SnapshotFiles { files: r.files } };
-                    Reply::SnapshotInstalled(raft.install_full_snapshot(vote, snapshot).await.map_err(|e| e.to_string()))
+                    let installed = raft.install_full_snapshot(vote, snapshot).await.map_err(|e| e.to_string());
+                    set(catch_up, None);
+                    Reply::SnapshotInstalled(installed)
                 }
             },
         };
