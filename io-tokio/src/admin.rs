@@ -27,12 +27,12 @@ impl Node {
                 let Some(upto) = files.iter().position(|f| &f.name == file) else {
                     return Err(ServerError::new(1373, b"HY000", "Target log not found in binlog index"));
                 };
-                return self.purge(&files[..upto]);
+                return self.purge(&files[..upto]).await;
             }
             AdminCommand::PurgeBefore(ts) => {
                 let files = self.store.files();
                 let n = binraft_core::store::binlogs::purgeable_before(&files, *ts);
-                return self.purge(&files[..n]);
+                return self.purge(&files[..n]).await;
             }
         };
         let t = decided.map_err(SettingsError::to_server_error)?;
@@ -104,15 +104,77 @@ impl Node {
         Ok(rows.finish())
     }
 
-    fn purge(&self, files: &[Arc<binraft_core::store::index::FileSummary>]) -> Result<(), ServerError> {
-        let reading: Vec<String> = self.dump_files.lock().map(|d| d.values().cloned().collect()).unwrap_or_default();
+    /// PURGE BINARY LOGS: refused while a replica reads one of `files` (in a cluster, a replica
+    /// of any member); in a cluster it goes through the log, and every member purges.
+    async fn purge(&self, files: &[Arc<binraft_core::store::index::FileSummary>]) -> Result<(), ServerError> {
+        let reading = self.files_read().await.map_err(|e| ServerError::new(1105, b"HY000", e))?;
         if let Some(f) = files.iter().find(|f| reading.contains(&f.name)) {
             return Err(ServerError::new(1378, b"HY000", format!("A purgeable log is in use, will not purge: a replica is reading {}", f.name)));
         }
         let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-        self.store.purge(&names).map_err(|e| ServerError::new(1105, b"HY000", format!("purge failed: {e}")))?;
-        tracing::info!(files = ?names, "purged binary logs");
-        Ok(())
+        self.purge_files(names).await.map_err(|e| ServerError::new(1105, b"HY000", format!("purge failed: {e}")))
+    }
+
+    /// The files replicas read now: this node's, and in a cluster every member's.
+    pub(crate) async fn files_read(&self) -> Result<std::collections::BTreeSet<String>, String> {
+        let mut reading: std::collections::BTreeSet<String> = self.dump_files.lock().map(|d| d.values().cloned().collect()).unwrap_or_default();
+        if let Some(c) = &self.cluster {
+            reading.extend(c.files_read_elsewhere().await?);
+        }
+        Ok(reading)
+    }
+
+    /// Removes the oldest files `names`: here, or in a cluster through the log on every member.
+    pub(crate) async fn purge_files(&self, names: Vec<String>) -> Result<(), String> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        match &self.cluster {
+            None => {
+                self.store.purge(&names).map_err(|e| e.to_string())?;
+                tracing::info!(files = ?names, "purged binary logs");
+                Ok(())
+            }
+            Some(c) => c.propose_anywhere(binraft_core::cluster::request::Request::Purge { files: names }).await,
+        }
+    }
+}
+
+/// Keeps the binlog to `retention`: every second, the files beyond it go the way PURGE BINARY
+/// LOGS takes them (never one a replica of any member reads). In a cluster only the leader
+/// decides, and every member purges through the log.
+pub(crate) async fn retain(node: Arc<Node>, retention: binraft_core::store::binlogs::Retention) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        if node.cluster.as_ref().is_some_and(|c| c.role() != "leader") {
+            continue;
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let files = node.store.files();
+        if retention.purgeable(&files, now, &|_| false) == 0 {
+            continue;
+        }
+        let outcome = match node.files_read().await {
+            Ok(reading) => {
+                let n = retention.purgeable(&files, now, &|name| reading.contains(name));
+                let names: Vec<String> = files[..n].iter().map(|f| f.name.clone()).collect();
+                if !names.is_empty() {
+                    tracing::info!(files = ?names, keep_files = retention.keep_files, expire_logs_seconds = retention.expire_logs_seconds, "retention: purging binary logs");
+                }
+                node.purge_files(names).await
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => failing = false,
+            Err(e) if !failing => {
+                tracing::warn!("retention: cannot purge now: {e}");
+                failing = true;
+            }
+            Err(_) => {}
+        }
     }
 }
 

@@ -128,6 +128,15 @@ pub struct Args {
     /// before it; a member further behind is sent the files it lacks [default: 5000].
     #[arg(long)]
     pub raft_snapshot_entries: Option<u64>,
+    /// Keep at most this many binlog files: the oldest go, as PURGE BINARY LOGS would take them
+    /// (never one a replica reads; in a cluster the leader decides, through the log) [default:
+    /// 0, any number].
+    #[arg(long)]
+    pub binlog_keep_files: Option<usize>,
+    /// Purge a binlog file once its newest event is this many seconds old, as MariaDB's
+    /// binlog_expire_logs_seconds [default: 0, never].
+    #[arg(long)]
+    pub binlog_expire_logs_seconds: Option<u64>,
 }
 
 /// The same settings, as the config file spells them.
@@ -167,6 +176,8 @@ struct File {
     cluster_secret: Option<String>,
     raft_entry_bytes_max: Option<usize>,
     raft_snapshot_entries: Option<u64>,
+    binlog_keep_files: Option<usize>,
+    binlog_expire_logs_seconds: Option<u64>,
 }
 
 /// Settings resolved from flags, file and defaults.
@@ -189,6 +200,8 @@ pub struct Settings {
     /// The Raft cluster this node is a member of (None: a single node).
     pub cluster: Option<ClusterSettings>,
     pub http_listen: Option<SocketAddr>,
+    /// What is kept of the binlog.
+    pub retention: binraft_core::store::binlogs::Retention,
 }
 
 /// A cluster member's settings.
@@ -337,6 +350,10 @@ impl Args {
             },
             require_tls: self.require_tls || file.require_tls.unwrap_or(false),
             http_listen: self.http_listen.or(file.http_listen),
+            retention: binraft_core::store::binlogs::Retention {
+                keep_files: bounded("binlog_keep_files", self.binlog_keep_files, file.binlog_keep_files, 0, 0..=1_000_000)?,
+                expire_logs_seconds: bounded("binlog_expire_logs_seconds", self.binlog_expire_logs_seconds, file.binlog_expire_logs_seconds, 0, 0..=100 * 365 * 86_400)?,
+            },
             cluster: match self.peers.clone().or(file.peers) {
                 None => {
                     if self.node_id.or(file.node_id).is_some() {

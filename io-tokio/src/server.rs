@@ -36,8 +36,9 @@ pub struct Node {
     admins: Vec<String>,
     next_conn: AtomicU32,
     replicas: Mutex<BTreeMap<u32, (u32, String, u16)>>,
-    /// The file each dumping connection is reading, so that PURGE spares it.
-    pub(crate) dump_files: Mutex<BTreeMap<u32, String>>,
+    /// The file each dumping connection is reading, so that PURGE spares it (in a cluster,
+    /// the other members ask for it too).
+    pub(crate) dump_files: Readers,
     /// Every open connection, so that KILL can end it; their number is held to
     /// `connections_max`.
     connections: Mutex<BTreeMap<u32, Connection>>,
@@ -51,6 +52,9 @@ pub struct Node {
     /// The Raft cluster this node is a member of (None: a single node, its own store's writer).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
+
+/// The file each dumping connection of a node is reading, by connection id.
+pub type Readers = Arc<Mutex<BTreeMap<u32, String>>>;
 
 /// An open connection: its task, and its user once authenticated.
 struct Connection {
@@ -134,11 +138,12 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
         (None, saved) => saved,
     };
     let replication = Arc::new(crate::upstream::Replication::new(replication));
+    let dump_files = Readers::default();
     let cluster = match (&settings.cluster, &restored) {
         (Some(c), Some(restored)) => {
             let raft_listener = TcpListener::bind(c.raft_listen).await.map_err(|e| format!("raft port {}: {e}", c.raft_listen))?;
             let limits = &settings.limits;
-            Some(crate::cluster::Cluster::start(c, Arc::clone(&disk), store.clone(), restored, raft_listener, limits.upstream_group_bytes_max, Arc::clone(&replication)).await?)
+            Some(crate::cluster::Cluster::start(c, Arc::clone(&disk), store.clone(), restored, raft_listener, limits.upstream_group_bytes_max, Arc::clone(&replication), Arc::clone(&dump_files)).await?)
         }
         _ => None,
     };
@@ -172,7 +177,7 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
         admins: settings.admins.iter().map(|(u, _)| u.clone()).collect(),
         next_conn: AtomicU32::new(1),
         replicas: Mutex::new(BTreeMap::new()),
-        dump_files: Mutex::new(BTreeMap::new()),
+        dump_files,
         connections: Mutex::new(BTreeMap::new()),
         limits: settings.limits,
         epoch: Instant::now(),
@@ -184,6 +189,9 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
     {
         let node = Arc::clone(&node);
         tokio::spawn(async move { crate::upstream::supervise(node).await });
+    }
+    if !settings.retention.is_off() {
+        tokio::spawn(crate::admin::retain(Arc::clone(&node), settings.retention));
     }
     #[cfg(not(madsim))]
     if let Some(addr) = settings.http_listen {

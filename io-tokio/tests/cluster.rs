@@ -636,3 +636,76 @@ fn wait_leader_any(ms: &[Member]) -> usize {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The names in a member's binlog index.
+fn index_of(m: &Member) -> Vec<String> {
+    std::fs::read_to_string(m.node.store().join("binlog.index")).unwrap_or_default().lines().filter(|l| !l.is_empty()).map(String::from).collect()
+}
+
+fn wait_indexes(ms: &[Member], what: &str, ok: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let t = Instant::now();
+    loop {
+        let all: Vec<Vec<String>> = ms.iter().map(index_of).collect();
+        if all.windows(2).all(|w| w[0] == w[1]) && ok(&all[0]) {
+            return all[0].clone();
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "{what}: the members' files are {all:?}\n{}", logs(ms));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// PURGE BINARY LOGS and the retention settings hold for the whole cluster: what is purged goes
+/// on every member (through the log), never a file a replica of any member still reads.
+#[test]
+fn purge_and_retention_go_through_the_log_and_spare_what_any_replica_reads() {
+    let work = work_dir("cluster-purge");
+    let p = primary(&work);
+    let mut ms = cluster(&work, &p, 3, &["--binlog-keep-files".into(), "4".into()]);
+    let leader = wait_leader(&ms, Duration::from_secs(30));
+    let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
+    run_workload(&p, &work);
+    wait_caught_up(&ms, &p);
+    let names = index_of(&ms[leader]);
+    assert!(names.len() >= 5, "{names:?}");
+    // A reader on node b that stops reading early in the history (nobody reads its output, so
+    // it stops reading once the pipe is full): its dump waits in the second file, whose 35 MB
+    // fill the socket's buffers.
+    let mut stuck = std::process::Command::new("mariadb-binlog")
+        .args(["--no-defaults", "--read-from-remote-server", "--stop-never", "-h127.0.0.1", "-urepl", "-ps3cret"])
+        .arg(format!("-P{}", ms[b].node.port))
+        .arg(&names[0])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    p.sql("FLUSH BINARY LOGS; CREATE TABLE rigtest.flushed (id INT PRIMARY KEY); FLUSH BINARY LOGS; INSERT INTO rigtest.flushed VALUES (1)");
+    wait_caught_up(&ms, &p);
+    // Retention wants the oldest ones gone; the reader holds them back.
+    std::thread::sleep(Duration::from_secs(3));
+    let held = wait_indexes(&ms, "retention stopped at the file read on node b", |f| f.len() > 4);
+    let read = held[0].clone();
+    let refused = admin_sql(&ms[a], &format!("PURGE BINARY LOGS TO '{}'", held[held.len() - 1])).unwrap_err();
+    assert!(refused.contains("1378") && refused.contains(&read), "{refused}");
+    // The reader goes: retention purges on every member, down to 4 files.
+    let _ = stuck.kill();
+    let _ = stuck.wait();
+    let kept = wait_indexes(&ms, "retention keeps 4 files", |f| f.len() == 4);
+    for gone in &held[..held.len() - 4] {
+        assert!(!ms.iter().any(|m| m.node.store().join(gone).exists()), "{gone} is still on a member");
+    }
+    // PURGE on a follower: every member purges; a restarted member keeps them purged.
+    admin_sql(&ms[a], &format!("PURGE BINARY LOGS TO '{}'", kept[3])).unwrap();
+    wait_indexes(&ms, "PURGE TO the last file on every member", |f| f == &kept[3..]);
+    ms[b].node.kill9();
+    ms[b].node.restart();
+    p.sql("CREATE TABLE rigtest.after_purge (id INT PRIMARY KEY); INSERT INTO rigtest.after_purge VALUES (1)");
+    wait_caught_up(&ms, &p);
+    assert_eq!(wait_indexes(&ms, "after a restart", |f| f.len() == 1), kept[3..]);
+    assert_members_identical(&ms);
+    let r = replica("cluster-purge-r1", 2);
+    r.sql(&format!("SET GLOBAL gtid_slave_pos='{}'", p.sql("SELECT @@gtid_binlog_pos")));
+    change_master(&r, ms[b].node.port, "MASTER_USE_GTID=slave_pos");
+    p.sql("CREATE DATABASE after_replica; CREATE TABLE after_replica.t (id INT PRIMARY KEY); INSERT INTO after_replica.t VALUES (1)");
+    wait_for(&r, "the row written after it started", |db| db.try_sql("SELECT COUNT(*) FROM after_replica.t").is_ok_and(|c| c.trim() == "1"));
+}

@@ -20,6 +20,9 @@ pub enum Request {
     /// CHANGE MASTER TO, START / STOP / RESET SLAVE, as decided on the member that was asked:
     /// every member saves the settings, and the leader acts on them.
     Replication(crate::upstream::settings::Transition),
+    /// PURGE BINARY LOGS (or the retention settings), decided on the member that was asked once
+    /// no replica of any member read these files: every member removes them, the oldest first.
+    Purge { files: Vec<String> },
 }
 
 /// Bytes for `file` at `offset`: one whole group, or a piece of one too large to hold (`part`),
@@ -37,7 +40,7 @@ impl Request {
     pub fn payload_bytes(&self) -> usize {
         match self {
             Request::Groups(g) => g.iter().map(|g| g.bytes.len()).sum(),
-            Request::CreateFile { .. } | Request::Replication(_) => 0,
+            Request::CreateFile { .. } | Request::Replication(_) | Request::Purge { .. } => 0,
         }
     }
 }
@@ -55,6 +58,7 @@ impl std::fmt::Display for Request {
             },
             Request::CreateFile { name } => write!(f, "create {name}"),
             Request::Replication(t) => write!(f, "replication settings ({:?}, session {:?})", t.settings, t.session),
+            Request::Purge { files } => write!(f, "purge {}", files.join(", ")),
         }
     }
 }

@@ -680,6 +680,31 @@ pub fn resume_point(files: &[Arc<FileSummary>]) -> Resume {
     }
 }
 
+/// What binraft keeps of its binlog, as MariaDB's `binlog_expire_logs_seconds` and a count of
+/// files: the oldest files beyond either go, never the last one, never one a replica reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many files (0: any number).
+    pub keep_files: usize,
+    /// Purge a file once its newest event is this old, in seconds (0: never).
+    pub expire_logs_seconds: u64,
+}
+
+impl Retention {
+    pub fn is_off(&self) -> bool {
+        self.keep_files == 0 && self.expire_logs_seconds == 0
+    }
+
+    /// How many of the oldest files go at `now` (seconds since the epoch): those beyond the
+    /// count or expired, up to (not including) the first one in `reading` and the last file.
+    pub fn purgeable(&self, files: &[Arc<FileSummary>], now: u64, reading: &dyn Fn(&str) -> bool) -> usize {
+        let by_count = if self.keep_files == 0 { 0 } else { files.len().saturating_sub(self.keep_files) };
+        let by_age = if self.expire_logs_seconds == 0 { 0 } else { purgeable_before(files, now.saturating_sub(self.expire_logs_seconds)) };
+        let n = by_count.max(by_age).min(files.len().saturating_sub(1));
+        files[..n].iter().take_while(|f| !reading(&f.name)).count()
+    }
+}
+
 /// How many of the oldest files PURGE BINARY LOGS BEFORE `ts` (seconds since the epoch)
 /// removes: those whose newest event is older, never the last file.
 pub fn purgeable_before(files: &[Arc<FileSummary>], ts: u64) -> usize {
@@ -747,6 +772,25 @@ mod tests {
         assert_eq!(purgeable_before(&files, 199), 1);
         assert_eq!(purgeable_before(&files, 1000), 3, "never the last file");
         assert_eq!(purgeable_before(&[], 1000), 0);
+    }
+
+    #[test]
+    fn retention_keeps_a_count_and_an_age_and_spares_what_replicas_read() {
+        let at = |name: &str, t: u32| Arc::new(FileSummary { last_timestamp: t, ..(*summary(name, 100, true, None)).clone() });
+        let files = vec![at("b.1", 100), at("b.2", 200), at("b.3", 300), at("b.4", 400)];
+        let none = |_: &str| false;
+        assert!(Retention::default().is_off());
+        assert_eq!(Retention::default().purgeable(&files, 10_000, &none), 0);
+        let keep2 = Retention { keep_files: 2, expire_logs_seconds: 0 };
+        assert_eq!(keep2.purgeable(&files, 0, &none), 2);
+        assert_eq!(Retention { keep_files: 9, ..keep2 }.purgeable(&files, 0, &none), 0);
+        let hour = Retention { keep_files: 0, expire_logs_seconds: 3600 };
+        assert_eq!(hour.purgeable(&files, 3600 + 250, &none), 2, "b.1 and b.2 are over an hour old");
+        assert_eq!(hour.purgeable(&files, 1_000_000, &none), 3, "never the last file");
+        // Whichever purges more; a file a replica reads stops it, and what comes after.
+        assert_eq!(Retention { keep_files: 3, expire_logs_seconds: 3600 }.purgeable(&files, 3600 + 250, &none), 2);
+        assert_eq!(keep2.purgeable(&files, 0, &|n: &str| n == "b.2"), 1);
+        assert_eq!(keep2.purgeable(&files, 0, &|n: &str| n == "b.1"), 0);
     }
 
     #[test]

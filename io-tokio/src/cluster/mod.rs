@@ -76,6 +76,7 @@ impl std::fmt::Display for ProposeError {
 impl Cluster {
     /// Starts this member over `disk` and `store` (already cut back by
     /// [`state_machine::open_store`]), serving the Raft port on `raft_listener`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         settings: &ClusterSettings,
         disk: Arc<dyn Disk>,
@@ -84,6 +85,7 @@ impl Cluster {
         raft_listener: tokio::net::TcpListener,
         group_bytes_max: usize,
         replication: Arc<crate::upstream::Replication>,
+        readers: crate::server::Readers,
     ) -> Result<Arc<Cluster>, String> {
         let (log, opened) = RaftLog::open(Arc::clone(&disk), SEGMENT_BYTES).map_err(|e| format!("raft log: {e}"))?;
         if let Some((segment, offset)) = &opened.cut {
@@ -114,7 +116,7 @@ impl Cluster {
         let raft = Raft::new(settings.node_id, config, network, log, sm).await.map_err(|e| format!("raft: {e}"))?;
         let members: Vec<u64> = settings.peers.keys().copied().collect();
         let catch_up = network::CatchUp::default();
-        tokio::spawn(network::serve(raft_listener, raft.clone(), Arc::clone(&secret), settings.node_id, members, store.clone(), Arc::clone(&catch_up)));
+        tokio::spawn(network::serve(raft_listener, raft.clone(), Arc::clone(&secret), settings.node_id, members, store.clone(), Arc::clone(&catch_up), readers));
         // A member with an empty log bootstraps the cluster, unless a peer already knows it
         // formed (this member was added later, or its data directory was wiped): then it waits
         // to be sent the log, or a snapshot.
@@ -220,6 +222,30 @@ impl Cluster {
         let leader = m.current_leader.ok_or("no leader now: try again once one is elected")?;
         let addr = m.membership_config.membership().get_node(&leader).map(|n| n.addr.clone()).ok_or_else(|| format!("the leader, node {leader}, has no address in the membership"))?;
         network::forward_members(self.node_id, leader, &addr, Arc::clone(&self.secret), self.store.clone(), change).await
+    }
+
+    /// The files the replicas of the other members read now, asked of each (learners too). A
+    /// member that cannot be asked serves no one that matters now, but a majority of the voters
+    /// (this one counted) must answer.
+    pub async fn files_read_elsewhere(&self) -> Result<std::collections::BTreeSet<String>, String> {
+        let m = self.metrics();
+        let membership = m.membership_config.membership().clone();
+        let voters: Vec<u64> = membership.voter_ids().collect();
+        let mut read = std::collections::BTreeSet::new();
+        let mut answered = usize::from(voters.contains(&self.node_id));
+        for (id, node) in membership.nodes().filter(|(id, _)| **id != self.node_id) {
+            match network::files_read(self.node_id, *id, &node.addr, Arc::clone(&self.secret), self.store.clone()).await {
+                Ok(files) => {
+                    read.extend(files);
+                    answered += usize::from(voters.contains(id));
+                }
+                Err(e) => tracing::info!(peer = id, "raft: cannot ask which files its replicas read: {e}"),
+            }
+        }
+        if answered * 2 <= voters.len() {
+            return Err(format!("only {answered} of the {} voters could be asked which files their replicas read: not purging", voters.len()));
+        }
+        Ok(read)
     }
 
     /// The latest of openraft's metrics.

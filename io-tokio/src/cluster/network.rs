@@ -73,6 +73,8 @@ enum Rpc {
     Members(super::members::MemberChange),
     /// A proposal (CHANGE MASTER...), forwarded by a member that does not lead.
     Propose(binraft_core::cluster::request::Request),
+    /// Which files do this member's replicas read now? Asked before a purge.
+    Reading,
 }
 
 /// Its answer.
@@ -88,6 +90,7 @@ enum Reply {
     Probe { formed: bool },
     Members(Result<String, String>),
     Proposed(Result<(), String>),
+    Reading(Vec<String>),
 }
 
 fn mac(secret: &[u8], parts: &[&[u8]]) -> HmacSha256 {
@@ -180,7 +183,8 @@ async fn handshake_server(s: &mut TcpStream, secret: &[u8], me: u64) -> Result<u
 
 /// Serves the Raft port: every connection that proves the secret gets its RPCs answered by
 /// `raft`. Runs until the listener fails.
-pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64, members: Vec<u64>, store: Store, catch_up: CatchUp) {
+#[allow(clippy::too_many_arguments)]
+pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64, members: Vec<u64>, store: Store, catch_up: CatchUp, readers: crate::server::Readers) {
     // Files whose copy here did not match a leader's CRC: taken whole the next time.
     let distrusted: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>> = Arc::default();
     loop {
@@ -192,7 +196,7 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
                 continue;
             }
         };
-        let (raft, secret, members, store, distrusted, catch_up) = (raft.clone(), Arc::clone(&secret), members.clone(), store.clone(), Arc::clone(&distrusted), Arc::clone(&catch_up));
+        let (raft, secret, members, store, distrusted, catch_up, readers) = (raft.clone(), Arc::clone(&secret), members.clone(), store.clone(), Arc::clone(&distrusted), Arc::clone(&catch_up), Arc::clone(&readers));
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let in_membership = |id: u64| {
@@ -211,7 +215,7 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
             // A node of this cluster not yet a member (one about to be added) may only probe.
             let member = members.contains(&from) || in_membership(from);
             let mut receiving = None;
-            let answered = answer(&mut stream, &raft, &store, &distrusted, member, &mut receiving, &catch_up).await;
+            let answered = answer(&mut stream, &raft, &store, &distrusted, member, &mut receiving, &catch_up, &readers).await;
             if receiving.is_some() {
                 // The connection ended in the middle of a snapshot: the leader sends it again.
                 tracing::info!(%addr, from, "raft: a snapshot being received was cut off; the leader sends it again");
@@ -257,6 +261,7 @@ fn set(catch_up: &CatchUp, to: Option<SnapshotProgress>) {
 /// A progress line every this many bytes received.
 const PROGRESS_LINE_BYTES: u64 = 64 << 20;
 
+#[allow(clippy::too_many_arguments)]
 async fn answer(
     stream: &mut TcpStream,
     raft: &Raft,
@@ -265,6 +270,7 @@ async fn answer(
     member: bool,
     receiving: &mut Option<Receiving>,
     catch_up: &CatchUp,
+    readers: &crate::server::Readers,
 ) -> io::Result<()> {
     loop {
         let frame = read_frame(stream).await?;
@@ -340,6 +346,7 @@ async fn answer(
                 Reply::Probe { formed }
             }
             Rpc::Members(change) => Reply::Members(super::members::execute(raft, &change).await),
+            Rpc::Reading => Reply::Reading(readers.lock().map(|r| r.values().cloned().collect()).unwrap_or_default()),
             Rpc::Propose(req) => Reply::Proposed(raft.client_write(req).await.map(|_| ()).map_err(|e| e.to_string())),
             Rpc::SnapshotEnd { vote, meta } => match receiving.take() {
                 None => Reply::SnapshotInstalled(Err("a snapshot's end without its beginning".into())),
@@ -485,6 +492,16 @@ pub async fn probe(me: u64, target: u64, addr: &str, secret: Arc<str>, store: St
             }
             None
         }
+    }
+}
+
+/// The files the replicas of the member at `addr` (node `target`) read now.
+pub async fn files_read(me: u64, target: u64, addr: &str, secret: Arc<str>, store: Store) -> Result<Vec<String>, String> {
+    let mut p = Peer { me, target, addr: addr.to_string(), secret, conn: Default::default(), store };
+    match p.call(&Rpc::Reading, Duration::from_secs(2)).await {
+        Ok(Reply::Reading(files)) => Ok(files),
+        Ok(_) => Err("an unexpected reply".into()),
+        Err(CallError::Unreachable(e) | CallError::Network(e)) => Err(e.to_string()),
     }
 }
 

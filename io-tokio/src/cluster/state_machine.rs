@@ -145,6 +145,20 @@ impl StateMachine {
                 tracing::info!(settings = ?t.settings, session = ?t.session, "raft: replication settings from the log");
                 self.replication.carry_out(self.store.disk().as_ref(), &t).map_err(fatal)
             }
+            Request::Purge { files } => {
+                // Those still at the head of the store (applied again after a restart, some are
+                // gone already), never the last file; then a checkpoint, so that no snapshot
+                // lists them any more.
+                let have = self.store.files();
+                let n = have.iter().take(have.len().saturating_sub(1)).take_while(|f| files.contains(&f.name)).count();
+                let names: Vec<String> = have[..n].iter().map(|f| f.name.clone()).collect();
+                if !names.is_empty() {
+                    self.store.purge(&names).map_err(|e| fatal(format!("purge {}: {e}", names.join(", "))))?;
+                    tracing::info!(files = ?names, "raft: purged binary logs, as the cluster decided");
+                    self.checkpoint()?;
+                }
+                Ok(())
+            }
             Request::Groups(groups) => {
                 let mut batch = Vec::with_capacity(groups.len());
                 let StateMachine { store, applier, since_checkpoint, .. } = self;
