@@ -477,14 +477,19 @@ fn admin_sql(m: &Member, sql: &str) -> Result<String, String> {
 }
 
 fn wait_upstream(ms: &[Member], state: &str) -> usize {
+    wait_member(ms, &format!("the leader's upstream never became {state}"), |s| s["role"] == "leader" && s["upstream"]["state"] == state)
+}
+
+/// The first live member whose status satisfies `ok`, within 30 s.
+fn wait_member(ms: &[Member], what: &str, ok: impl Fn(&Value) -> bool) -> usize {
     let t = Instant::now();
     loop {
         for (i, m) in ms.iter().enumerate().filter(|(_, m)| m.alive) {
-            if m.status().is_ok_and(|s| s["role"] == "leader" && s["upstream"]["state"] == state) {
+            if m.status().is_ok_and(|s| ok(&s)) {
                 return i;
             }
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "the leader's upstream never became {state}\n{}", logs(ms));
+        assert!(t.elapsed() < Duration::from_secs(30), "{what}\n{}", logs(ms));
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -625,16 +630,7 @@ fn the_cluster_follows_the_primarys_failover_to_a_promoted_replica() {
 
 /// Whichever member leads now, pulling or not.
 fn wait_leader_any(ms: &[Member]) -> usize {
-    let t = Instant::now();
-    loop {
-        for (i, m) in ms.iter().enumerate().filter(|(_, m)| m.alive) {
-            if m.status().is_ok_and(|s| s["role"] == "leader") {
-                return i;
-            }
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "no leader\n{}", logs(ms));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_member(ms, "no leader", |s| s["role"] == "leader")
 }
 
 /// The names in a member's binlog index.
