@@ -8,6 +8,7 @@ use crate::server::Node;
 use binraft_core::mysql::errors::ServerError;
 use binraft_core::primary::admin::AdminCommand;
 use binraft_core::upstream::settings::{self, SettingsError};
+use crate::cluster::members::MemberChange;
 use std::sync::Arc;
 
 impl Node {
@@ -34,6 +35,14 @@ impl Node {
                 let n = binraft_core::store::binlogs::purgeable_before(&files, *ts);
                 return self.purge(&files[..n]).await;
             }
+            AdminCommand::AddLearner { node_id, addr } => {
+                if !addr.contains(':') {
+                    return Err(ServerError::new(1210, b"HY000", format!("Incorrect arguments to BINRAFT ADD LEARNER: {addr:?} is not HOST:PORT of its Raft port")));
+                }
+                return self.change_members(MemberChange::AddLearner { node_id: *node_id, addr: addr.clone() }).await;
+            }
+            AdminCommand::Promote { node_id } => return self.change_members(MemberChange::Promote { node_id: *node_id }).await,
+            AdminCommand::Remove { node_id } => return self.change_members(MemberChange::Remove { node_id: *node_id }).await,
         };
         let t = decided.map_err(SettingsError::to_server_error)?;
         if let (AdminCommand::ChangeMaster(_), Some(r)) = (&cmd, &t.settings) {
@@ -44,6 +53,17 @@ impl Node {
             Some(c) => c.propose_anywhere(binraft_core::cluster::request::Request::Replication(t)).await,
         };
         done.map_err(|e| ServerError::new(1105, b"HY000", e))
+    }
+
+    /// BINRAFT ADD LEARNER / PROMOTE / REMOVE: carried out by the leader (forwarded there), as
+    /// the HTTP API's membership calls; refused with the reason when it cannot be done.
+    async fn change_members(&self, change: MemberChange) -> Result<(), ServerError> {
+        let Some(c) = &self.cluster else {
+            return Err(ServerError::new(1105, b"HY000", "a single node: start it with --peers to make a cluster"));
+        };
+        let done = c.change_members(change).await.map_err(|e| ServerError::new(1105, b"HY000", e))?;
+        tracing::info!("membership: {done}");
+        Ok(())
     }
 
     /// The GTID position at `pos` of `file` (binlog_gtid_pos()): the file's starting state,

@@ -294,9 +294,12 @@ fn a_learner_added_mid_stream_catches_up_by_snapshot_and_serves_a_replica() {
     assert_eq!((code, answer["error"].as_str().is_some_and(|e| e.contains("not a member"))), (409, true), "{answer}");
     let (code, answer) = call(&ms[0], "POST", "/v1/members", Some("{\"node_id\": 0}"));
     assert_eq!(code, 400, "{answer}");
-    // The learner leaves; the voters go on.
-    let (code, answer) = call(&ms[follower], "DELETE", "/v1/members/4", None);
-    assert_eq!(code, 200, "{answer}");
+    // The same through admin SQL, on a follower: refused with the reason, then the learner
+    // leaves; the voters go on.
+    let refused = admin_sql(&ms[follower], &format!("BINRAFT PROMOTE {}", ms[leader].id)).unwrap_err();
+    assert!(refused.contains("voter already"), "{refused}");
+    assert!(admin_sql(&ms[follower], "BINRAFT ADD LEARNER 5 'nowhere'").unwrap_err().contains("HOST:PORT"));
+    admin_sql(&ms[follower], "BINRAFT REMOVE 4").unwrap();
     let s = ms[leader].status().unwrap();
     assert_eq!(s["learners"], serde_json::json!([]), "{s}");
 }

@@ -65,6 +65,13 @@ pub enum AdminCommand {
     PurgeTo(String),
     /// PURGE BINARY LOGS BEFORE 'YYYY-MM-DD hh:mm:ss', as seconds since the epoch (UTC).
     PurgeBefore(u64),
+    /// BINRAFT ADD LEARNER id 'host:port': a new member of the cluster that serves and does
+    /// not vote (as `POST /v1/members`).
+    AddLearner { node_id: u64, addr: String },
+    /// BINRAFT PROMOTE id: the learner becomes a voter.
+    Promote { node_id: u64 },
+    /// BINRAFT REMOVE id: the member leaves the cluster.
+    Remove { node_id: u64 },
 }
 
 /// Why an admin statement was refused.
@@ -119,7 +126,8 @@ pub fn parse_command(sql: &str) -> Option<Result<AdminCommand, AdminError>> {
     let second_is = |words: &[&str]| second.as_ref().is_some_and(|t| words.iter().any(|w| t.is_word(w)));
     let admin = first.is_word("change")
         || (["start", "stop", "reset"].iter().any(|w| first.is_word(w)) && second_is(&["slave", "replica"]))
-        || (first.is_word("purge") && second_is(&["binary", "master"]));
+        || (first.is_word("purge") && second_is(&["binary", "master"]))
+        || first.is_word("binraft");
     admin.then(|| Parser::new(sql).statement())
 }
 
@@ -316,11 +324,31 @@ impl<'a> Parser<'a> {
             } else {
                 return Err(self.error());
             }
+        } else if self.word("binraft") {
+            if self.word("add") {
+                self.expect_word("learner")?;
+                let node_id = self.node_id()?;
+                AdminCommand::AddLearner { node_id, addr: self.string()? }
+            } else if self.word("promote") {
+                AdminCommand::Promote { node_id: self.node_id()? }
+            } else if self.word("remove") {
+                AdminCommand::Remove { node_id: self.node_id()? }
+            } else {
+                return Err(self.error());
+            }
         } else {
             return Err(self.error());
         };
         self.end()?;
         Ok(cmd)
+    }
+
+    /// A cluster member's id: 1 or more.
+    fn node_id(&mut self) -> Result<u64, AdminError> {
+        match self.integer("node_id")? {
+            (0, at) => Err(AdminError::OutOfRange { option: "node_id", at }),
+            (n, _) => Ok(n),
+        }
     }
 
     /// SLAVE or REPLICA.
@@ -611,6 +639,17 @@ mod tests {
             (c.host.as_deref(), c.port, c.user.as_deref(), c.password.as_deref(), c.heartbeat_period_ms, c.auto_position, c.connect_retry_s, c.ssl, c.ssl_ca.as_deref()),
             (Some("db1"), Some(3306), Some("repl"), Some("secret"), Some(30_000), Some(false), Some(5), Some(false), Some("ca.pem"))
         );
+    }
+
+    #[test]
+    fn membership_statements() {
+        assert_eq!(parse("BINRAFT ADD LEARNER 4 'db-br4:4306';"), Some(Ok(AdminCommand::AddLearner { node_id: 4, addr: "db-br4:4306".into() })));
+        assert_eq!(parse("binraft promote 4"), Some(Ok(AdminCommand::Promote { node_id: 4 })));
+        assert_eq!(parse("/* out */ BINRAFT REMOVE 12"), Some(Ok(AdminCommand::Remove { node_id: 12 })));
+        assert_eq!(parse_command("BINRAFT REMOVE 0"), Some(Err(AdminError::OutOfRange { option: "node_id", at: 15 })));
+        assert_eq!(parse_command("BINRAFT ADD LEARNER 4"), Some(Err(AdminError::Syntax { at: 21 })));
+        assert_eq!(parse_command("BINRAFT ADD VOTER 4 'h:1'"), Some(Err(AdminError::Syntax { at: 12 })));
+        assert_eq!(parse_command("BINRAFT PROMOTE 4 5"), Some(Err(AdminError::Syntax { at: 18 })));
     }
 
     #[test]
