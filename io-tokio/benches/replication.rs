@@ -222,9 +222,14 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
     relay.sql(&format!("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='{USER}', MASTER_PASSWORD='{PASSWORD}', MASTER_USE_GTID=slave_pos; START SLAVE", p.port));
     let bport = free_port();
     let _b = binraft(&w.join("store"), bport, &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
+    // And a 3-node cluster, its reader on a follower.
+    let members = cluster(&w.join("cluster"), p.port);
+    let leader = cluster_leader(&members, None);
+    let follower_port = members[(leader + 1) % 3].port;
     let start_pos = p.sql("SELECT @@gtid_binlog_pos");
     // binraft too, or its reader may ask before binraft has its first file (error 1236).
     wait_caught_up(bport, &start_pos);
+    wait_caught_up(follower_port, &start_pos);
     let t = Instant::now();
     while relay.sql("SELECT @@gtid_slave_pos") != start_pos {
         assert!(t.elapsed() < Duration::from_secs(30), "relay did not catch up");
@@ -232,7 +237,12 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
     }
     let base = gtid_seq(&start_pos);
     let upto = base + n;
-    let paths = [("primary -> replica", p.port), ("primary -> MariaDB relay -> replica", relay.port), ("primary -> binraft -> replica", bport)];
+    let paths = [
+        ("primary -> replica", p.port),
+        ("primary -> MariaDB relay -> replica", relay.port),
+        ("primary -> binraft -> replica", bport),
+        ("primary -> 3 binraft nodes -> replica", follower_port),
+    ];
     let receipts: Vec<Arc<Mutex<Receipts>>> = paths.iter().map(|_| Arc::default()).collect();
     let ports: Vec<u16> = paths.iter().map(|(_, port)| *port).collect();
     let commits = run_workload(rt, p.port, &ports, &start_pos, n, &receipts);
@@ -262,12 +272,18 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
         );
         added_p99.push((ms(a50), ms(a99)));
     }
-    let (relay_added, binraft_added) = (added_p99[1], added_p99[2]);
+    let (relay_added, binraft_added, cluster_added) = (added_p99[1], added_p99[2], added_p99[3]);
     println!(
         "binraft's added latency / the relay's: p50 {:.2}, p99 {:.2}",
         binraft_added.0 / relay_added.0.max(1e-9),
         binraft_added.1 / relay_added.1.max(1e-9)
     );
+    println!(
+        "a 3-node cluster's added latency (committed on a majority, the replica on a follower) / the relay's: p50 {:.2}, p99 {:.2}",
+        cluster_added.0 / relay_added.0.max(1e-9),
+        cluster_added.1 / relay_added.1.max(1e-9)
+    );
+    drop(members);
 
     // Replicas following the live workload through binraft: 1, then 50 at once.
     let (committed_one, one) = follow(rt, &p, bport, n, 1);
@@ -528,9 +544,29 @@ fn serving_cost(k: usize) {
     let _ = std::fs::remove_dir_all(&w);
 }
 
-/// Starts a 3-node cluster over `dir`/node{1,2,3} pulling from the binraft at `src_port`: the
-/// members, their MySQL ports, and their HTTP ports.
-fn cluster(dir: &Path, src_port: u16) -> Vec<(Binraft, u16, u16, Vec<String>)> {
+/// A member of a 3-node cluster: its process (None while down), MySQL and HTTP ports, its
+/// flags and its data directory.
+struct Member {
+    process: Option<Binraft>,
+    port: u16,
+    http: u16,
+    args: Vec<String>,
+    dir: PathBuf,
+}
+
+impl Member {
+    fn start(&mut self) {
+        self.process = Some(binraft_as(&self.dir, self.port, &self.args));
+    }
+
+    fn kill(&mut self) {
+        self.process = None;
+    }
+}
+
+/// The members of a 3-node cluster over `dir`/node{1,2,3} pulling from the server at
+/// `src_port`, not started.
+fn cluster_members(dir: &Path, src_port: u16) -> Vec<Member> {
     let raft: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let peers: String = (0..3).map(|i| format!("{}=127.0.0.1:{}", i + 1, raft[i])).collect::<Vec<_>>().join(",");
     (0..3)
@@ -556,10 +592,16 @@ fn cluster(dir: &Path, src_port: u16) -> Vec<(Binraft, u16, u16, Vec<String>)> {
                 "--primary-connect-retry-s".into(),
                 "1".into(),
             ];
-            let b = binraft_as(&dir.join(format!("node{}", i + 1)), port, &args);
-            (b, port, http, args)
+            Member { process: None, port, http, args, dir: dir.join(format!("node{}", i + 1)) }
         })
         .collect()
+}
+
+/// A started 3-node cluster pulling from the server at `src_port`.
+fn cluster(dir: &Path, src_port: u16) -> Vec<Member> {
+    let mut members = cluster_members(dir, src_port);
+    members.iter_mut().for_each(Member::start);
+    members
 }
 
 /// A binraft on `store` listening on `port`, with its server id and the rest in `extra`.
@@ -593,11 +635,11 @@ fn member_status(http: u16) -> Option<(String, String)> {
 }
 
 /// The member that leads and pulls, once there is one.
-fn cluster_leader(members: &[(Binraft, u16, u16, Vec<String>)], skip: Option<usize>) -> usize {
+fn cluster_leader(members: &[Member], skip: Option<usize>) -> usize {
     let t = Instant::now();
     loop {
-        for (i, m) in members.iter().enumerate().filter(|(i, _)| Some(*i) != skip) {
-            if member_status(m.2).is_some_and(|(role, up)| role == "leader" && up == "Yes") {
+        for (i, m) in members.iter().enumerate().filter(|(i, m)| Some(*i) != skip && m.process.is_some()) {
+            if member_status(m.http).is_some_and(|(role, up)| role == "leader" && up == "Yes") {
                 return i;
             }
         }
@@ -606,8 +648,74 @@ fn cluster_leader(members: &[(Binraft, u16, u16, Vec<String>)], skip: Option<usi
     }
 }
 
-/// Part 6: one node and a 3-node cluster storing the same feed; failover times.
-fn cluster_part(n: u64) {
+/// A member's `/metrics`: the p50 and p99 of `binraft_commit_seconds`, each the upper bound of
+/// its bucket (buckets a quarter apart), and how many batches were committed.
+fn commit_quantiles(http: u16) -> (Duration, Duration, u64) {
+    let r = ureq::get(&format!("http://127.0.0.1:{http}/metrics")).set("Authorization", "Basic YWRtaW46YWRtaW4=").call().expect("metrics");
+    let text = r.into_string().unwrap();
+    let mut buckets: Vec<(f64, u64)> = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with("binraft_commit_seconds_bucket{le=\"")) {
+        let le = line.split('"').nth(1).unwrap();
+        let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        buckets.push((if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() }, count));
+    }
+    let total = buckets.last().map_or(0, |b| b.1);
+    let q = |p: f64| Duration::from_secs_f64(buckets.iter().find(|b| b.1 as f64 >= p * total as f64).map_or(0.0, |b| b.0.min(10.0)));
+    (q(0.5), q(0.99), total)
+}
+
+/// This disk's fdatasync: 4 KiB written and synced, `n` times, at the end of a file in `dir`.
+fn fsync_latency(dir: &Path, n: usize) -> (Duration, Duration) {
+    use std::io::Write;
+    let path = dir.join("fsync-pace");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let block = [0x5au8; 4096];
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f.write_all(&block).unwrap();
+        f.sync_data().unwrap();
+        times.push(t.elapsed());
+    }
+    let _ = std::fs::remove_file(&path);
+    (percentile(&mut times, 0.5), percentile(&mut times, 0.99))
+}
+
+/// A replica of the member on `port` that reads its store and then waits: when its connection
+/// ends, `(node, when)` goes into `gone`.
+async fn watch(port: u16, node: usize, gone: Arc<Mutex<Vec<(usize, Instant)>>>) {
+    let mut c = Conn::open(port, USER, PASSWORD).await;
+    c.query("SET @master_binlog_checksum= @@global.binlog_checksum").await;
+    c.client.send_command(&Command::BinlogDump(BinlogDump { position: 4, flags: 0, server_id: 8000 + node as u32, file: "primary-bin.000001".into() }));
+    'session: loop {
+        while let Some(o) = c.client.poll_output() {
+            match o {
+                ClientOutput::Send(b) if c.stream.write_all(&b).await.is_ok() => {}
+                ClientOutput::Event(_) => {}
+                _ => break 'session,
+            }
+        }
+        match c.stream.read(&mut c.buf).await {
+            Ok(n) if n > 0 => c.client.handle_bytes(&c.buf[..n]),
+            _ => break,
+        }
+    }
+    gone.lock().unwrap().push((node, Instant::now()));
+}
+
+/// Waits until `file` in each of `dirs` is `bytes` long.
+fn wait_stored(dirs: &[&Path], bytes: u64, within: Duration) {
+    let t = Instant::now();
+    while !dirs.iter().all(|d| std::fs::metadata(d.join("primary-bin.000001")).is_ok_and(|m| m.len() >= bytes)) {
+        assert!(t.elapsed() < within, "not stored within {within:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Part 6: one node and a 3-node cluster storing the same feed (rate, and commit latency
+/// against this disk's fsync); failover over `kills` leader kills, with a replica on every
+/// member; a new member catching up on 1 GiB, against this disk's sequential pace.
+fn cluster_part(rt: &tokio::runtime::Runtime, n: u64, kills: usize) {
     println!("\n6. the cluster: the same synthetic feed stored by 1 node, then by 3 (committed on a majority)");
     let w = work_dir("cluster");
     let (bytes, tx) = synthetic_store(&w.join("source"), n, false);
@@ -631,33 +739,82 @@ fn cluster_part(n: u64) {
         let steady = t1.elapsed().as_secs_f64().max(1e-6);
         ((bytes - len1) as f64 / tx as f64 / steady, (bytes - len1) as f64 / steady / 1e6)
     };
-    let one = {
-        let dst = free_port();
+    let (one, one_commit) = {
+        let (dst, http) = (free_port(), free_port());
         let t = Instant::now();
-        let _b = binraft(&w.join("single"), dst, &["--primary".into(), format!("127.0.0.1:{src_port}"), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
-        measure(vec![w.join("single")], t)
+        let args = ["--primary".into(), format!("127.0.0.1:{src_port}"), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into(), "--http-listen".into(), format!("127.0.0.1:{http}")];
+        let _b = binraft(&w.join("single"), dst, &args);
+        (measure(vec![w.join("single")], t), commit_quantiles(http))
     };
     let t = Instant::now();
     let mut members = cluster(&w, src_port);
     let three = measure((1..=3).map(|i| w.join(format!("node{i}"))).collect(), t);
-    println!("{:<38} {:>9} {:>8}", "", "tx/s", "MB/s");
-    println!("{:<38} {:>9.0} {:>8.1}", "1 node", one.0, one.1);
-    println!("{:<38} {:>9.0} {:>8.1}", "3 nodes", three.0, three.1);
+    let three_commit = commit_quantiles(members[cluster_leader(&members, None)].http);
+    let fsync = fsync_latency(&w, 1000);
+    println!("{:<38} {:>9} {:>8} {:>16} {:>16}", "", "tx/s", "MB/s", "commit p50 ms", "commit p99 ms");
+    println!("{:<38} {:>9.0} {:>8.1} {:>16.3} {:>16.3}", "1 node", one.0, one.1, ms(one_commit.0), ms(one_commit.1));
+    println!("{:<38} {:>9.0} {:>8.1} {:>16.3} {:>16.3}", "3 nodes", three.0, three.1, ms(three_commit.0), ms(three_commit.1));
+    println!("{:<38} {:>9} {:>8} {:>16.3} {:>16.3}", "this disk: 4 KiB + fdatasync", "", "", ms(fsync.0), ms(fsync.1));
     println!("3 nodes / 1 node: {:.2} ({n} transactions of {tx} bytes; all on this machine's one disk and two cores)", three.0 / one.0);
+    println!(
+        "commit latency (receipt to committed, per batch of {} and {} batches; bucket upper bounds): 3 nodes p99 {:.3} ms against one fsync's p99 + 1 ms = {:.3} ms",
+        one_commit.2,
+        three_commit.2,
+        ms(three_commit.1),
+        ms(fsync.1) + 1.0
+    );
 
-    let mut times = Vec::new();
-    for _ in 0..10 {
+    // Failover, with a replica on every member: those on the members that stay must not notice.
+    let gone: Arc<Mutex<Vec<(usize, Instant)>>> = Arc::default();
+    for (i, m) in members.iter().enumerate() {
+        rt.spawn(watch(m.port, i, Arc::clone(&gone)));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (mut times, mut disconnects) = (Vec::new(), 0);
+    for _ in 0..kills {
         let leader = cluster_leader(&members, None);
-        let _ = members[leader].0 .0.kill();
-        let _ = members[leader].0 .0.wait();
+        let before = gone.lock().unwrap().len();
+        members[leader].kill();
         let t = Instant::now();
         cluster_leader(&members, Some(leader));
         times.push(t.elapsed());
-        let (port, args) = (members[leader].1, members[leader].3.clone());
-        members[leader].0 = binraft_as(&w.join(format!("node{}", leader + 1)), port, &args);
+        std::thread::sleep(Duration::from_millis(300));
+        disconnects += gone.lock().unwrap()[before..].iter().filter(|(i, _)| *i != leader).count();
+        members[leader].start();
+        rt.spawn(watch(members[leader].port, leader, Arc::clone(&gone)));
     }
     let (p50, p99) = (percentile(&mut times, 0.5), percentile(&mut times, 0.99));
-    println!("failover over 10 leader kills (SIGKILL until another member pulls again): p50 {:.0} ms, p99 {:.0} ms", ms(p50), ms(p99));
+    println!(
+        "failover over {kills} leader kills (SIGKILL until another member pulls again): p50 {:.0} ms, p99 {:.0} ms; replicas of the other members disconnected: {disconnects}",
+        ms(p50),
+        ms(p99)
+    );
+    drop(members);
+    drop(_src);
+    let _ = std::fs::remove_dir_all(&w);
+
+    // A new member 1 GiB behind: the two others hold a 1 GiB binlog; it starts empty.
+    let w = work_dir("catch-up");
+    let (_, big) = synthetic_store(&w.join("probe"), 1, true);
+    let (bytes, _) = synthetic_store(&w.join("source"), (1u64 << 30) / big, true);
+    let src_port = free_port();
+    let _src = binraft(&w.join("source"), src_port, &[]);
+    let mut members = cluster_members(&w, src_port);
+    members[0].start();
+    members[1].start();
+    wait_stored(&[&members[0].dir, &members[1].dir], bytes, Duration::from_secs(600));
+    let disk = disk_append_pace(&w, bytes);
+    let t = Instant::now();
+    members[2].start();
+    wait_stored(&[&members[2].dir], bytes, Duration::from_secs(600));
+    let caught = bytes as f64 / t.elapsed().as_secs_f64() / 1e6;
+    println!(
+        "a new member catching up on {:.2} GiB: {caught:.0} MB/s, {:.2} of this disk's own sequential pace ({disk:.0} MB/s, 4 MiB and an fdatasync at a time)",
+        bytes as f64 / (1u64 << 30) as f64,
+        caught / disk
+    );
+    drop(members);
+    let _ = std::fs::remove_dir_all(&w);
 }
 
 fn main() {
@@ -697,6 +854,6 @@ fn main() {
         serving_cost(16);
     }
     if part(6) {
-        cluster_part(20_000);
+        cluster_part(&rt, 20_000, 20);
     }
 }

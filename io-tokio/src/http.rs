@@ -134,6 +134,7 @@ async fn metrics(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response 
 fn metrics_text(node: &Node) -> Result<String, std::fmt::Error> {
     use prometheus_client::metrics::gauge::Gauge;
     let mut reg = prometheus_client::registry::Registry::with_prefix("binraft");
+    reg.register("commit_seconds", "From receipt from the primary to committed (durable here on one node, on a majority in a cluster), per batch", node.commit_seconds.clone());
     let mut gauge = |name: &str, help: &str, v: i64| {
         let g: Gauge = Gauge::default();
         g.set(v);

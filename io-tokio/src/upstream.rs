@@ -5,7 +5,7 @@
 //! drops the session: a transaction half received is never stored).
 
 use crate::server::Node;
-use binraft_core::upstream::{AppendId, HeldAcks, LastFile, UpstreamError, UpstreamOutput, UpstreamSession, UpstreamSettings};
+use binraft_core::upstream::{AppendId, HeldAcks, HistoryCheck, LastFile, UpstreamError, UpstreamOutput, UpstreamSession, UpstreamSettings};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -101,6 +101,31 @@ pub async fn supervise(node: Arc<Node>) {
     }
 }
 
+/// What a session in binraft's own layout checks a MariaDB primary's history by: the first
+/// transaction of the newest file holding one, and the GTID state at that file's start.
+fn history_check(store: &crate::store::Store) -> Option<HistoryCheck> {
+    let files = store.files();
+    let f = files.iter().rev().find(|f| f.mariadb && !f.last_gtids.is_empty())?;
+    let mut from = binraft_core::gtid::MariaGtidPos::new();
+    for g in &f.start_gtid_list {
+        if from.get(g.domain).is_none_or(|x| x.seq < g.seq) {
+            from.update(*g);
+        }
+    }
+    // The file's first bytes, more of them until they hold its first transaction whole.
+    let mut len = 1u64 << 20;
+    loop {
+        let head = store.read_sync(&f.name, 0, len.min(f.complete_end) as usize).ok()?;
+        if let Some(first) = binraft_core::upstream::session::first_transaction(&head) {
+            return Some(HistoryCheck { from_state: from.to_string(), first });
+        }
+        if len >= f.complete_end {
+            return None;
+        }
+        len *= 4;
+    }
+}
+
 fn status(node: &Node, f: impl FnOnce(&mut binraft_core::primary::admin::ReplicaStatus)) {
     if let Ok(mut s) = node.replication.status.lock() {
         f(&mut s);
@@ -144,7 +169,8 @@ async fn run(r: UpstreamSettings, node: &Node) {
         });
         // After a change of primary, binraft's own layout goes on after its last file.
         let last = node.store.files().last().map(|f| LastFile { name: f.name.clone(), end: f.complete_end, checksum: f.checksum, next_file: f.next_file.clone().filter(|_| f.closed) });
-        let mut s = UpstreamSession::new(cfg.clone(), resume.clone(), now()).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed()).with_last_file(last);
+        let check = if cfg.own_layout { history_check(&node.store) } else { None };
+        let mut s = UpstreamSession::new(cfg.clone(), resume.clone(), now()).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed()).with_last_file(last, check);
         s.set_group_bytes_max(node.limits.upstream_group_bytes_max);
         let error = session(&mut s, &primary, tls.as_ref(), &r.host, node, t0).await;
         let wait = Duration::from_millis(reconnect.handle_session_end(now(), &error, s.appended_any()));
@@ -345,9 +371,13 @@ type Batch = Vec<binraft_core::store::binlogs::Append>;
 /// Commits the batch up to `last`: on one node by making it durable, in a cluster by Raft (on a
 /// majority, durably). Only then may the ACKs it covers go.
 async fn commit(node: &Node, batch: &mut Batch, last: AppendId, acks: &mut HeldAcks) -> Result<(), UpstreamError> {
+    let started = (!batch.is_empty()).then(Instant::now);
     match &node.cluster {
         None => node.store.append_batch(batch).map_err(store_error)?,
         Some(c) => c.propose_groups(batch).await.map_err(not_committed)?,
+    }
+    if let Some(t) = started {
+        node.commit_seconds.observe(t.elapsed().as_secs_f64());
     }
     acks.handle_committed(last);
     Ok(())

@@ -19,5 +19,5 @@ pub mod settings;
 pub use ack::{AppendId, HeldAcks};
 pub use error::UpstreamError;
 pub use reconnect::Reconnect;
-pub use session::{LastFile, Resume, UpstreamConfig, UpstreamOutput, UpstreamSession};
+pub use session::{HistoryCheck, LastFile, Resume, UpstreamConfig, UpstreamOutput, UpstreamSession};
 pub use settings::{SettingsError, Transition, UpstreamSettings};

@@ -48,6 +48,54 @@ pub struct LastFile {
     pub next_file: Option<String>,
 }
 
+/// What says a transaction is the same one on two servers, whatever each wrote around it:
+/// per event (ANNOTATE_ROWS aside, which a server writes or not by its own setting), its type,
+/// timestamp and origin server id, and for a statement its text, for a table map its table.
+/// Positions, checksums, table ids, XIDs and row images (a replica logs rows by its own
+/// binlog_row_image) are not compared.
+pub type Fingerprint = Vec<(u8, u32, u32, Vec<u8>)>;
+
+fn fingerprint_of(ev: &crate::binlog::event::Event) -> Option<(u8, u32, u32, Vec<u8>)> {
+    if ev.kind == EventType::ANNOTATE_ROWS {
+        return None;
+    }
+    let text = match &ev.body {
+        EventBody::Query(q) => q.query.clone(),
+        EventBody::TableMap(t) => [t.schema.as_slice(), b".", t.table.as_slice()].concat(),
+        _ => Vec::new(),
+    };
+    Some((ev.kind.0, ev.header.timestamp, ev.header.server_id, text))
+}
+
+/// The fingerprint of the first whole transaction (GTID group) in `file`, a binlog file's
+/// first bytes: `None` if they hold none whole.
+pub fn first_transaction(file: &[u8]) -> Option<Fingerprint> {
+    let mut groups = GroupTracker::new();
+    let mut fp = Vec::new();
+    let mut inside = false;
+    for ev in crate::binlog::decoder::Decoder::decode_file(file) {
+        let ev = ev.ok()?;
+        inside |= matches!(ev.body, EventBody::MariaGtid(_) | EventBody::Gtid(_) | EventBody::TaggedGtid(_));
+        if inside {
+            fp.extend(fingerprint_of(&ev));
+        }
+        if groups.observe(&ev) && inside {
+            return Some(fp);
+        }
+    }
+    None
+}
+
+/// How a session in binraft's own layout checks that a new primary holds binraft's history,
+/// not only its GTIDs: it asks for the binlog from `from_state` (the GTID state at the start of
+/// binraft's newest file that holds a transaction), so that the primary sends that file's
+/// transactions again; the first must be `first` (its [`Fingerprint`]), the rest are skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryCheck {
+    pub from_state: String,
+    pub first: Fingerprint,
+}
+
 /// binraft's own layout, after a change of primary. A promoted replica holds the same
 /// transactions as the old primary in files of its own names, at other positions: binraft
 /// follows it by GTID, checks first that it holds every transaction binraft does, and writes
@@ -75,6 +123,16 @@ struct OwnLayout {
     /// The GTIDs binraft holds so far: what its next GTID_LIST or PREVIOUS_GTIDS says.
     mariadb_state: crate::gtid::MariaGtidPos,
     mysql_state: GtidSet,
+    /// What the store held as the session began: a transaction of these, sent again for the
+    /// history check, is not stored again.
+    held: crate::gtid::MariaGtidPos,
+    /// The check still to make on the first transaction sent again.
+    check: Option<HistoryCheck>,
+    /// A transaction being sent again: its fingerprint so far.
+    resent: Option<Fingerprint>,
+    /// The primary's FORMAT_DESCRIPTION that begins binraft's next file, once a transaction
+    /// binraft does not hold comes: a session that receives none begins no file.
+    pending_fde: Option<(crate::binlog::event::Event, Vec<u8>)>,
 }
 
 /// How much of one group the session holds before it hands the group out in pieces.
@@ -217,9 +275,14 @@ impl UpstreamSession {
     /// The store's last file, for a session in binraft's own layout
     /// ([`UpstreamConfig::own_layout`]), which goes on after it; without it (an empty store)
     /// the session stores the primary's files as they are. Call after [`Self::with_stored`].
-    pub fn with_last_file(mut self, last: Option<LastFile>) -> Self {
+    pub fn with_last_file(mut self, last: Option<LastFile>, check: Option<HistoryCheck>) -> Self {
+        let held = crate::gtid::MariaGtidPos::parse(&self.gtid_pos).unwrap_or_default();
         self.own = match last {
             Some(last) if self.cfg.own_layout => Some(OwnLayout {
+                held,
+                check,
+                resent: None,
+                pending_fde: None,
                 last: Some(last),
                 rotate_due: true,
                 alg: ChecksumAlg::None,
@@ -336,7 +399,9 @@ impl UpstreamSession {
                 if self.mariadb {
                     self.setup.push("SET @mariadb_slave_capability=4".into());
                     if self.gtid_mode() {
-                        self.setup.push(format!("SET @slave_connect_state='{}'", self.gtid_pos));
+                        // binraft's own layout asks from further back, to check the history.
+                        let from = self.own.as_ref().and_then(|o| o.check.as_ref()).map_or(self.gtid_pos.as_str(), |c| c.from_state.as_str());
+                        self.setup.push(format!("SET @slave_connect_state='{from}'"));
                         self.setup.push("SET @slave_gtid_strict_mode=1".into());
                         self.setup.push("SET @slave_gtid_ignore_duplicates=0".into());
                     }
@@ -619,8 +684,8 @@ impl UpstreamSession {
                     return;
                 }
                 EventType::FORMAT_DESCRIPTION => {
-                    if own.rotate_due {
-                        self.begin_own_file(ev, raw);
+                    if std::mem::take(&mut own.rotate_due) {
+                        own.pending_fde = Some((ev.clone(), raw));
                     }
                     return;
                 }
@@ -632,7 +697,50 @@ impl UpstreamSession {
         if ev.header.log_pos != 0 {
             own.primary_end = u64::from(ev.header.log_pos);
         }
+        // A transaction binraft holds, sent again for the history check: compared (the first),
+        // then dropped.
+        let resending = match &ev.body {
+            _ if own.resent.is_some() => true,
+            EventBody::MariaGtid(g) if !in_group => own.held.contains(&crate::gtid::MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
+            _ => false,
+        };
+        if resending {
+            own.resent.get_or_insert_with(Vec::new).extend(fingerprint_of(ev));
+            if self.groups.observe(ev) {
+                let fp = own.resent.take().unwrap_or_default();
+                if let Some(check) = own.check.take() {
+                    if fp != check.first {
+                        let (file, offset) = (own.primary_file.clone(), own.primary_end);
+                        return self.fail(UpstreamError::HistoryDiffers { file, offset });
+                    }
+                }
+                if std::mem::take(&mut self.ack_due) {
+                    // Held already (durable): its ACK waits for nothing new.
+                    let mut ack = vec![SEMI_SYNC_MAGIC];
+                    ack.extend_from_slice(&own.primary_end.to_le_bytes());
+                    ack.extend_from_slice(own.primary_file.as_bytes());
+                    let bytes = self.client.frame_semi_sync_ack(&ack);
+                    self.out.push_back(UpstreamOutput::Ack { after: self.last_append, bytes });
+                }
+            }
+            return;
+        }
+        if own.check.is_some() && !in_group {
+            // A new transaction before binraft's own came again: the primary's history is not
+            // binraft's.
+            let (file, offset) = (own.primary_file.clone(), own.primary_end);
+            return self.fail(UpstreamError::HistoryDiffers { file, offset });
+        }
         let ack_at = (own.primary_file.clone(), own.primary_end);
+        if !in_group {
+            if let Some((fde, fde_raw)) = own.pending_fde.take() {
+                self.begin_own_file(&fde, fde_raw);
+                if self.phase == Phase::Done {
+                    return;
+                }
+            }
+        }
+        let Some(own) = self.own.as_ref() else { return };
         let alg = own.alg;
         let Some(file) = self.file.clone() else { return self.fail(UpstreamError::EventBeforeRotate) };
         let end = self.file_end + self.group_parted + self.group.len() as u64 + raw.len() as u64;
@@ -657,7 +765,6 @@ impl UpstreamSession {
         let (server_id, timestamp) = (fde.header.server_id, fde.header.timestamp);
         own.server_id = server_id;
         own.timestamp = timestamp;
-        own.rotate_due = false;
         let last = own.last.take();
         let previous_alg = std::mem::replace(&mut own.alg, alg);
         // binraft's GTIDs so far, for the new file's preamble.
