@@ -155,6 +155,8 @@ async fn run(r: UpstreamSettings, node: &Node) {
     let now = || t0.elapsed().as_millis() as u64;
     // MASTER_CONNECT_RETRY bounds the wait between attempts.
     let mut reconnect = r.reconnect();
+    // After TailMissing, one session by file and position fetches the end of the last file.
+    let mut by_position_once = false;
     loop {
         if let Some(at) = reconnect.poll_timeout() {
             tokio::time::sleep_until(at_ms(t0, at)).await;
@@ -170,10 +172,12 @@ async fn run(r: UpstreamSettings, node: &Node) {
         // After a change of primary, binraft's own layout goes on after its last file.
         let last = node.store.files().last().map(|f| LastFile { name: f.name.clone(), end: f.complete_end, checksum: f.checksum, next_file: f.next_file.clone().filter(|_| f.closed) });
         let check = if cfg.own_layout { history_check(&node.store) } else { None };
-        let mut s = UpstreamSession::new(cfg.clone(), resume.clone(), now()).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed()).with_last_file(last, check);
+        let session_cfg = binraft_core::upstream::UpstreamConfig { use_gtid: cfg.use_gtid && !std::mem::take(&mut by_position_once), ..cfg.clone() };
+        let mut s = UpstreamSession::new(session_cfg, resume.clone(), now()).with_stored(node.store.file_ends(), node.store.gtid_pos(), node.store.gtid_executed()).with_last_file(last, check);
         s.set_group_bytes_max(node.limits.upstream_group_bytes_max);
         let error = session(&mut s, &primary, tls.as_ref(), &r.host, node, t0).await;
-        let wait = Duration::from_millis(reconnect.handle_session_end(now(), &error, s.appended_any()));
+        by_position_once = matches!(error, UpstreamError::TailMissing { .. });
+        let wait = Duration::from_millis(reconnect.handle_session_end(now(), &error, s.appended_any() || by_position_once));
         status(node, |st| {
             st.last_io_errno = error.io_errno();
             st.last_io_error = error.to_string();

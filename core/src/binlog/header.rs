@@ -21,15 +21,21 @@ pub mod flags {
     pub const IGNORABLE: u16 = 0x0080;
 }
 
-/// Whether two encoded v4 events are the same event: byte for byte, except the in-use flag of a
-/// FORMAT_DESCRIPTION (set on disk while its file is active, clear in a replication stream; its
-/// checksum is computed with the flag masked, so it matches either way).
+/// Whether two encoded v4 events are the same event: byte for byte, except what a dump thread
+/// rewrites in a FORMAT_DESCRIPTION: the in-use flag (set on disk while its file is active,
+/// clear in a replication stream) and the creation time (MariaDB sends it in a dump by file and
+/// position from the first file, and 0 in a GTID dump), with the checksum over it, the last four
+/// bytes (in an event without a checksum, the last post-header lengths, which the same server
+/// writes the same).
 pub fn same_event(a: &[u8], b: &[u8]) -> bool {
     const FLAGS: usize = 17;
-    if a.len() != b.len() || a.len() <= FLAGS || a[4] != EventType::FORMAT_DESCRIPTION.0 {
+    // The body's binlog version (2 bytes) and server version (50) come before the creation time.
+    const CREATED: std::ops::Range<usize> = HEADER_LEN_V4 + 52..HEADER_LEN_V4 + 56;
+    if a.len() != b.len() || a.len() < CREATED.end + 4 || a[4] != EventType::FORMAT_DESCRIPTION.0 {
         return a == b;
     }
-    a[..FLAGS] == b[..FLAGS] && (a[FLAGS] ^ b[FLAGS]) & !(flags::BINLOG_IN_USE as u8) == 0 && a[FLAGS + 1..] == b[FLAGS + 1..]
+    let end = a.len() - 4;
+    a[..FLAGS] == b[..FLAGS] && (a[FLAGS] ^ b[FLAGS]) & !(flags::BINLOG_IN_USE as u8) == 0 && a[FLAGS + 1..CREATED.start] == b[FLAGS + 1..CREATED.start] && a[CREATED.end..end] == b[CREATED.end..end]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,8 +90,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn same_event_ignores_only_the_in_use_flag_of_a_format_description() {
-        let mut fde = vec![0u8; 40];
+    fn same_event_ignores_only_what_a_dump_rewrites_in_a_format_description() {
+        let mut fde = vec![0u8; 100];
         fde[4] = EventType::FORMAT_DESCRIPTION.0;
         let mut in_use = fde.clone();
         in_use[17] |= flags::BINLOG_IN_USE as u8;
@@ -96,6 +102,14 @@ mod tests {
         let mut body = fde.clone();
         body[30] = 1;
         assert!(!same_event(&fde, &body));
+        // The creation time (and the checksum over it) as a GTID dump sends it: the same event.
+        let mut created = fde.clone();
+        created[71..75].copy_from_slice(&[1, 2, 3, 4]);
+        created[96..100].copy_from_slice(&[9, 9, 9, 9]);
+        assert!(same_event(&fde, &created));
+        let mut post_header = fde.clone();
+        post_header[75] = 7;
+        assert!(!same_event(&fde, &post_header), "the rest of the body counts");
         // Any other event: byte for byte.
         let (mut query, mut query_in_use) = (fde.clone(), in_use.clone());
         query[4] = EventType::QUERY.0;

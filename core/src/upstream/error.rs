@@ -70,6 +70,10 @@ pub enum UpstreamError {
     PrimaryLacks { missing: String },
     /// A new primary is followed by GTID only: its files and positions are not binraft's.
     NewPrimaryNeedsGtid,
+    /// A GTID dump began in the primary's `next` while binraft's copy of `file` lacks its end
+    /// (the ROTATE or STOP written while binraft was away, which a GTID dump does not send):
+    /// the next session asks for it by file and position, from where the copy ends.
+    TailMissing { file: String, next: String },
 }
 
 impl UpstreamError {
@@ -154,6 +158,7 @@ impl std::fmt::Display for UpstreamError {
                 f,
                 "the new primary lacks transactions binraft holds ({missing}): it is not a promoted replica of the old primary, or it is behind; binraft does not follow it"
             ),
+            UpstreamError::TailMissing { file, next } => write!(f, "the primary went on in {next} while binraft's {file} has no end yet: fetching it by file and position"),
             UpstreamError::NewPrimaryNeedsGtid => f.write_str("a new primary is followed by GTID: CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos (MariaDB) or MASTER_AUTO_POSITION=1 (MySQL)"),
         }
     }

@@ -546,6 +546,14 @@ impl UpstreamSession {
             (EventBody::Rotate(r), true) => {
                 // The stream (re)starts in this file.
                 let name = String::from_utf8_lossy(&r.next_file).into_owned();
+                if let (None, Resume::At { file, .. }, true) = (&self.file, &self.resume, self.gtid_mode()) {
+                    // A GTID dump starts past the store's last file, which has no end: that
+                    // end (a ROTATE or STOP) only a dump by file and position sends.
+                    if *file != name && self.stored.contains_key(file) && !self.stored.contains_key(&name) {
+                        let e = UpstreamError::TailMissing { file: file.clone(), next: name };
+                        return self.fail(e);
+                    }
+                }
                 if self.next_file.as_deref() == Some(name.as_str()) {
                     self.next_file = None;
                 }
