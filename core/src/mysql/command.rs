@@ -127,7 +127,9 @@ impl Command {
                 let n = r.u32("file_len")?;
                 let file = text(r.take(n as usize, "file")?);
                 let position = r.u64("position")?;
-                let (gtids, gtid_format) = if flags & dump_flags::THROUGH_GTID != 0 {
+                // The set is read whatever the flags say, as MySQL 5.6 to 9.x read it: a client
+                // that sends it without BINLOG_THROUGH_GTID still means it.
+                let (gtids, gtid_format) = if r.remaining() > 0 || flags & dump_flags::THROUGH_GTID != 0 {
                     let n = r.u32("gtid_data_len")?;
                     let data = r.take(n as usize, "gtid_data")?;
                     GtidSet::decode(data).map_err(|e| CommandError::BadGtidSet(e.to_string()))?
@@ -193,6 +195,25 @@ impl Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gtid_set_without_through_gtid_is_read_as_mysql_reads_it() {
+        let gtids = GtidSet::parse("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5").unwrap();
+        let mut payload = vec![COM_BINLOG_DUMP_GTID];
+        payload.extend_from_slice(&0u16.to_le_bytes());
+        payload.extend_from_slice(&7u32.to_le_bytes());
+        payload.extend_from_slice(&0u32.to_le_bytes());
+        payload.extend_from_slice(&4u64.to_le_bytes());
+        let mut set = Vec::new();
+        gtids.encode(BinaryFormat::Untagged, &mut set);
+        payload.extend_from_slice(&(set.len() as u32).to_le_bytes());
+        payload.extend_from_slice(&set);
+        let Ok(Command::BinlogDumpGtid(d)) = Command::decode(&payload) else { panic!() };
+        assert_eq!((d.flags, d.gtids), (0, gtids));
+        // Nothing after the position: no set.
+        let Ok(Command::BinlogDumpGtid(d)) = Command::decode(&payload[..payload.len() - set.len() - 4]) else { panic!() };
+        assert!(d.gtids.is_empty());
+    }
 
     #[test]
     fn commands_round_trip() {

@@ -204,7 +204,10 @@ impl Dump {
                         files[idx].name, files[idx].name, files[idx].name
                     )));
                 }
-                let start = u32::try_from(pos.max(4)).map_err(|_| past_log_pos_max(&files[idx].name, pos))?;
+                if pos < 4 {
+                    return Err(ServerError::binlog("Client requested master to start replication from position < 4"));
+                }
+                let start = u32::try_from(pos).map_err(|_| past_log_pos_max(&files[idx].name, pos))?;
                 (idx, start, None)
             }
             DumpStart::MariaGtid(state) => {
@@ -442,6 +445,16 @@ impl Dump {
         }
         if at_end {
             let last = self.file_idx + 1 == self.files.len();
+            let f = &self.files[self.file_idx];
+            if !self.buf.is_empty() && (!last || f.closed) {
+                // The part of an event that ends the file and never grows: the dump started
+                // inside an event, as MariaDB answers it.
+                let (name, at, end) = (f.name.clone(), self.buf_offset, f.complete_end);
+                self.finish(DumpOutput::Error(ServerError::binlog(format!(
+                    "binlog truncated in the middle of event; consider out of disk space on master; the first event '{name}' at {at}, the last event read from '{name}' at {at}, the last byte read from '{name}' at {end}."
+                ))));
+                return;
+            }
             if self.cfg.non_blocking && last {
                 self.finish(DumpOutput::Eof);
             } else if self.file_done() {

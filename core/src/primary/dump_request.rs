@@ -53,7 +53,8 @@ impl DumpRequest {
                 };
                 (start, d.flags, d.server_id)
             }
-            DumpCommand::Gtid(d) if d.flags & dump_flags::THROUGH_GTID != 0 => (DumpStart::MySqlGtid(d.gtids.clone()), d.flags, d.server_id),
+            // By its GTID set whenever it has one (MySQL reads the set whatever the flags say).
+            DumpCommand::Gtid(d) if d.flags & dump_flags::THROUGH_GTID != 0 || !d.gtids.is_empty() => (DumpStart::MySqlGtid(d.gtids.clone()), d.flags, d.server_id),
             DumpCommand::Gtid(d) => (DumpStart::FilePos { file: d.file.clone(), pos: d.position }, d.flags, d.server_id),
         };
         let replica_checksum = match var("master_binlog_checksum") {
@@ -147,14 +148,19 @@ mod tests {
     }
 
     #[test]
-    fn a_gtid_dump_reads_its_set_only_through_gtid() {
+    fn a_gtid_dump_goes_by_its_set_whatever_its_flags() {
         let through = DumpRequest::read(DumpCommand::Gtid(&gtid(dump_flags::THROUGH_GTID)), &BTreeMap::new(), 1).unwrap();
         assert_eq!(through.start, DumpStart::MySqlGtid(gtid(0).gtids));
         assert_eq!(through.replica_server_id, 6);
-        let plain = DumpRequest::read(DumpCommand::Gtid(&gtid(0)), &BTreeMap::new(), 1).unwrap();
+        // Flags 0 with a set: by the set, as MySQL does.
+        let flags_zero = DumpRequest::read(DumpCommand::Gtid(&gtid(0)), &BTreeMap::new(), 1).unwrap();
+        assert_eq!(flags_zero.start, DumpStart::MySqlGtid(gtid(0).gtids));
+        // No set: by file and position.
+        let no_set = BinlogDumpGtid { gtids: GtidSet::new(), ..gtid(0) };
+        let plain = DumpRequest::read(DumpCommand::Gtid(&no_set), &BTreeMap::new(), 1).unwrap();
         assert_eq!(plain.start, DumpStart::FilePos { file: "mysql-bin.000003".into(), pos: 567 });
         // A MariaDB connect state is for COM_BINLOG_DUMP only.
         let v = vars(&[("slave_connect_state", "0-1-16")]);
-        assert_eq!(DumpRequest::read(DumpCommand::Gtid(&gtid(0)), &v, 1).unwrap().start, plain.start);
+        assert_eq!(DumpRequest::read(DumpCommand::Gtid(&no_set), &v, 1).unwrap().start, plain.start);
     }
 }
