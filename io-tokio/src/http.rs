@@ -10,6 +10,14 @@
 //!   serves replicas, does not vote); `POST /v1/members/{id}/promote`: a learner becomes a
 //!   voter; `DELETE /v1/members/{id}`: a member leaves. Sent to any node: a follower forwards
 //!   it to the leader. 200 with what was done, 409 with why not.
+//! - `GET /v1/ready`: 200 once the node serves everything committed (it knows a leader, or is
+//!   a single node, and has applied what it knows committed); 503 with why not;
+//! - `POST /v1/upstream` `{"host", "port", "user", "password", "use_gtid", "heartbeat_ms",
+//!   "connect_retry_s", "ssl", "ssl_ca"}` (each optional, as CHANGE MASTER TO's options), and
+//!   `POST /v1/upstream/start`, `POST /v1/upstream/stop`: the primary binraft pulls from;
+//! - `POST /v1/purge` `{"to": "FILE"}` or `{"before": "YYYY-MM-DD hh:mm:ss"}`: PURGE BINARY
+//!   LOGS. The upstream and purge calls are the admin SQL statements' (in a cluster through the
+//!   log, on every member): 200, 400 for a bad request, 409 with the server's error.
 
 use crate::cluster::members as members_api;
 use crate::server::Node;
@@ -31,6 +39,11 @@ pub async fn serve(listener: tokio::net::TcpListener, node: Arc<Node>) {
         .route("/v1/members", axum::routing::post(add_member))
         .route("/v1/members/{id}/promote", axum::routing::post(promote_member))
         .route("/v1/members/{id}", axum::routing::delete(remove_member))
+        .route("/v1/ready", get(ready))
+        .route("/v1/upstream", axum::routing::post(change_upstream))
+        .route("/v1/upstream/start", axum::routing::post(start_upstream))
+        .route("/v1/upstream/stop", axum::routing::post(stop_upstream))
+        .route("/v1/purge", axum::routing::post(purge))
         .with_state(node);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("http api: {e}");
@@ -69,6 +82,136 @@ async fn health(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
         Some(c) if c.stopped().is_some() => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"healthy": false, "error": c.stopped()}))).into_response(),
         _ => Json(json!({"healthy": true})).into_response(),
     }
+}
+
+async fn ready(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    let not_ready = |why: String| (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "why": why}))).into_response();
+    if let Some(c) = &node.cluster {
+        if let Some(e) = c.stopped() {
+            return not_ready(format!("raft stopped: {e}"));
+        }
+        let m = c.metrics();
+        if m.current_leader.is_none() {
+            return not_ready("no leader known".into());
+        }
+        let (committed, applied) = (m.local_committed.map(|l| l.index), m.last_applied.map(|l| l.index));
+        if applied < committed {
+            return not_ready(format!("applying: {} of {} entries", applied.unwrap_or(0), committed.unwrap_or(0)));
+        }
+        if c.catch_up.lock().is_ok_and(|p| p.is_some()) {
+            return not_ready("receiving a snapshot".into());
+        }
+    }
+    Json(json!({"ready": true})).into_response()
+}
+
+/// CHANGE MASTER TO's options, as JSON: each optional.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Upstream {
+    host: Option<String>,
+    port: Option<u16>,
+    user: Option<String>,
+    password: Option<String>,
+    use_gtid: Option<bool>,
+    heartbeat_ms: Option<u64>,
+    connect_retry_s: Option<u64>,
+    ssl: Option<bool>,
+    ssl_ca: Option<String>,
+}
+
+/// A string as an SQL literal.
+fn quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// Runs an admin statement, as admin SQL runs it: 200, 400 if it does not parse, 409 with the
+/// server's error. Its text is never logged (a CHANGE MASTER may hold a password).
+async fn admin_statement(node: &Node, sql: &str) -> Response {
+    let cmd = match binraft_core::primary::admin::parse_command(sql) {
+        Some(Ok(cmd)) => cmd,
+        Some(Err(e)) => return (StatusCode::BAD_REQUEST, Json(json!({"error": e.to_server_error(sql).message}))).into_response(),
+        None => return (StatusCode::BAD_REQUEST, Json(json!({"error": "not an admin statement"}))).into_response(),
+    };
+    match node.admin(cmd).await {
+        Ok(()) => Json(json!({"ok": true})).into_response(),
+        Err(e) => {
+            tracing::warn!(errno = e.code, "http api: refused: {}", e.message);
+            (StatusCode::CONFLICT, Json(json!({"error": e.message, "errno": e.code}))).into_response()
+        }
+    }
+}
+
+async fn change_upstream(State(node): State<Arc<Node>>, headers: HeaderMap, body: Result<Json<Upstream>, axum::extract::rejection::JsonRejection>) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    let Json(u) = match body {
+        Ok(b) => b,
+        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"error": format!("expected CHANGE MASTER TO's options as JSON: {e}")}))).into_response(),
+    };
+    let mut opts = Vec::new();
+    let mut text = |name: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            opts.push(format!("{name}={}", quoted(v)));
+        }
+    };
+    text("MASTER_HOST", &u.host);
+    text("MASTER_USER", &u.user);
+    text("MASTER_PASSWORD", &u.password);
+    text("MASTER_SSL_CA", &u.ssl_ca);
+    for (name, v) in [("MASTER_PORT", u.port.map(u64::from)), ("MASTER_CONNECT_RETRY", u.connect_retry_s), ("MASTER_SSL", u.ssl.map(u64::from))] {
+        if let Some(v) = v {
+            opts.push(format!("{name}={v}"));
+        }
+    }
+    if let Some(ms) = u.heartbeat_ms {
+        opts.push(format!("MASTER_HEARTBEAT_PERIOD={}.{:03}", ms / 1000, ms % 1000));
+    }
+    if let Some(g) = u.use_gtid {
+        opts.push(format!("MASTER_USE_GTID={}", if g { "slave_pos" } else { "no" }));
+    }
+    if opts.is_empty() {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "no option given"}))).into_response();
+    }
+    admin_statement(&node, &format!("CHANGE MASTER TO {}", opts.join(", "))).await
+}
+
+async fn start_upstream(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    admin_statement(&node, "START SLAVE").await
+}
+
+async fn stop_upstream(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    admin_statement(&node, "STOP SLAVE").await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Purge {
+    to: Option<String>,
+    before: Option<String>,
+}
+
+async fn purge(State(node): State<Arc<Node>>, headers: HeaderMap, body: Result<Json<Purge>, axum::extract::rejection::JsonRejection>) -> Response {
+    if let Some(r) = refuse_unless_admin(&node, &headers) {
+        return r;
+    }
+    let sql = match body {
+        Ok(Json(Purge { to: Some(f), before: None })) => format!("PURGE BINARY LOGS TO {}", quoted(&f)),
+        Ok(Json(Purge { to: None, before: Some(t) })) => format!("PURGE BINARY LOGS BEFORE {}", quoted(&t)),
+        Ok(_) => return (StatusCode::BAD_REQUEST, Json(json!({"error": "give one of \"to\" (a file) or \"before\" (YYYY-MM-DD hh:mm:ss)"}))).into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"error": format!("expected {{\"to\": FILE}} or {{\"before\": TIME}}: {e}")}))).into_response(),
+    };
+    admin_statement(&node, &sql).await
 }
 
 #[derive(serde::Deserialize)]

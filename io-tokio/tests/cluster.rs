@@ -278,6 +278,8 @@ fn a_learner_added_mid_stream_catches_up_by_snapshot_and_serves_a_replica() {
     wait_caught_up(&ms, &p);
     let s4 = ms[3].status().unwrap();
     assert_eq!(s4["role"], "learner", "{s4}");
+    let (code, answer) = call(&ms[3], "GET", "/v1/ready", None);
+    assert_eq!(code, 200, "{answer}");
     let log4 = ms[3].node.log();
     assert!(log4.contains("snapshot installed") && log4.contains("catching up by snapshot: file received"), "the learner did not start from a snapshot:\n{log4}");
     assert_eq!(s4["catching_up"], Value::Null, "{s4}");
@@ -507,7 +509,13 @@ fn change_master_and_stop_slave_on_any_member_hold_for_the_whole_cluster() {
     let mut ms = cluster(&work, &p, 3, &[]);
     let leader = wait_leader(&ms, Duration::from_secs(30));
     let follower = (leader + 1) % 3;
-    admin_sql(&ms[follower], "STOP SLAVE").unwrap();
+    // STOP SLAVE through the HTTP API; a change while running refused first, with the errno.
+    let (code, answer) = call(&ms[follower], "POST", "/v1/upstream", Some(r#"{"heartbeat_ms": 2000}"#));
+    assert_eq!((code, answer["errno"].as_u64()), (409, Some(1198)), "{answer}");
+    let (code, answer) = call(&ms[follower], "POST", "/v1/upstream", Some(r#"{"heartbeat": 2}"#));
+    assert_eq!(code, 400, "{answer}");
+    let (code, answer) = call(&ms[follower], "POST", "/v1/upstream/stop", None);
+    assert_eq!(code, 200, "{answer}");
     assert_eq!(wait_upstream(&ms, "No"), leader);
     admin_sql(&ms[follower], "CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD=2").unwrap();
     for m in &ms {
@@ -520,7 +528,8 @@ fn change_master_and_stop_slave_on_any_member_hold_for_the_whole_cluster() {
     // A statement binraft cannot carry out is refused with the server's error.
     let refused = admin_sql(&ms[follower], "CHANGE MASTER TO MASTER_LOG_POS=4").unwrap_err();
     assert!(refused.contains("1064"), "{refused}");
-    admin_sql(&ms[(leader + 2) % 3], "START SLAVE").unwrap();
+    let (code, answer) = call(&ms[(leader + 2) % 3], "POST", "/v1/upstream/start", None);
+    assert_eq!(code, 200, "{answer}");
     wait_upstream(&ms, "Yes");
     p.sql("CREATE DATABASE after_start; CREATE TABLE after_start.t (id INT PRIMARY KEY); INSERT INTO after_start.t VALUES (1)");
     wait_caught_up(&ms, &p);
@@ -694,7 +703,10 @@ fn purge_and_retention_go_through_the_log_and_spare_what_any_replica_reads() {
         assert!(!ms.iter().any(|m| m.node.store().join(gone).exists()), "{gone} is still on a member");
     }
     // PURGE on a follower: every member purges; a restarted member keeps them purged.
-    admin_sql(&ms[a], &format!("PURGE BINARY LOGS TO '{}'", kept[3])).unwrap();
+    let (code, answer) = call(&ms[a], "POST", "/v1/purge", Some(&format!(r#"{{"to": "{}"}}"#, kept[3])));
+    assert_eq!(code, 200, "{answer}");
+    let (code, answer) = call(&ms[a], "POST", "/v1/purge", Some(r#"{"to": "nowhere.000001"}"#));
+    assert_eq!((code, answer["errno"].as_u64()), (409, Some(1373)), "{answer}");
     wait_indexes(&ms, "PURGE TO the last file on every member", |f| f == &kept[3..]);
     ms[b].node.kill9();
     ms[b].node.restart();
