@@ -189,6 +189,15 @@ fn wait_caught_up(port: u16, pos: &str) {
     }
 }
 
+/// Waits until the MariaDB relay has applied up to `pos`.
+fn wait_relay(relay: &MariaDb, pos: &str) {
+    let t = Instant::now();
+    while relay.sql("SELECT @@gtid_slave_pos") != pos {
+        assert!(t.elapsed() < Duration::from_secs(30), "relay did not catch up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Part 1b: `k` readers following binraft while a writer commits `n` transactions on the
 /// primary; the primary's commit rate, and each reader's transactions/s and p99 latency.
 fn follow(rt: &tokio::runtime::Runtime, p: &MariaDb, bport: u16, n: u64, k: usize) -> (f64, Vec<(f64, Duration)>) {
@@ -220,8 +229,12 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
     ));
     let relay = MariaDb::start("bench-relay", &["--server-id=2".into(), "--log-bin=relay-bin".into(), "--log-slave-updates".into(), "--gtid-strict-mode=1".into()]);
     relay.sql(&format!("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='{USER}', MASTER_PASSWORD='{PASSWORD}', MASTER_USE_GTID=slave_pos; START SLAVE", p.port));
-    let bport = free_port();
-    let _b = binraft(&w.join("store"), bport, &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
+    let (bport, bhttp) = (free_port(), free_port());
+    let _b = binraft(
+        &w.join("store"),
+        bport,
+        &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into(), "--http-listen".into(), format!("127.0.0.1:{bhttp}")],
+    );
     // And a 3-node cluster, its reader on a follower.
     let members = cluster(&w.join("cluster"), p.port);
     let leader = cluster_leader(&members, None);
@@ -230,11 +243,7 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
     // binraft too, or its reader may ask before binraft has its first file (error 1236).
     wait_caught_up(bport, &start_pos);
     wait_caught_up(follower_port, &start_pos);
-    let t = Instant::now();
-    while relay.sql("SELECT @@gtid_slave_pos") != start_pos {
-        assert!(t.elapsed() < Duration::from_secs(30), "relay did not catch up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_relay(&relay, &start_pos);
     let base = gtid_seq(&start_pos);
     let upto = base + n;
     let paths = [
@@ -283,6 +292,20 @@ fn latency(rt: &tokio::runtime::Runtime, n: u64) {
         cluster_added.0 / relay_added.0.max(1e-9),
         cluster_added.1 / relay_added.1.max(1e-9)
     );
+    // Commit latency on this paced workload (each transaction about a batch of its own).
+    let one = commit_quantiles(bhttp);
+    let three = commit_quantiles(members[cluster_leader(&members, None)].http);
+    let fsync = fsync_latency(&w, 1000);
+    println!(
+        "commit latency, receipt from the primary to committed (bucket upper bounds, buckets a quarter apart): 1 node p50 {:.3} ms, p99 {:.3} ms ({} batches); 3 nodes (on a majority) p50 {:.3} ms, p99 {:.3} ms ({} batches)",
+        ms(one.0),
+        ms(one.1),
+        one.2,
+        ms(three.0),
+        ms(three.1),
+        three.2
+    );
+    println!("this disk, 4 KiB written and fdatasync'd: p50 {:.3} ms, p99 {:.3} ms; the cluster's p99 against one fsync's p99 + 1 ms: {:.2}", ms(fsync.0), ms(fsync.1), ms(three.1) / (ms(fsync.1) + 1.0));
     drop(members);
 
     // Replicas following the live workload through binraft: 1, then 50 at once.
@@ -604,9 +627,81 @@ fn cluster(dir: &Path, src_port: u16) -> Vec<Member> {
     members
 }
 
+/// The binraft the bench starts: this build's, or the baseline's while [`before_after`] runs it.
+static EXE: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+fn exe() -> PathBuf {
+    EXE.lock().unwrap().clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_binraft")))
+}
+
+/// `BINRAFT_BASELINE=/path/to/an/older/binraft`: the added latency (part 1's three paths) and
+/// the ingest (part 2) of that binary and of this build, alternately, twice each, in this run;
+/// then this build / the baseline.
+fn before_after(rt: &tokio::runtime::Runtime, baseline: PathBuf, n: u64) {
+    println!("\nbefore/after: {} (baseline) and this build, alternately, twice each", baseline.display());
+    let p = MariaDb::start("bench-ba-primary", &["--log-bin=primary-bin".into(), "--server-id=1".into(), "--binlog-format=ROW".into(), "--gtid-strict-mode=1".into()]);
+    p.sql(&format!(
+        "CREATE USER {USER}@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON *.* TO {USER}@'%'; CREATE DATABASE b; CREATE TABLE b.t (id INT PRIMARY KEY AUTO_INCREMENT, payload VARCHAR(255))"
+    ));
+    let relay = MariaDb::start("bench-ba-relay", &["--server-id=2".into(), "--log-bin=relay-bin".into(), "--log-slave-updates".into(), "--gtid-strict-mode=1".into()]);
+    relay.sql(&format!("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='{USER}', MASTER_PASSWORD='{PASSWORD}', MASTER_USE_GTID=slave_pos; START SLAVE", p.port));
+    // (added p50 / relay's, added p99 / relay's, small MB/s, large MB/s) of each run.
+    let mut rows: Vec<(bool, [f64; 4])> = Vec::new();
+    for round in 0..4 {
+        let is_baseline = round % 2 == 0;
+        *EXE.lock().unwrap() = is_baseline.then(|| baseline.clone());
+        let w = work_dir(&format!("before-after-{round}"));
+        let bport = free_port();
+        let b = binraft(&w.join("store"), bport, &["--primary".into(), format!("127.0.0.1:{}", p.port), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
+        let start_pos = p.sql("SELECT @@gtid_binlog_pos");
+        wait_caught_up(bport, &start_pos);
+        wait_relay(&relay, &start_pos);
+        let base = gtid_seq(&start_pos);
+        let ports = [p.port, relay.port, bport];
+        let receipts: Vec<Arc<Mutex<Receipts>>> = ports.iter().map(|_| Arc::default()).collect();
+        let commits = run_workload(rt, p.port, &ports, &start_pos, n, &receipts);
+        let lat = |i: usize| -> Vec<Duration> {
+            let r = receipts[i].lock().unwrap();
+            (base + 1..=base + n).map(|s| r.at[&s].saturating_duration_since(commits[&s])).collect()
+        };
+        let direct = lat(0);
+        let added = |i: usize| -> (Duration, Duration) {
+            let mut a: Vec<Duration> = lat(i).iter().zip(&direct).map(|(x, d)| x.saturating_sub(*d)).collect();
+            (percentile(&mut a, 0.5), percentile(&mut a, 0.99))
+        };
+        let (relay_added, ours) = (added(1), added(2));
+        drop(b);
+        let small = ingest(20_000, false);
+        let large = ingest(2_000, true);
+        let row = [ours.0.as_secs_f64() / relay_added.0.as_secs_f64().max(1e-9), ours.1.as_secs_f64() / relay_added.1.as_secs_f64().max(1e-9), small, large];
+        println!(
+            "{:<10} added latency / the relay's: p50 {:.2}, p99 {:.2}; ingest: small {:.0} MB/s, large {:.0} MB/s",
+            if is_baseline { "baseline" } else { "this build" },
+            row[0],
+            row[1],
+            row[2],
+            row[3]
+        );
+        rows.push((is_baseline, row));
+        let _ = std::fs::remove_dir_all(&w);
+    }
+    *EXE.lock().unwrap() = None;
+    let mean = |baseline: bool, k: usize| {
+        let v: Vec<f64> = rows.iter().filter(|r| r.0 == baseline).map(|r| r.1[k]).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    println!(
+        "this build / the baseline (means of two runs each): added latency p50 {:.2}, p99 {:.2} (lower is better); ingest small {:.2}, large {:.2} (higher is better)",
+        mean(false, 0) / mean(true, 0),
+        mean(false, 1) / mean(true, 1),
+        mean(false, 2) / mean(true, 2),
+        mean(false, 3) / mean(true, 3)
+    );
+}
+
 /// A binraft on `store` listening on `port`, with its server id and the rest in `extra`.
 fn binraft_as(store: &Path, port: u16, extra: &[String]) -> Binraft {
-    let mut child = Proc::new(env!("CARGO_BIN_EXE_binraft"))
+    let mut child = Proc::new(exe())
         .args(["run", "--user", "bench:bench", "--admin", "admin:admin", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
@@ -684,8 +779,23 @@ fn fsync_latency(dir: &Path, n: usize) -> (Duration, Duration) {
 /// A replica of the member on `port` that reads its store and then waits: when its connection
 /// ends, `(node, when)` goes into `gone`.
 async fn watch(port: u16, node: usize, gone: Arc<Mutex<Vec<(usize, Instant)>>>) {
-    let mut c = Conn::open(port, USER, PASSWORD).await;
-    c.query("SET @master_binlog_checksum= @@global.binlog_checksum").await;
+    // A member just restarted may reset the first connections: until one is a dump, try again.
+    let mut c = None;
+    for _ in 0..100 {
+        let Ok(stream) = TcpStream::connect(("127.0.0.1", port)).await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let client = ClientConn::new(ClientConfig { user: USER.into(), password: PASSWORD.into(), max_packet: 1 << 30, tls: false });
+        let mut conn = Conn { stream, client, buf: vec![0; 1 << 20] };
+        if logged_in(&mut conn).await {
+            c = Some(conn);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // None attached (the cluster is going away): nothing to watch.
+    let Some(mut c) = c else { return };
     c.client.send_command(&Command::BinlogDump(BinlogDump { position: 4, flags: 0, server_id: 8000 + node as u32, file: "primary-bin.000001".into() }));
     'session: loop {
         while let Some(o) = c.client.poll_output() {
@@ -701,6 +811,23 @@ async fn watch(port: u16, node: usize, gone: Arc<Mutex<Vec<(usize, Instant)>>>) 
         }
     }
     gone.lock().unwrap().push((node, Instant::now()));
+}
+
+/// Reads the greeting and logs in, without panicking: whether it worked.
+async fn logged_in(c: &mut Conn) -> bool {
+    loop {
+        while let Some(o) = c.client.poll_output() {
+            match o {
+                ClientOutput::Send(b) if c.stream.write_all(&b).await.is_ok() => {}
+                ClientOutput::Ready(_) => return true,
+                _ => return false,
+            }
+        }
+        match c.stream.read(&mut c.buf).await {
+            Ok(n) if n > 0 => c.client.handle_bytes(&c.buf[..n]),
+            _ => return false,
+        }
+    }
 }
 
 /// Waits until `file` in each of `dirs` is `bytes` long.
@@ -739,30 +866,19 @@ fn cluster_part(rt: &tokio::runtime::Runtime, n: u64, kills: usize) {
         let steady = t1.elapsed().as_secs_f64().max(1e-6);
         ((bytes - len1) as f64 / tx as f64 / steady, (bytes - len1) as f64 / steady / 1e6)
     };
-    let (one, one_commit) = {
-        let (dst, http) = (free_port(), free_port());
+    let one = {
+        let dst = free_port();
         let t = Instant::now();
-        let args = ["--primary".into(), format!("127.0.0.1:{src_port}"), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into(), "--http-listen".into(), format!("127.0.0.1:{http}")];
-        let _b = binraft(&w.join("single"), dst, &args);
-        (measure(vec![w.join("single")], t), commit_quantiles(http))
+        let _b = binraft(&w.join("single"), dst, &["--primary".into(), format!("127.0.0.1:{src_port}"), "--primary-user".into(), USER.into(), "--primary-password".into(), PASSWORD.into()]);
+        measure(vec![w.join("single")], t)
     };
     let t = Instant::now();
     let mut members = cluster(&w, src_port);
     let three = measure((1..=3).map(|i| w.join(format!("node{i}"))).collect(), t);
-    let three_commit = commit_quantiles(members[cluster_leader(&members, None)].http);
-    let fsync = fsync_latency(&w, 1000);
-    println!("{:<38} {:>9} {:>8} {:>16} {:>16}", "", "tx/s", "MB/s", "commit p50 ms", "commit p99 ms");
-    println!("{:<38} {:>9.0} {:>8.1} {:>16.3} {:>16.3}", "1 node", one.0, one.1, ms(one_commit.0), ms(one_commit.1));
-    println!("{:<38} {:>9.0} {:>8.1} {:>16.3} {:>16.3}", "3 nodes", three.0, three.1, ms(three_commit.0), ms(three_commit.1));
-    println!("{:<38} {:>9} {:>8} {:>16.3} {:>16.3}", "this disk: 4 KiB + fdatasync", "", "", ms(fsync.0), ms(fsync.1));
-    println!("3 nodes / 1 node: {:.2} ({n} transactions of {tx} bytes; all on this machine's one disk and two cores)", three.0 / one.0);
-    println!(
-        "commit latency (receipt to committed, per batch of {} and {} batches; bucket upper bounds): 3 nodes p99 {:.3} ms against one fsync's p99 + 1 ms = {:.3} ms",
-        one_commit.2,
-        three_commit.2,
-        ms(three_commit.1),
-        ms(fsync.1) + 1.0
-    );
+    println!("{:<38} {:>9} {:>8}", "", "tx/s", "MB/s");
+    println!("{:<38} {:>9.0} {:>8.1}", "1 node", one.0, one.1);
+    println!("{:<38} {:>9.0} {:>8.1}", "3 nodes", three.0, three.1);
+    println!("3 nodes / 1 node: {:.2} ({n} transactions of {tx} bytes; all on this machine's one disk and two cores; commit latency: part 1)", three.0 / one.0);
 
     // Failover, with a replica on every member: those on the members that stay must not notice.
     let gone: Arc<Mutex<Vec<(usize, Instant)>>> = Arc::default();
@@ -822,6 +938,9 @@ fn main() {
     let only: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let part = |n: u32| only.is_empty() || only.contains(&n);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    if let Some(baseline) = std::env::var_os("BINRAFT_BASELINE") {
+        return before_after(&rt, PathBuf::from(baseline), 2000);
+    }
     if part(1) {
         latency(&rt, 2000);
     }
