@@ -54,6 +54,9 @@ struct Local {
     files: BTreeMap<String, Vec<u8>>,
     /// The last GTID per domain.
     gtids: BTreeMap<u32, (u32, u64)>,
+    /// The last session ended with TailMissing: the next one goes by file and position, as
+    /// binraft's own upstream does, to fetch the end of the last file.
+    by_position_once: bool,
 }
 
 impl Local {
@@ -125,7 +128,7 @@ async fn session(spec: &ReplicaSpec, node: usize, local: &mut Local, log: &Repli
         server_id: spec.server_id,
         heartbeat_period_ms: 500,
         tls: false,
-        use_gtid: spec.by_gtid,
+        use_gtid: spec.by_gtid && !std::mem::take(&mut local.by_position_once),
         login_timeout_ms: 5_000,
         own_layout: false,
     };
@@ -185,7 +188,10 @@ async fn session(spec: &ReplicaSpec, node: usize, local: &mut Local, log: &Repli
                         log.lock().verify_failures.push(format!("node {node} sent again {file} at {offset}, which differs from what this replica holds"));
                     }
                 }
-                UpstreamOutput::Failed(e) => return format!("failed: {e}"),
+                UpstreamOutput::Failed(e) => {
+                    local.by_position_once = matches!(e, binraft_core::upstream::UpstreamError::TailMissing { .. });
+                    return format!("failed: {e}");
+                }
                 UpstreamOutput::StartTls => return "TLS asked for".into(),
             }
         }
