@@ -171,7 +171,7 @@ pub(crate) async fn retain(node: Arc<Node>, retention: binraft_core::store::binl
         if node.cluster.as_ref().is_some_and(|c| c.role() != "leader") {
             continue;
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = crate::server::now_secs();
         let files = node.store.files();
         if retention.purgeable(&files, now, &|_| false) == 0 {
             continue;

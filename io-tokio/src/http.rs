@@ -123,6 +123,15 @@ struct Upstream {
     ssl_ca: Option<String>,
 }
 
+/// A request's JSON body, or what was `expected` and why it is not that.
+fn json_body<T>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>, expected: &str) -> Result<T, String> {
+    body.map(|Json(b)| b).map_err(|e| format!("expected {expected}: {e}"))
+}
+
+fn bad_request(why: impl std::fmt::Display) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": why.to_string()}))).into_response()
+}
+
 /// A string as an SQL literal.
 fn quoted(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
@@ -149,9 +158,9 @@ async fn change_upstream(State(node): State<Arc<Node>>, headers: HeaderMap, body
     if let Some(r) = refuse_unless_admin(&node, &headers) {
         return r;
     }
-    let Json(u) = match body {
-        Ok(b) => b,
-        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"error": format!("expected CHANGE MASTER TO's options as JSON: {e}")}))).into_response(),
+    let u = match json_body(body, "CHANGE MASTER TO's options as JSON") {
+        Ok(u) => u,
+        Err(why) => return bad_request(why),
     };
     let mut opts = Vec::new();
     let mut text = |name: &str, v: &Option<String>| {
@@ -205,11 +214,11 @@ async fn purge(State(node): State<Arc<Node>>, headers: HeaderMap, body: Result<J
     if let Some(r) = refuse_unless_admin(&node, &headers) {
         return r;
     }
-    let sql = match body {
-        Ok(Json(Purge { to: Some(f), before: None })) => format!("PURGE BINARY LOGS TO {}", quoted(&f)),
-        Ok(Json(Purge { to: None, before: Some(t) })) => format!("PURGE BINARY LOGS BEFORE {}", quoted(&t)),
-        Ok(_) => return (StatusCode::BAD_REQUEST, Json(json!({"error": "give one of \"to\" (a file) or \"before\" (YYYY-MM-DD hh:mm:ss)"}))).into_response(),
-        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"error": format!("expected {{\"to\": FILE}} or {{\"before\": TIME}}: {e}")}))).into_response(),
+    let sql = match json_body(body, r#"{"to": FILE} or {"before": TIME}"#) {
+        Ok(Purge { to: Some(f), before: None }) => format!("PURGE BINARY LOGS TO {}", quoted(&f)),
+        Ok(Purge { to: None, before: Some(t) }) => format!("PURGE BINARY LOGS BEFORE {}", quoted(&t)),
+        Ok(_) => return bad_request("give one of \"to\" (a file) or \"before\" (YYYY-MM-DD hh:mm:ss)"),
+        Err(why) => return bad_request(why),
     };
     admin_statement(&node, &sql).await
 }
@@ -224,9 +233,9 @@ async fn add_member(State(node): State<Arc<Node>>, headers: HeaderMap, body: Res
     if let Some(r) = refuse_unless_admin(&node, &headers) {
         return r;
     }
-    let Json(m) = match body {
-        Ok(b) => b,
-        Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"error": format!("expected {{\"node_id\": N, \"addr\": \"HOST:PORT\"}}: {e}")}))).into_response(),
+    let m = match json_body(body, r#"{"node_id": N, "addr": "HOST:PORT"}"#) {
+        Ok(m) => m,
+        Err(why) => return bad_request(why),
     };
     if m.node_id == 0 || m.addr.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "node_id must be 1 or more, addr HOST:PORT"}))).into_response();

@@ -263,7 +263,7 @@ fn secs_ceil(ms: u64) -> String {
     ms.div_ceil(1000).to_string()
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 

@@ -485,18 +485,22 @@ fn wait_upstream(ms: &[Member], state: &str) -> usize {
     wait_member(ms, &format!("the leader's upstream never became {state}"), |s| s["role"] == "leader" && s["upstream"]["state"] == state)
 }
 
-/// The first live member whose status satisfies `ok`, within 30 s.
-fn wait_member(ms: &[Member], what: &str, ok: impl Fn(&Value) -> bool) -> usize {
+/// Calls `f` until it gives something, every `step`; fails with `why()` after `within`.
+fn poll<T>(within: Duration, step: Duration, mut f: impl FnMut() -> Option<T>, why: impl Fn() -> String) -> T {
     let t = Instant::now();
     loop {
-        for (i, m) in ms.iter().enumerate().filter(|(_, m)| m.alive) {
-            if m.status().is_ok_and(|s| ok(&s)) {
-                return i;
-            }
+        if let Some(v) = f() {
+            return v;
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "{what}\n{}", logs(ms));
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(t.elapsed() < within, "{}", why());
+        std::thread::sleep(step);
     }
+}
+
+/// The first live member whose status satisfies `ok`, within 30 s.
+fn wait_member(ms: &[Member], what: &str, ok: impl Fn(&Value) -> bool) -> usize {
+    let found = || ms.iter().enumerate().filter(|(_, m)| m.alive).find(|(_, m)| m.status().is_ok_and(|s| ok(&s))).map(|(i, _)| i);
+    poll(Duration::from_secs(30), Duration::from_millis(50), found, || format!("{what}\n{}", logs(ms)))
 }
 
 /// CHANGE MASTER TO and START / STOP SLAVE asked of a follower go through the log: every
@@ -651,15 +655,9 @@ fn index_of(m: &Member) -> Vec<String> {
 }
 
 fn wait_indexes(ms: &[Member], what: &str, ok: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let t = Instant::now();
-    loop {
-        let all: Vec<Vec<String>> = ms.iter().map(index_of).collect();
-        if all.windows(2).all(|w| w[0] == w[1]) && ok(&all[0]) {
-            return all[0].clone();
-        }
-        assert!(t.elapsed() < Duration::from_secs(60), "{what}: the members' files are {all:?}\n{}", logs(ms));
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let indexes = || ms.iter().map(index_of).collect::<Vec<_>>();
+    let same = || Some(indexes()).filter(|all| all.windows(2).all(|w| w[0] == w[1]) && ok(&all[0])).map(|all| all[0].clone());
+    poll(Duration::from_secs(60), Duration::from_millis(100), same, || format!("{what}: the members' files are {:?}\n{}", indexes(), logs(ms)))
 }
 
 /// PURGE BINARY LOGS and the retention settings hold for the whole cluster: what is purged goes

@@ -113,10 +113,6 @@ struct OwnLayout {
     rotate_due: bool,
     /// The checksum of the file being written (its FORMAT_DESCRIPTION's).
     alg: ChecksumAlg,
-    /// Server id and timestamp for the events binraft writes: those of the primary's last
-    /// FORMAT_DESCRIPTION.
-    server_id: u32,
-    timestamp: u32,
     /// Where the primary is: its file and the end of its last event.
     primary_file: String,
     primary_end: u64,
@@ -286,8 +282,6 @@ impl UpstreamSession {
                 last: Some(last),
                 rotate_due: true,
                 alg: ChecksumAlg::None,
-                server_id: 0,
-                timestamp: 0,
                 primary_file: String::new(),
                 primary_end: 0,
                 mariadb_state: crate::gtid::MariaGtidPos::parse(&self.gtid_pos).unwrap_or_default(),
@@ -633,11 +627,7 @@ impl UpstreamSession {
             if std::mem::take(&mut self.ack_due) {
                 // Framed now, sent by the driver once append `id` is committed: never through
                 // the client's queue, whose bytes go out as soon as they are polled.
-                let (ack_file, ack_end) = ack_at;
-                let mut ack = vec![SEMI_SYNC_MAGIC];
-                ack.extend_from_slice(&ack_end.to_le_bytes());
-                ack.extend_from_slice(ack_file.as_bytes());
-                let bytes = self.client.frame_semi_sync_ack(&ack);
+                let bytes = self.semi_sync_ack(&ack_at.0, ack_at.1);
                 self.out.push_back(UpstreamOutput::Ack { after: id, bytes });
             }
         } else if self.group.len() >= self.group_bytes_max {
@@ -648,6 +638,14 @@ impl UpstreamSession {
             self.group_parted += bytes.len() as u64;
             self.out.push_back(UpstreamOutput::AppendPart { file, offset, bytes });
         }
+    }
+
+    /// The semi-sync ACK of the primary's `file` up to `end`, framed for the wire.
+    fn semi_sync_ack(&mut self, file: &str, end: u64) -> Vec<u8> {
+        let mut ack = vec![SEMI_SYNC_MAGIC];
+        ack.extend_from_slice(&end.to_le_bytes());
+        ack.extend_from_slice(file.as_bytes());
+        self.client.frame_semi_sync_ack(&ack)
     }
 
     /// What binraft holds that a new primary lacks (`theirs`: its `gtid_binlog_pos` or
@@ -724,10 +722,8 @@ impl UpstreamSession {
                 }
                 if std::mem::take(&mut self.ack_due) {
                     // Held already (durable): its ACK waits for nothing new.
-                    let mut ack = vec![SEMI_SYNC_MAGIC];
-                    ack.extend_from_slice(&own.primary_end.to_le_bytes());
-                    ack.extend_from_slice(own.primary_file.as_bytes());
-                    let bytes = self.client.frame_semi_sync_ack(&ack);
+                    let (file, end) = (own.primary_file.clone(), own.primary_end);
+                    let bytes = self.semi_sync_ack(&file, end);
                     self.out.push_back(UpstreamOutput::Ack { after: self.last_append, bytes });
                 }
             }
@@ -770,9 +766,8 @@ impl UpstreamSession {
             EventBody::FormatDescription(f) if f.checksum_alg == Some(ChecksumAlg::Crc32.to_byte()) => ChecksumAlg::Crc32,
             _ => ChecksumAlg::None,
         };
+        // binraft's events carry the server id and time of the primary's FORMAT_DESCRIPTION.
         let (server_id, timestamp) = (fde.header.server_id, fde.header.timestamp);
-        own.server_id = server_id;
-        own.timestamp = timestamp;
         let last = own.last.take();
         let previous_alg = std::mem::replace(&mut own.alg, alg);
         // binraft's GTIDs so far, for the new file's preamble.
