@@ -50,6 +50,11 @@ impl LogStore {
         log.last_index().is_none() && log.purged().is_none() && log.vote().is_none()
     }
 
+    /// The index up to which the log is purged, if it is.
+    pub fn purged_index(&self) -> Option<u64> {
+        self.lock().purged().map(|(i, _)| i)
+    }
+
     fn entries(&self, start: u64, end_inclusive: u64) -> io::Result<Vec<Entry>> {
         if start > end_inclusive {
             return Ok(Vec::new());

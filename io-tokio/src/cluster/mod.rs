@@ -111,7 +111,7 @@ impl Cluster {
         };
         let config = Arc::new(config.validate().map_err(|e| format!("raft config: {e}"))?);
         let secret: Arc<str> = Arc::from(settings.secret.as_str());
-        let network = network::Network { me: settings.node_id, secret: Arc::clone(&secret), store: store.clone() };
+        let network = network::Network { me: settings.node_id, secret: Arc::clone(&secret), store: store.clone(), log: log.clone() };
         let sm = state_machine::StateMachine::new(store.clone(), restored, replication);
         let raft = Raft::new(settings.node_id, config, network, log, sm).await.map_err(|e| format!("raft: {e}"))?;
         let members: Vec<u64> = settings.peers.keys().copied().collect();

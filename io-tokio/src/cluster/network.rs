@@ -216,9 +216,10 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
             let member = members.contains(&from) || in_membership(from);
             let mut receiving = None;
             let answered = answer(&mut stream, &raft, &store, &distrusted, member, &mut receiving, &catch_up, &readers).await;
-            if receiving.is_some() {
+            if let Some(r) = receiving.take() {
                 // The connection ended in the middle of a snapshot: the leader sends it again.
                 tracing::info!(%addr, from, "raft: a snapshot being received was cut off; the leader sends it again");
+                r.discard(&store);
                 set(&catch_up, None);
             }
             if let Err(e) = answered {
@@ -233,10 +234,30 @@ pub async fn serve(listener: TcpListener, raft: Raft, secret: Arc<str>, me: u64,
     }
 }
 
-/// A snapshot being received on one connection: its files, and from where each is received.
-#[derive(Default)]
+/// A snapshot being received on one connection: its files, from where each is received, and
+/// those whose CRC matched the leader's.
 pub struct Receiving {
+    reception: u64,
     files: Vec<SnapshotFile>,
+    checked: std::collections::BTreeSet<String>,
+}
+
+/// Each snapshot reception stages its bytes under names of its own.
+static RECEPTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Receiving {
+    /// Removes the staged bytes the install did not take (gone already when it did).
+    fn discard(&self, store: &Store) {
+        let d = store.disk();
+        for f in self.files.iter().filter(|f| f.staged_from.is_some()) {
+            let staged = staged_name(self.reception, &f.name);
+            if d.list().is_ok_and(|l| l.contains(&staged)) {
+                if let Err(e) = d.remove(&staged) {
+                    tracing::warn!(file = %staged, "raft: removing a snapshot's staged bytes: {e}");
+                }
+            }
+        }
+    }
 }
 
 /// How far this member is in receiving a snapshot, for the status API: `None` when it is not
@@ -283,8 +304,13 @@ async fn answer(
             Rpc::Vote(r) => Reply::Vote(raft.vote(r).await),
             Rpc::PreVote(r) => Reply::Vote(raft.pre_vote(r).await),
             Rpc::SnapshotBegin { files } => {
+                // A leader that begins again on this connection gave up on the last one.
+                if let Some(old) = receiving.take() {
+                    old.discard(store);
+                }
                 let distrusted = distrusted.lock().map(|d| d.clone()).unwrap_or_default();
                 let r = Receiving {
+                    reception: RECEPTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                     files: files
                         .iter()
                         .map(|(name, end)| {
@@ -293,15 +319,16 @@ async fn answer(
                             SnapshotFile { name: name.clone(), end: *end, staged_from }
                         })
                         .collect(),
+                    checked: Default::default(),
                 };
                 let need = r.files.iter().map(|f| f.staged_from.unwrap_or(f.end)).collect();
                 for f in r.files.iter().filter(|f| f.staged_from.is_some()) {
                     let d = store.disk();
-                    d.create(&staged_name(&f.name)).map_err(|e| io::Error::other(e.to_string()))?;
+                    d.create(&staged_name(r.reception, &f.name)).map_err(|e| io::Error::other(e.to_string()))?;
                 }
                 let lacking: Vec<&SnapshotFile> = r.files.iter().filter(|f| f.staged_from.is_some()).collect();
                 let bytes: u64 = lacking.iter().map(|f| f.end - f.staged_from.unwrap_or(f.end)).sum();
-                tracing::info!(files = r.files.len(), receiving = lacking.len(), bytes, "raft: receiving a snapshot");
+                tracing::info!(files = r.files.len(), receiving = lacking.len(), bytes, reception = r.reception, "raft: receiving a snapshot");
                 set(catch_up, Some(SnapshotProgress { files: lacking.len(), files_done: 0, bytes, received: 0 }));
                 *receiving = Some(r);
                 Reply::SnapshotNeed(need)
@@ -324,6 +351,9 @@ async fn answer(
             Rpc::SnapshotFile { name, end, crc } => {
                 let r = check_file(receiving.as_ref(), store, &name, end, crc);
                 let lacked = receiving.as_ref().is_some_and(|r| r.files.iter().any(|f| f.name == name && f.staged_from.is_some()));
+                if let (Ok(()), Some(rc)) = (&r, receiving.as_mut()) {
+                    rc.checked.insert(name.clone());
+                }
                 if r.is_ok() && lacked {
                     if let Ok(mut c) = catch_up.lock() {
                         if let Some(p) = c.as_mut() {
@@ -351,8 +381,18 @@ async fn answer(
             Rpc::SnapshotEnd { vote, meta } => match receiving.take() {
                 None => Reply::SnapshotInstalled(Err("a snapshot's end without its beginning".into())),
                 Some(r) => {
-                    let snapshot = openraft::Snapshot { meta, snapshot: SnapshotFiles { files: r.files } };
-                    let installed = raft.install_full_snapshot(vote, snapshot).await.map_err(|e| e.to_string());
+                    // Only files whose every byte was checked against the leader's CRC go in.
+                    let unchecked: Vec<&str> = r.files.iter().filter(|f| !r.checked.contains(&f.name)).map(|f| f.name.as_str()).collect();
+                    let installed = if unchecked.is_empty() {
+                        let snapshot = openraft::Snapshot { meta, snapshot: SnapshotFiles { files: r.files.clone(), reception: r.reception } };
+                        raft.install_full_snapshot(vote, snapshot).await.map_err(|e| e.to_string())
+                    } else {
+                        tracing::warn!(files = ?unchecked, "raft: a snapshot's end came before its files were all checked; not installed");
+                        Err(format!("a snapshot's end before these files were checked: {}", unchecked.join(", ")))
+                    };
+                    // What the install did not take (a snapshot not newer than this node's state
+                    // is not installed) is removed.
+                    r.discard(store);
                     set(catch_up, None);
                     Reply::SnapshotInstalled(installed)
                 }
@@ -369,7 +409,7 @@ fn receive_chunk(r: Option<&Receiving>, store: &Store, name: &str, offset: u64, 
     if offset < from || offset + bytes.len() as u64 > f.end {
         return Err(format!("a chunk of {name} at {offset}, outside {from}..{}", f.end));
     }
-    let staged = store.disk().open(&staged_name(name)).map_err(|e| e.to_string())?;
+    let staged = store.disk().open(&staged_name(r.map_or(0, |r| r.reception), name)).map_err(|e| e.to_string())?;
     staged.write_at(offset - from, bytes).map_err(|e| e.to_string())
 }
 
@@ -392,7 +432,11 @@ fn check_file(r: Option<&Receiving>, store: &Store, name: &str, end: u64, crc: u
         hash(d.open(name).map_err(|e| e.to_string())?.as_ref(), 0, from)?;
     }
     if from < end {
-        let staged = d.open(&staged_name(name)).map_err(|e| e.to_string())?;
+        let staged = d.open(&staged_name(r.map_or(0, |r| r.reception), name)).map_err(|e| e.to_string())?;
+        let have = staged.len().map_err(|e| e.to_string())?;
+        if have != end - from {
+            return Err(format!("{name}: {have} bytes received of {}", end - from));
+        }
         let mut at = 0;
         while at < end - from {
             let n = (end - from - at).min(8 << 20) as usize;
@@ -415,13 +459,15 @@ pub struct Network {
     pub secret: Arc<str>,
     /// The files a snapshot sends are read from here.
     pub store: Store,
+    /// This node's log: a replication stream that has fallen below its purge point is ended.
+    pub log: super::log_store::LogStore,
 }
 
 impl RaftNetworkFactory<Types> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Peer {
-        Peer { me: self.me, target, addr: node.addr.clone(), secret: Arc::clone(&self.secret), conn: Default::default(), store: self.store.clone() }
+        Peer { me: self.me, target, addr: node.addr.clone(), secret: Arc::clone(&self.secret), conn: Default::default(), store: self.store.clone(), log: Some(self.log.clone()) }
     }
 }
 
@@ -434,6 +480,8 @@ pub struct Peer {
     /// In a Mutex only to be Sync, as openraft wants (madsim's stream is not); never locked.
     conn: std::sync::Mutex<Option<TcpStream>>,
     store: Store,
+    /// The leader's log, for the replication streams to this peer (none for one-off calls).
+    log: Option<super::log_store::LogStore>,
 }
 
 /// How a call failed: before anything was sent (the peer is unreachable), or after.
@@ -480,7 +528,7 @@ impl Peer {
 /// Whether the member at `addr` (node `target`) knows a formed cluster; None if it cannot be
 /// asked.
 pub async fn probe(me: u64, target: u64, addr: &str, secret: Arc<str>, store: Store) -> Option<bool> {
-    let mut p = Peer { me, target, addr: addr.to_string(), secret, conn: Default::default(), store };
+    let mut p = Peer { me, target, addr: addr.to_string(), secret, conn: Default::default(), store, log: None };
     match p.call(&Rpc::Probe, Duration::from_secs(1)).await {
         Ok(Reply::Probe { formed }) => Some(formed),
         Ok(_) => None,
@@ -497,7 +545,7 @@ pub async fn probe(me: u64, target: u64, addr: &str, secret: Arc<str>, store: St
 
 /// The files the replicas of the member at `addr` (node `target`) read now.
 pub async fn files_read(me: u64, target: u64, addr: &str, secret: Arc<str>, store: Store) -> Result<Vec<String>, String> {
-    let mut p = Peer { me, target, addr: addr.to_string(), secret, conn: Default::default(), store };
+    let mut p = Peer { me, target, addr: addr.to_string(), secret, conn: Default::default(), store, log: None };
     match p.call(&Rpc::Reading, Duration::from_secs(2)).await {
         Ok(Reply::Reading(files)) => Ok(files),
         Ok(_) => Err("an unexpected reply".into()),
@@ -507,7 +555,7 @@ pub async fn files_read(me: u64, target: u64, addr: &str, secret: Arc<str>, stor
 
 /// Asks the leader at `addr` to carry out a membership change.
 pub async fn forward_members(me: u64, leader: u64, addr: &str, secret: Arc<str>, store: Store, change: super::members::MemberChange) -> Result<String, String> {
-    let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: Default::default(), store };
+    let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: Default::default(), store, log: None };
     match p.call(&Rpc::Members(change), Duration::from_secs(30)).await {
         Ok(Reply::Members(r)) => r,
         Ok(_) => Err("an unexpected reply from the leader".into()),
@@ -517,7 +565,7 @@ pub async fn forward_members(me: u64, leader: u64, addr: &str, secret: Arc<str>,
 
 /// Asks the leader at `addr` to propose `req`.
 pub async fn forward_proposal(me: u64, leader: u64, addr: &str, secret: Arc<str>, store: Store, req: binraft_core::cluster::request::Request) -> Result<(), String> {
-    let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: Default::default(), store };
+    let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: Default::default(), store, log: None };
     match p.call(&Rpc::Propose(req), Duration::from_secs(30)).await {
         Ok(Reply::Proposed(r)) => r,
         Ok(_) => Err("an unexpected reply from the leader".into()),
@@ -583,8 +631,42 @@ fn remote<E: std::error::Error + 'static, X: std::error::Error + 'static>(e: X) 
     RPCError::Network(NetworkError::new(&e))
 }
 
+/// Whether an entry-less request of a replication stream stands where the entries it should
+/// carry are purged: the stream was made before this member was sent a snapshot and is stale.
+/// (openraft's stream reads an empty range there and, seeing log to send, never looks for newer
+/// work: it would send such heartbeats forever and the member would get no entry again.)
+fn stale_stream(req: &AppendEntriesRequest<Types>, purged: Option<u64>) -> bool {
+    let Some(purged) = purged else { return false };
+    req.entries.is_empty() && req.prev_log_id.as_ref().is_none_or(|p| p.index < purged)
+}
+
 impl RaftNetworkV2<Types> for Peer {
     type SnapshotData = super::state_machine::SnapshotFiles;
+
+    /// openraft's sequential stream, ended at a stale request ([`stale_stream`]): the
+    /// replication task then takes up its newest work (after a snapshot, the log from it).
+    fn stream_append<'s, S>(&'s mut self, input: S, option: RPCOption) -> openraft::base::BoxFuture<'s, Result<openraft::base::BoxStream<'s, Result<openraft::raft::StreamAppendResult<Types>, RPCError<Types>>>, RPCError<Types>>>
+    where
+        S: futures::Stream<Item = AppendEntriesRequest<Types>> + openraft::OptionalSend + Unpin + 'static,
+    {
+        use futures::StreamExt;
+        let (log, target) = (self.log.clone(), self.target);
+        let checked = futures::stream::unfold(Some(input), move |input| {
+            let log = log.clone();
+            async move {
+                let mut input = input?;
+                let req = input.next().await?;
+                if stale_stream(&req, log.as_ref().and_then(|l| l.purged_index())) {
+                    tracing::info!(target_node = target, prev = ?req.prev_log_id, "raft: a replication stream below the purged log ends; the next one starts where the member is");
+                    // Not at once: a stream that keeps coming back stale runs at this pace.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    return None;
+                }
+                Some((req, Some(input)))
+            }
+        });
+        openraft::network::stream_append_sequential(self, Box::pin(checked), option)
+    }
 
     async fn append_entries(&mut self, rpc: AppendEntriesRequest<Types>, option: RPCOption) -> Result<AppendEntriesResponse<Types>, RPCError<Types>> {
         match self.call(&Rpc::Append(rpc), option.hard_ttl()).await.map_err(rpc_error)? {

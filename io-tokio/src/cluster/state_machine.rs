@@ -37,20 +37,25 @@ const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotFiles {
     pub files: Vec<SnapshotFile>,
+    /// On the member receiving it: which reception the staged bytes belong to (a leader that
+    /// gives up on a send and starts another must not write over the bytes of one being
+    /// installed). 0 on the leader.
+    pub reception: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotFile {
     pub name: String,
     pub end: u64,
-    /// Received: the bytes from this offset on are in [`staged_name`]`(name)`; before it, the
+    /// Received: the bytes from this offset on are in [`staged_name`]`(reception, name)`; before it, the
     /// member's own copy (checked by CRC). None: the member holds it up to `end` already.
     pub staged_from: Option<u64>,
 }
 
-/// Where the bytes of `name` received for a snapshot wait (a name no binlog file can take).
-pub fn staged_name(name: &str) -> String {
-    format!("raft.snap.{name}")
+/// Where the bytes of `name` received for a snapshot wait (a name no binlog file can take),
+/// one set of names per reception.
+pub fn staged_name(reception: u64, name: &str) -> String {
+    format!("raft.snap.{reception}.{name}")
 }
 
 /// The Raft side of a checkpoint.
@@ -201,7 +206,7 @@ impl StateMachine {
                 Some(SnapshotFile { name: n.clone(), end, staged_from: None })
             })
             .collect();
-        Some(openraft::Snapshot { meta, snapshot: SnapshotFiles { files } })
+        Some(openraft::Snapshot { meta, snapshot: SnapshotFiles { files, reception: 0 } })
     }
 
     /// Replaces the store with a received snapshot's files: the received bytes go to their
@@ -215,13 +220,13 @@ impl StateMachine {
             match f.staged_from {
                 None => {}
                 Some(0) => {
-                    let staged = d.open(&staged_name(&f.name)).map_err(err)?;
+                    let staged = d.open(&staged_name(snap.reception, &f.name)).map_err(err)?;
                     staged.set_len(f.end).map_err(err)?;
                     staged.sync_data().map_err(err)?;
-                    d.rename(&staged_name(&f.name), &f.name).map_err(err)?;
+                    d.rename(&staged_name(snap.reception, &f.name), &f.name).map_err(err)?;
                 }
                 Some(from) => {
-                    let staged = d.open(&staged_name(&f.name)).map_err(err)?;
+                    let staged = d.open(&staged_name(snap.reception, &f.name)).map_err(err)?;
                     let target = d.open(&f.name).map_err(err)?;
                     let mut at = from;
                     while at < f.end {
@@ -232,7 +237,7 @@ impl StateMachine {
                     target.set_len(f.end).map_err(err)?;
                     target.sync_data().map_err(err)?;
                     drop(staged);
-                    d.remove(&staged_name(&f.name)).map_err(err)?;
+                    d.remove(&staged_name(snap.reception, &f.name)).map_err(err)?;
                 }
             }
         }
