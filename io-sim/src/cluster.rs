@@ -33,12 +33,36 @@ pub struct SimConfig {
     pub txns_max: usize,
     /// Between two of its transactions, in ms (a seeded draw each time).
     pub produce_interval_ms: std::ops::Range<u64>,
+    /// A bug planted for the run: the teeth tests prove the invariants catch each.
+    pub plant: Option<Plant>,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60 }
+        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None }
     }
+}
+
+pub use binraft::planted::Bug;
+
+/// A bug planted on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plant {
+    /// Every node's disk answers the syncs of the Raft log with success and keeps nothing:
+    /// the node skips its log's fsync.
+    SkipLogFsync,
+    /// A bug in the node's own code ([`binraft::planted`]).
+    Node(binraft::planted::Bug),
+}
+
+/// What a node's disk holds durably: what a power cut now would leave.
+#[derive(Debug, Clone, Default)]
+pub struct Durable {
+    /// Each file's synced length, by name.
+    pub files: std::collections::BTreeMap<String, u64>,
+    /// Where the synced Raft log reaches in the binlog (its entries are applied again after a
+    /// restart): a file and an end.
+    pub logged: Option<(String, u64)>,
 }
 
 /// One binraft member.
@@ -102,6 +126,10 @@ impl Sim {
         let seed = handle.seed();
         let epoch = tokio::time::Instant::now();
         let pull_by_gtid = madsim::rand::thread_rng().gen_bool(0.5);
+        binraft::planted::plant(match cfg.plant {
+            Some(Plant::Node(bug)) => Some(bug),
+            _ => None,
+        });
         let primary = Primary::new(seed, cfg.txns_max, epoch);
         let primary_node = {
             let p = primary.clone();
@@ -124,6 +152,9 @@ impl Sim {
         let mut nodes = Vec::new();
         for id in 1..=cfg.nodes as u64 {
             let disk = MemDisk::new();
+            if cfg.plant == Some(Plant::SkipLogFsync) {
+                disk.lie_about_syncs_of(binraft_core::store::names::RAFT_LOG_PREFIX);
+            }
             let settings = node_settings(id, cfg.nodes, pull_by_gtid);
             let mysql = settings.listen;
             let d = disk.clone();
@@ -214,6 +245,18 @@ impl Sim {
         assert!(!self.nodes[i].alive, "crash the disk of a killed node only");
         self.note(format!("power cut on node{}'s disk (seed {seed})", self.nodes[i].id));
         self.nodes[i].disk.crash(seed);
+    }
+
+    /// What node `i`'s disk holds durably, read in place.
+    pub fn durable(&self, i: usize) -> Result<Durable, String> {
+        let view = self.nodes[i].disk.durable_view();
+        let mut files = std::collections::BTreeMap::new();
+        for name in view.list().map_err(|e| e.to_string())? {
+            let len = view.open(&name).and_then(|f| f.len()).map_err(|e| e.to_string())?;
+            files.insert(name, len);
+        }
+        let logged = binraft::cluster::log_store::logged_end(Arc::new(view)).map_err(|e| format!("node{}'s durable Raft log: {e}", self.nodes[i].id))?;
+        Ok(Durable { files, logged })
     }
 
     /// Starts a killed node again over the same disk.

@@ -17,6 +17,8 @@ pub mod disk;
 #[cfg(not(madsim))]
 pub mod http;
 pub mod notify;
+#[cfg(madsim)]
+pub mod planted;
 pub mod server;
 pub mod store;
 pub mod time;

@@ -51,6 +51,8 @@ struct State {
     power_cut_at: Option<u64>,
     /// So many next syncs fail (and lose their pages).
     failing_syncs: u32,
+    /// Syncs of the files whose names start with this succeed and make nothing durable.
+    lying_syncs: Option<String>,
 }
 
 impl Default for State {
@@ -65,6 +67,7 @@ impl Default for State {
             ops: 0,
             power_cut_at: None,
             failing_syncs: 0,
+            lying_syncs: None,
         }
     }
 }
@@ -143,6 +146,19 @@ impl MemDisk {
     /// The next `n` syncs fail, and the writes they were to make durable are lost.
     pub fn fail_next_syncs(&self, n: u32) {
         self.lock().failing_syncs = n;
+    }
+
+    /// From now on, a sync of a file whose name starts with `prefix` answers success and makes
+    /// nothing durable: a write cache that lies, or a program that skips its fsync. The
+    /// simulator's teeth plant it to prove that its invariants notice.
+    pub fn lie_about_syncs_of(&self, prefix: &str) {
+        self.lock().lying_syncs = Some(prefix.to_string());
+    }
+
+    /// What a power cut now would be sure to leave, read in place: the durable names and
+    /// their durable bytes. Reads only; a removal only hides a name from this view.
+    pub fn durable_view(&self) -> DurableView {
+        DurableView { disk: self.clone(), hidden: Default::default() }
     }
 
     /// Flips one bit of `name` at rest (durable and visible alike).
@@ -283,6 +299,9 @@ impl DiskFile for MemFile {
         self.with("sync", true, |s, id| {
             let failing = s.failing_syncs > 0;
             s.failing_syncs = s.failing_syncs.saturating_sub(1);
+            if s.lying_syncs.as_ref().is_some_and(|p| name.starts_with(p.as_str())) {
+                return Ok(());
+            }
             let inode = s.inodes.get_mut(&id).ok_or_else(|| unavailable("sync", &name))?;
             if failing {
                 inode.pending.clear();
@@ -366,6 +385,96 @@ impl Disk for MemDisk {
     }
 }
 
+/// A [`MemDisk`] as a power cut now would leave it ([`MemDisk::durable_view`]): a checker
+/// reads a node's disk through it without copying it.
+#[derive(Debug)]
+pub struct DurableView {
+    disk: MemDisk,
+    hidden: Mutex<std::collections::BTreeSet<String>>,
+}
+
+#[derive(Debug)]
+struct DurableFile {
+    disk: MemDisk,
+    inode: u64,
+    name: String,
+}
+
+fn read_only(op: &'static str, name: &str) -> DiskError {
+    DiskError::new(DiskErrorKind::Failed, op, name, "a durable view is read-only")
+}
+
+impl DiskFile for DurableFile {
+    fn len(&self) -> DiskResult<u64> {
+        let s = self.disk.lock();
+        s.inodes.get(&self.inode).map(|i| i.durable.len() as u64).ok_or_else(|| DiskError::new(DiskErrorKind::NotFound, "stat", &self.name, "the file was removed"))
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> DiskResult<Vec<u8>> {
+        let s = self.disk.lock();
+        let durable = &s.inodes.get(&self.inode).ok_or_else(|| DiskError::new(DiskErrorKind::NotFound, "read", &self.name, "the file was removed"))?.durable;
+        let at = usize::try_from(offset).unwrap_or(usize::MAX);
+        match durable.get(at..at.saturating_add(len)) {
+            Some(b) => Ok(b.to_vec()),
+            None => Err(DiskError::new(DiskErrorKind::ShortRead, "read", &self.name, format!("{len} bytes at {offset}, the file has {} durably", durable.len()))),
+        }
+    }
+
+    fn write_at(&self, _offset: u64, _bytes: &[u8]) -> DiskResult<()> {
+        Err(read_only("write", &self.name))
+    }
+
+    fn set_len(&self, _len: u64) -> DiskResult<()> {
+        Err(read_only("truncate", &self.name))
+    }
+
+    fn sync_data(&self) -> DiskResult<()> {
+        Err(read_only("sync", &self.name))
+    }
+}
+
+impl DurableView {
+    fn is_hidden(&self, name: &str) -> bool {
+        self.hidden.lock().unwrap_or_else(|p| p.into_inner()).contains(name)
+    }
+}
+
+impl Disk for DurableView {
+    fn create(&self, name: &str) -> DiskResult<Arc<dyn DiskFile>> {
+        Err(read_only("create", name))
+    }
+
+    fn open(&self, name: &str) -> DiskResult<Arc<dyn DiskFile>> {
+        let s = self.disk.lock();
+        match s.durable_names.get(name) {
+            Some(&inode) if !self.is_hidden(name) => Ok(Arc::new(DurableFile { disk: self.disk.clone(), inode, name: name.to_string() })),
+            _ => Err(DiskError::new(DiskErrorKind::NotFound, "open", name, "no such file (durably)")),
+        }
+    }
+
+    fn rename(&self, from: &str, _to: &str) -> DiskResult<()> {
+        Err(read_only("rename", from))
+    }
+
+    fn remove(&self, name: &str) -> DiskResult<()> {
+        self.hidden.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string());
+        Ok(())
+    }
+
+    fn list(&self) -> DiskResult<Vec<String>> {
+        let s = self.disk.lock();
+        Ok(s.durable_names.keys().filter(|n| !self.is_hidden(n)).cloned().collect())
+    }
+
+    fn sync_dir(&self) -> DiskResult<()> {
+        Ok(())
+    }
+
+    fn free_bytes(&self) -> DiskResult<u64> {
+        Ok(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +537,41 @@ mod tests {
                 assert!(got == b"old" || got == b"new!", "step {step} seed {seed}: {got:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_durable_view_shows_what_a_power_cut_now_would_be_sure_to_leave() {
+        let d = MemDisk::new();
+        let f = d.create("a").unwrap();
+        f.write_at(0, b"synced").unwrap();
+        f.sync_data().unwrap();
+        let v = d.durable_view();
+        // Not yet named durably.
+        assert!(v.list().unwrap().is_empty());
+        d.sync_dir().unwrap();
+        f.write_at(6, b" and not").unwrap();
+        assert_eq!(v.list().unwrap(), vec!["a".to_string()]);
+        let a = v.open("a").unwrap();
+        assert_eq!((a.len().unwrap(), a.read_at(0, 6).unwrap()), (6, b"synced".to_vec()));
+        assert!(a.read_at(0, 7).is_err());
+        assert!(a.write_at(0, b"x").is_err() && v.create("b").is_err());
+        // A removal only hides the name from the view.
+        v.remove("a").unwrap();
+        assert!(v.list().unwrap().is_empty() && d.open("a").is_ok());
+    }
+
+    #[test]
+    fn a_lying_sync_answers_success_and_keeps_nothing() {
+        let d = MemDisk::new();
+        let (log, data) = (d.create("raft-log.1").unwrap(), d.create("data").unwrap());
+        d.sync_dir().unwrap();
+        d.lie_about_syncs_of("raft-log.");
+        log.write_at(0, b"entry").unwrap();
+        data.write_at(0, b"bytes").unwrap();
+        log.sync_data().unwrap();
+        data.sync_data().unwrap();
+        let v = d.durable_view();
+        assert_eq!((v.open("raft-log.1").unwrap().len().unwrap(), v.open("data").unwrap().read_at(0, 5).unwrap()), (0, b"bytes".to_vec()));
     }
 
     #[test]

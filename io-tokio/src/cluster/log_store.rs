@@ -64,6 +64,29 @@ impl LogStore {
     }
 }
 
+/// The binlog position the log on `disk` reaches: the file and end of the last group its last
+/// entries carry (None if they carry none). For the simulator's checkers, which read a node's
+/// log as its disk holds it durably.
+pub fn logged_end(disk: Arc<dyn Disk>) -> Result<Option<(String, u64)>, String> {
+    let (log, _) = RaftLog::open(disk, super::SEGMENT_BYTES).map_err(|e| e.to_string())?;
+    let (Some(first), Some(mut i)) = (log.first_index(), log.last_index()) else { return Ok(None) };
+    loop {
+        let records = log.read(i..=i).map_err(|e| e.to_string())?;
+        for (index, bytes) in records {
+            let entry: Entry = decode(&format!("entry {index}"), &bytes).map_err(|e| e.to_string())?;
+            if let openraft::EntryPayload::Normal(binraft_core::cluster::request::Request::Groups(groups)) = entry.payload {
+                if let Some(g) = groups.last() {
+                    return Ok(Some((g.file.clone(), g.offset + g.bytes.len() as u64)));
+                }
+            }
+        }
+        if i == first {
+            return Ok(None);
+        }
+        i -= 1;
+    }
+}
+
 impl RaftLogReader<Types> for LogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(&mut self, range: RB) -> io::Result<Vec<Entry>> {
         let start = match range.start_bound() {

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use types::Raft;
 
 /// The log's segment files are preallocated to this.
-const SEGMENT_BYTES: u64 = 64 << 20;
+pub(crate) const SEGMENT_BYTES: u64 = 64 << 20;
 
 /// How many entries one AppendEntries carries at most: a batch must fit in one frame of the
 /// Raft port.

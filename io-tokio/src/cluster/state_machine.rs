@@ -103,6 +103,11 @@ pub fn open_store(disk: &Arc<dyn Disk>) -> Result<Restored, String> {
     for name in disk.list().map_err(|e| e.to_string())?.iter().filter(|n| n.starts_with("raft.snap.")) {
         disk::remove_durably(disk.as_ref(), name).map_err(|e| e.to_string())?;
     }
+    #[cfg(madsim)]
+    if crate::planted::has(crate::planted::Bug::ApplyTwiceAfterRestart) {
+        let snapshot = snapshot_of(applied, &membership, &files, last_end);
+        return Ok(Restored { applied, membership, snapshot });
+    }
     let cut = binraft_core::store::cut_to(disk.as_ref(), &files, last_end).map_err(|e| format!("{CHECKPOINT}: {e}"))?;
     for f in &cut.removed {
         tracing::info!(file = %f, "raft: removing a file created after the last checkpoint; the log applies it again");

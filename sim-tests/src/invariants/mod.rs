@@ -6,11 +6,14 @@
 //! - [`replica_prefix`]: every replica receives a gap-free, duplicate-free prefix of the
 //!   primary's transactions, in order, byte-identical;
 //! - [`never_lost`]: a transaction a replica has seen is never lost;
+//! - [`durable_on_majority`]: what a replica has seen is durable on a majority of the nodes, at
+//!   every moment (their disks as a power cut now would leave them);
 //! - [`nodes_identical`]: the nodes' binlog files are byte-identical prefixes of the primary's
 //!   (hence of each other's);
 //! - [`one_puller_per_term`]: at most one node pulls from the primary in a Raft term, and only a
 //!   node that leads pulls.
 
+pub mod durable_on_majority;
 pub mod never_lost;
 pub mod nodes_identical;
 pub mod one_puller_per_term;
@@ -23,6 +26,7 @@ use binraft_io_sim::cluster::Sim;
 pub struct Invariants {
     pub replica_prefix: replica_prefix::ReplicaPrefix,
     pub never_lost: never_lost::NeverLost,
+    pub durable_on_majority: durable_on_majority::DurableOnMajority,
     pub nodes_identical: nodes_identical::NodesIdentical,
     pub one_puller_per_term: one_puller_per_term::OnePullerPerTerm,
 }
@@ -32,6 +36,7 @@ impl Invariants {
     pub fn check(&mut self, sim: &Sim) -> Result<(), String> {
         self.replica_prefix.check(sim)?;
         self.never_lost.check(sim, &self.replica_prefix)?;
+        self.durable_on_majority.check(sim, &self.replica_prefix)?;
         self.nodes_identical.check(sim)?;
         self.one_puller_per_term.check(sim)?;
         Ok(())
