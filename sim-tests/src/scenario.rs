@@ -43,13 +43,21 @@ fn install_panic_hook() {
 
 /// A scenario: its test file's name, its configuration, how long it plays faults, and the
 /// faults, called every [`CHECK_MS`] with the simulated time.
-/// The leader crash loop's faults: from `first_kill_ms` on, the node that pulls is killed with
-/// a seeded power cut of its disk, restarted after a time drawn from `down_ms`, and the next kill
-/// comes a time drawn from `gap_ms` after that.
-pub fn crash_loop(first_kill_ms: u64, gap_ms: std::ops::Range<u64>, down_ms: std::ops::Range<u64>) -> impl FnMut(&mut Sim, u64) {
+/// A cycle of kills: from `first_kill_ms` on, the node `pick` chooses (given the turn, from 0)
+/// is killed, its disk power-cut when `power_cut` says so, restarted after a time drawn from
+/// `down_ms`, and the next kill comes a time drawn from `gap_ms` after that. `pick` may choose
+/// none; it is asked again at the next check.
+pub fn kill_cycle(
+    first_kill_ms: u64,
+    gap_ms: std::ops::Range<u64>,
+    down_ms: std::ops::Range<u64>,
+    mut pick: impl FnMut(&Sim, &mut madsim::rand::GlobalRng, usize) -> Option<usize>,
+    mut power_cut: impl FnMut(&mut madsim::rand::GlobalRng) -> bool,
+) -> impl FnMut(&mut Sim, u64) {
     use rand::Rng;
     let mut next_kill = first_kill_ms;
     let mut down: Option<(usize, u64)> = None;
+    let mut turn = 0;
     move |sim: &mut Sim, now: u64| {
         let mut rng = madsim::rand::thread_rng();
         if let Some((i, back_at)) = down {
@@ -61,13 +69,22 @@ pub fn crash_loop(first_kill_ms: u64, gap_ms: std::ops::Range<u64>, down_ms: std
             return;
         }
         if now >= next_kill {
-            if let Some(i) = sim.puller() {
+            if let Some(i) = pick(sim, &mut rng, turn) {
+                turn += 1;
                 sim.kill(i);
-                sim.crash_disk(i, rng.gen());
+                if power_cut(&mut rng) {
+                    sim.crash_disk(i, rng.gen());
+                }
                 down = Some((i, now + rng.gen_range(down_ms.clone())));
             }
         }
     }
+}
+
+/// The leader crash loop's faults: the node that pulls is killed with a seeded power cut of
+/// its disk, again and again ([`kill_cycle`]).
+pub fn crash_loop(first_kill_ms: u64, gap_ms: std::ops::Range<u64>, down_ms: std::ops::Range<u64>) -> impl FnMut(&mut Sim, u64) {
+    kill_cycle(first_kill_ms, gap_ms, down_ms, |sim, _, _| sim.puller(), |_| true)
 }
 
 pub struct Scenario<F> {

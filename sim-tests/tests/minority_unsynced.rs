@@ -11,8 +11,17 @@ use rand::Rng;
 const TEST: &str = "minority_unsynced";
 
 async fn one_seed() -> Report {
-    let mut next = 2_000u64;
-    let mut down: Option<(usize, u64)> = None;
+    let mut kills = scenario::kill_cycle(
+        2_000,
+        500..3_000,
+        200..3_000,
+        |sim, rng, _| {
+            let leader = sim.puller();
+            let followers: Vec<usize> = (0..sim.nodes.len()).filter(|&i| Some(i) != leader && sim.nodes[i].alive).collect();
+            (!followers.is_empty()).then(|| followers[rng.gen_range(0..followers.len())])
+        },
+        |_| true,
+    );
     let mut lossy = None;
     scenario::run(Scenario {
         test: TEST,
@@ -20,32 +29,15 @@ async fn one_seed() -> Report {
         chaos_ms: 30_000,
         report_violations: false,
         chaos: move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
-            let mut rng = madsim::rand::thread_rng();
             if lossy.is_none() {
+                let mut rng = madsim::rand::thread_rng();
                 let rate = if rng.gen_bool(0.3) { rng.gen_range(0.001..0.02) } else { 0.0 };
                 if rate > 0.0 {
                     sim.set_loss(rate);
                 }
                 lossy = Some(rate);
             }
-            if let Some((i, back_at)) = down {
-                if now >= back_at {
-                    sim.restart(i);
-                    down = None;
-                    next = now + rng.gen_range(500..3_000);
-                }
-                return;
-            }
-            if now >= next {
-                let leader = sim.puller();
-                let followers: Vec<usize> = (0..sim.nodes.len()).filter(|&i| Some(i) != leader && sim.nodes[i].alive).collect();
-                if !followers.is_empty() {
-                    let i = followers[rng.gen_range(0..followers.len())];
-                    sim.kill(i);
-                    sim.crash_disk(i, rng.gen());
-                    down = Some((i, now + rng.gen_range(200..3_000)));
-                }
-            }
+            kills(sim, now);
         },
     })
     .await

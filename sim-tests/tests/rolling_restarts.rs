@@ -11,36 +11,13 @@ use rand::Rng;
 const TEST: &str = "rolling_restarts";
 
 async fn one_seed() -> Report {
-    let mut next_at = 3_000u64;
-    let mut turn = 0usize;
-    let mut down: Option<(usize, u64)> = None;
-    let mut power_cuts = None;
+    let power_cuts = madsim::rand::thread_rng().gen_bool(0.3);
     scenario::run(Scenario {
         test: TEST,
         config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() },
         chaos_ms: 30_000,
         report_violations: false,
-        chaos: move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
-            let mut rng = madsim::rand::thread_rng();
-            let cuts = *power_cuts.get_or_insert_with(|| rng.gen_bool(0.3));
-            if let Some((i, back_at)) = down {
-                if now >= back_at {
-                    sim.restart(i);
-                    down = None;
-                    next_at = now + rng.gen_range(1_000..3_000);
-                }
-                return;
-            }
-            if now >= next_at {
-                let i = turn % sim.nodes.len();
-                turn += 1;
-                sim.kill(i);
-                if cuts {
-                    sim.crash_disk(i, rng.gen());
-                }
-                down = Some((i, now + rng.gen_range(200..1_500)));
-            }
-        },
+        chaos: scenario::kill_cycle(3_000, 1_000..3_000, 200..1_500, |sim, _, turn| Some(turn % sim.nodes.len()), move |_| power_cuts),
     })
     .await
 }
