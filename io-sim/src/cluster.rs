@@ -35,11 +35,13 @@ pub struct SimConfig {
     pub produce_interval_ms: std::ops::Range<u64>,
     /// A bug planted for the run: the teeth tests prove the invariants catch each.
     pub plant: Option<Plant>,
+    /// Whether the primary serves semi-sync (None: drawn from the seed).
+    pub semi_sync: Option<bool>,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None }
+        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None, semi_sync: None }
     }
 }
 
@@ -55,14 +57,16 @@ pub enum Plant {
     Node(binraft::planted::Bug),
 }
 
-/// What a node's disk holds durably: what a power cut now would leave.
-#[derive(Debug, Clone, Default)]
-pub struct Durable {
-    /// Each file's synced length, by name.
-    pub files: std::collections::BTreeMap<String, u64>,
-    /// Where the synced Raft log reaches in the binlog (its entries are applied again after a
-    /// restart): a file and an end.
-    pub logged: Option<(String, u64)>,
+/// Whether `disk`, as a power cut now would leave it, holds the primary's binlog up to `end` of
+/// `names[file]` (`names`: the primary's files in order): in the synced bytes of that file, or
+/// in the synced Raft log, whose entries a restart applies again.
+pub fn holds_durably(disk: &MemDisk, names: &[String], file: usize, end: u64) -> Result<bool, String> {
+    let view = disk.durable_view();
+    if view.open(&names[file]).and_then(|f| f.len()).is_ok_and(|len| len >= end) {
+        return Ok(true);
+    }
+    let logged = binraft::cluster::log_store::logged_end(Arc::new(view)).map_err(|e| format!("its durable Raft log: {e}"))?;
+    Ok(logged.is_some_and(|(f, e)| names.iter().position(|n| *n == f).is_some_and(|at| at > file || (at == file && e >= end))))
 }
 
 /// One binraft member.
@@ -130,7 +134,8 @@ impl Sim {
             Some(Plant::Node(bug)) => Some(bug),
             _ => None,
         });
-        let primary = Primary::new(seed, cfg.txns_max, epoch);
+        let semi_sync = cfg.semi_sync.unwrap_or_else(|| madsim::rand::thread_rng().gen_bool(0.5));
+        let primary = Primary::new(seed, cfg.txns_max, epoch, semi_sync);
         let primary_node = {
             let p = primary.clone();
             let interval = cfg.produce_interval_ms.clone();
@@ -200,8 +205,21 @@ impl Sim {
                 .build();
             replicas.push(log);
         }
+        // Each ACK the primary gets must be for what a majority of the disks hold durably then.
+        let disks: Vec<(u64, MemDisk)> = nodes.iter().map(|n| (n.id, n.disk.clone())).collect();
+        primary.set_ack_check(Arc::new(move |names: &[String], file: usize, end: u64| {
+            let mut holders = Vec::new();
+            for (id, d) in &disks {
+                match holds_durably(d, names, file, end) {
+                    Ok(true) => holders.push(*id),
+                    Ok(false) => {}
+                    Err(e) => return Some(format!("node{id}: {e}")),
+                }
+            }
+            (holders.len() * 2 <= disks.len()).then(|| format!("durable only on nodes {holders:?} of {}", disks.len()))
+        }));
         let sim = Sim { seed, handle, nodes, primary, primary_node, replicas, trace, epoch, pull_by_gtid, _trace_guard: guard };
-        sim.note(format!("seed {seed}: {} nodes, {} replicas, pull by {}", cfg.nodes, cfg.replicas, if pull_by_gtid { "GTID" } else { "file and position" }));
+        sim.note(format!("seed {seed}: {} nodes, {} replicas, pull by {}{}", cfg.nodes, cfg.replicas, if pull_by_gtid { "GTID" } else { "file and position" }, if semi_sync { ", semi-sync" } else { "" }));
         sim
     }
 
@@ -247,16 +265,9 @@ impl Sim {
         self.nodes[i].disk.crash(seed);
     }
 
-    /// What node `i`'s disk holds durably, read in place.
-    pub fn durable(&self, i: usize) -> Result<Durable, String> {
-        let view = self.nodes[i].disk.durable_view();
-        let mut files = std::collections::BTreeMap::new();
-        for name in view.list().map_err(|e| e.to_string())? {
-            let len = view.open(&name).and_then(|f| f.len()).map_err(|e| e.to_string())?;
-            files.insert(name, len);
-        }
-        let logged = binraft::cluster::log_store::logged_end(Arc::new(view)).map_err(|e| format!("node{}'s durable Raft log: {e}", self.nodes[i].id))?;
-        Ok(Durable { files, logged })
+    /// Whether node `i`'s disk holds durably the primary's binlog up to `end` of `names[file]`.
+    pub fn holds_durably(&self, i: usize, names: &[String], file: usize, end: u64) -> Result<bool, String> {
+        holds_durably(&self.nodes[i].disk, names, file, end).map_err(|e| format!("node{}: {e}", self.nodes[i].id))
     }
 
     /// Starts a killed node again over the same disk.

@@ -3,8 +3,12 @@
 //! fixtures' [`MemPrimary`] (the project's `ServerConn` and `Dump`: the real protocol), fed with
 //! the log as it grows.
 //!
-//! Out: [`PrimaryState::sessions`], every dump a node ran against it (which node, when), for the
-//! invariants.
+//! With semi-sync on, it asks for an ACK at each transaction's end, as a semi-sync MariaDB
+//! does, and checks each ACK the moment it arrives ([`AckCheck`]): what binraft acknowledges
+//! must already be durable on a majority of its nodes.
+//!
+//! Out: [`PrimaryState::sessions`], every dump a node ran against it (which node, when), and
+//! what the ACKs covered and broke, for the invariants.
 
 use crate::binlog::{PrimaryLog, SERVER_VERSION};
 use binraft::notify::Changes;
@@ -33,19 +37,73 @@ pub struct PrimaryState {
     pub txns_max: usize,
     /// While true, the producer writes nothing (the scenario's quiet phase).
     pub paused: bool,
+    /// Whether it serves semi-sync.
+    pub semi_sync: bool,
+    /// How many of its transactions the ACKs received cover, from the first.
+    pub acked_txns: usize,
+    /// ACKs for what was not yet durable on a majority when they arrived.
+    pub ack_violations: Vec<String>,
 }
+
+/// Checks an ACK (file, position) the moment it arrives: a violation, or None.
+pub type AckCheck = Arc<dyn Fn(&[String], usize, u64) -> Option<String> + Send + Sync>;
+
+/// An ACK is checked at most this often (simulated ms): each check reads every node's disk.
+const ACK_CHECK_EVERY_MS: u64 = 20;
 
 #[derive(Clone)]
 pub struct Primary {
     state: Arc<Mutex<PrimaryState>>,
     changes: Arc<Changes>,
     epoch: tokio::time::Instant,
+    ack_check: Arc<Mutex<Option<AckCheck>>>,
+    last_ack_check_ms: Arc<Mutex<Option<u64>>>,
 }
 
 impl Primary {
-    pub fn new(seed: u64, txns_max: usize, epoch: tokio::time::Instant) -> Primary {
-        let state = PrimaryState { log: PrimaryLog::new(seed), sessions: Vec::new(), txns_max, paused: false };
-        Primary { state: Arc::new(Mutex::new(state)), changes: Arc::default(), epoch }
+    pub fn new(seed: u64, txns_max: usize, epoch: tokio::time::Instant, semi_sync: bool) -> Primary {
+        let state = PrimaryState { log: PrimaryLog::new(seed), sessions: Vec::new(), txns_max, paused: false, semi_sync, acked_txns: 0, ack_violations: Vec::new() };
+        Primary { state: Arc::new(Mutex::new(state)), changes: Arc::default(), epoch, ack_check: Arc::default(), last_ack_check_ms: Arc::default() }
+    }
+
+    /// What checks each ACK as it arrives.
+    pub fn set_ack_check(&self, check: AckCheck) {
+        *self.ack_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(check);
+    }
+
+    /// An ACK of `file` up to `pos` arrived: what it covers, and (at most every
+    /// [`ACK_CHECK_EVERY_MS`]) whether it was durable on a majority.
+    fn on_ack(&self, file: &str, pos: u64) {
+        let (names, covered) = {
+            let s = self.lock();
+            let names: Vec<String> = s.log.files.iter().map(|(n, _)| n.clone()).collect();
+            let Some(at) = names.iter().position(|n| n == file) else {
+                drop(s);
+                return self.lock().ack_violations.push(format!("an ACK of {file}:{pos}, a file the primary does not have"));
+            };
+            let covered = s.log.txns.iter().take_while(|t| t.file < at || (t.file == at && t.end <= pos)).count();
+            (names, (at, covered))
+        };
+        let (at, covered) = covered;
+        let now = self.now_ms();
+        {
+            let mut s = self.lock();
+            s.acked_txns = s.acked_txns.max(covered);
+        }
+        let due = {
+            let mut last = self.last_ack_check_ms.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|l| now >= l + ACK_CHECK_EVERY_MS);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        let check = self.ack_check.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let (true, Some(check)) = (due, check) {
+            if let Some(v) = check(&names, at, pos) {
+                self.lock().ack_violations.push(format!("at {now} ms, an ACK of {file}:{pos}: {v}"));
+            }
+        }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, PrimaryState> {
@@ -98,7 +156,7 @@ impl Primary {
             let s = self.lock();
             let files = s.log.files.clone();
             let given: Vec<u64> = files.iter().map(|(_, b)| b.len() as u64).collect();
-            (MemPrimary::new(SERVER_VERSION, files, false), given)
+            (MemPrimary::new(SERVER_VERSION, files, s.semi_sync), given)
         };
         let mut buf = vec![0u8; 64 << 10];
         // The connection's own clock: its login deadline counts from its start.
@@ -135,6 +193,9 @@ impl Primary {
                         return Ok(());
                     }
                     mem.handle_bytes(&buf[..n], now());
+                    for a in std::mem::take(&mut mem.acks) {
+                        self.on_ack(&a.file, a.pos);
+                    }
                 }
                 _ = changes.changed() => {
                     let s = self.lock();

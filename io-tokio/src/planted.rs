@@ -10,6 +10,9 @@ pub enum Bug {
     /// A restarting member does not take its binlog files back to its last checkpoint, so the
     /// entries after it are applied a second time over what the files already hold.
     ApplyTwiceAfterRestart,
+    /// The leader's pull sends a semi-sync ACK as soon as the transaction arrives, before its
+    /// entry is committed (kingbus's bug).
+    AckBeforeCommit,
 }
 
 thread_local! {

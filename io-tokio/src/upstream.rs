@@ -299,7 +299,15 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                     }
                     tracing::info!(%file, "upstream: new binlog file");
                 }
-                UpstreamOutput::Ack { after, bytes } => acks.hold(after, bytes),
+                UpstreamOutput::Ack { after, bytes } => {
+                    #[cfg(madsim)]
+                    if crate::planted::has(crate::planted::Bug::AckBeforeCommit) {
+                        stream.write_all(&bytes).await.map_err(|e| network("write", e))?;
+                        stream.flush().await.map_err(|e| network("write", e))?;
+                        continue;
+                    }
+                    acks.hold(after, bytes)
+                }
                 UpstreamOutput::AppendPart { file, offset, bytes } => {
                     // Durable now, shown with the group's last piece; never held whole here.
                     let part = Box::new(binraft_core::store::index::Appended::part());

@@ -130,7 +130,10 @@ pub async fn run<F: FnMut(&mut Sim, u64)>(mut s: Scenario<F>) -> Report {
         Err(e) => fail(&sim, e),
     };
     let sim_ms = sim.now_ms();
-    let txns = sim.primary.lock().log.txns.len();
+    let (txns, acked) = {
+        let p = sim.primary.lock();
+        (p.log.txns.len(), p.semi_sync.then_some(p.acked_txns))
+    };
     if violation.is_none() {
         sim.note(format!("converged at {sim_ms} ms with {txns} transactions"));
     }
@@ -139,7 +142,8 @@ pub async fn run<F: FnMut(&mut Sim, u64)>(mut s: Scenario<F>) -> Report {
     drop(trace);
     SIM_MS.fetch_add(sim_ms, Ordering::Relaxed);
     SEEDS.fetch_add(1, Ordering::Relaxed);
-    eprintln!("seed {seed}: {}, {txns} transactions, {:.1} simulated s, trace {:016x} ({} lines)", if report.violation.is_some() { "VIOLATION" } else { "ok" }, sim_ms as f64 / 1000.0, report.trace_hash, report.trace_lines);
+    let acked = acked.map(|a| format!(" ({a} ACKed by semi-sync)")).unwrap_or_default();
+    eprintln!("seed {seed}: {}, {txns} transactions{acked}, {:.1} simulated s, trace {:016x} ({} lines)", if report.violation.is_some() { "VIOLATION" } else { "ok" }, sim_ms as f64 / 1000.0, report.trace_hash, report.trace_lines);
     REPLAY.with(|r| *r.borrow_mut() = None);
     report
 }

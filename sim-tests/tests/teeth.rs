@@ -5,6 +5,8 @@
 //!
 //! - skipping the fsync of the Raft log: caught by `durable_on_majority` at once (a power cut
 //!   would leave too few disks with what replicas saw, or a log that does not open);
+//! - a semi-sync ACK sent before the Raft commit: caught by `durable_on_majority` when the ACK
+//!   reaches the primary;
 //! - applying entries a second time after a restart (the files not taken back to the last
 //!   checkpoint): the apply check stops the node, caught as a cluster that never converges.
 #![cfg(madsim)]
@@ -18,7 +20,7 @@ const SEEDS: u64 = 4;
 async fn one_seed(plant: Plant) -> Report {
     scenario::run(Scenario {
         test: "teeth",
-        config: SimConfig { txns_max: 300, produce_interval_ms: 10..60, plant: Some(plant), ..SimConfig::default() },
+        config: SimConfig { txns_max: 300, produce_interval_ms: 10..60, plant: Some(plant), semi_sync: Some(true), ..SimConfig::default() },
         chaos_ms: 10_000,
         report_violations: true,
         chaos: scenario::crash_loop(3_000, 2_000..4_000, 300..1_500),
@@ -52,6 +54,13 @@ fn skipping_the_raft_logs_fsync_is_caught() {
     // durable_on_majority: what a replica saw is on too few disks, or a disk's log would not
     // even open after a power cut (its segment's header was never synced).
     assert!(c[0].1.contains("durable only on nodes") || c[0].1.contains("durable Raft log"), "caught, but not by durable_on_majority: {}", c[0].1);
+}
+
+#[test]
+fn a_semi_sync_ack_before_the_raft_commit_is_caught() {
+    let c = caught(Plant::Node(Bug::AckBeforeCommit));
+    assert!(!c.is_empty(), "the simulator did not notice ACKs sent before the Raft commit on seeds 1-{SEEDS}");
+    assert!(c[0].1.contains("ACK"), "caught, but not by the ACK check: {}", c[0].1);
 }
 
 #[test]
