@@ -77,6 +77,8 @@ pub struct SimNode {
     pub disk: MemDisk,
     pub alive: bool,
     pub mysql: SocketAddr,
+    /// When it was last started (simulated ms).
+    pub started_ms: u64,
 }
 
 /// A running simulation.
@@ -181,7 +183,7 @@ impl Sim {
                     }
                 })
                 .build();
-            nodes.push(SimNode { id, handle: node, disk, alive: true, mysql });
+            nodes.push(SimNode { id, handle: node, disk, alive: true, mysql, started_ms: 0 });
         }
         let node_addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.mysql).collect();
         let mut replicas = Vec::new();
@@ -275,6 +277,41 @@ impl Sim {
         self.note(format!("restart node{}", self.nodes[i].id));
         self.handle.restart(self.nodes[i].handle.id());
         self.nodes[i].alive = true;
+        self.nodes[i].started_ms = self.now_ms();
+    }
+
+    /// The supervisor's part (systemd's, Kubernetes'): a node whose binraft ended by itself
+    /// since it was started ("node stopped": its Raft stopped on a disk failure) goes down as
+    /// its process would, and is started again.
+    pub fn supervise(&mut self) {
+        let stops = self.trace.lock().stops();
+        for i in 0..self.nodes.len() {
+            let name = format!("node{}", self.nodes[i].id);
+            if self.nodes[i].alive && stops.iter().any(|(ms, n)| *n == name && *ms >= self.nodes[i].started_ms) {
+                self.note(format!("{name} exited: the supervisor starts it again"));
+                self.kill(i);
+                self.restart(i);
+            }
+        }
+    }
+
+    /// Node `i`'s next `n` syncs fail and lose the pages they were to write.
+    pub fn fail_syncs(&self, i: usize, n: u32) {
+        self.note(format!("node{}'s next {n} syncs fail", self.nodes[i].id));
+        self.nodes[i].disk.fail_next_syncs(n);
+    }
+
+    /// Node `i`'s disk is full once `room` more bytes are written.
+    pub fn fill_disk(&self, i: usize, room: u64) {
+        self.note(format!("node{}'s disk fills ({room} bytes left)", self.nodes[i].id));
+        let d = &self.nodes[i].disk;
+        d.set_capacity_bytes(d.used_bytes() + room);
+    }
+
+    /// Space is freed on node `i`'s disk.
+    pub fn free_space(&self, i: usize) {
+        self.note(format!("space freed on node{}'s disk", self.nodes[i].id));
+        self.nodes[i].disk.set_capacity_bytes(u64::MAX);
     }
 
     /// Cuts node `i` off from the other members (both ways); with `everyone`, from the primary

@@ -78,6 +78,11 @@ impl Trace {
     }
 
     /// Every pull a node started, with the term it leads (upstream.rs logs it).
+    /// When a node's binraft ended by itself ("node stopped"), and which node.
+    pub fn stops(&self) -> Vec<(u64, String)> {
+        self.lines.iter().filter(|l| l.message == "node stopped").map(|l| (l.ms, l.node.clone())).collect()
+    }
+
     pub fn pulls(&self) -> Vec<Pull> {
         self.lines
             .iter()

@@ -210,8 +210,27 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
     }
     tracing::info!(listen = %settings.listen, files = node.store.files().len(), server_id = node.server_id, "binraft serving");
     let (mut accept_errors, mut refused) = (Burst::default(), Burst::default());
+    // A member whose Raft stopped (its disk failed a write or a sync, or an entry would not
+    // apply) serves nothing more: it ends, so that its replicas go to the other members and a
+    // restart recovers it from what its disk holds (after a failed fsync, nothing in memory is
+    // to be trusted).
+    let stopped = async {
+        match &node.cluster {
+            Some(c) => c.wait_stopped().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stopped);
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            why = &mut stopped => {
+                tracing::error!("raft stopped on this node: {why}; binraft exits, and a restart recovers it from its disk");
+                return Err(format!("raft stopped on this node: {why}"));
+            }
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // Out of file descriptors (EMFILE) the listener stays ready: pause, or spin.

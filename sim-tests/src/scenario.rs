@@ -154,6 +154,7 @@ async fn drive<F: FnMut(&mut Sim, u64)>(s: &mut Scenario<F>, sim: &mut Sim, inv:
         tokio::time::sleep(Duration::from_millis(CHECK_MS)).await;
         let now = sim.now_ms();
         (s.chaos)(sim, now);
+        sim.supervise();
         inv.check(sim)?;
     }
     // Heal: the network, then every dead node comes back; the primary writes its last ones.
@@ -166,6 +167,7 @@ async fn drive<F: FnMut(&mut Sim, u64)>(s: &mut Scenario<F>, sim: &mut Sim, inv:
     let healed = sim.now_ms();
     loop {
         tokio::time::sleep(Duration::from_millis(CHECK_MS)).await;
+        sim.supervise();
         inv.check(sim)?;
         if converged(sim, inv) {
             break;

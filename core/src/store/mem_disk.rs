@@ -143,6 +143,11 @@ impl MemDisk {
         self.lock().capacity_bytes = bytes;
     }
 
+    /// The bytes its files take now (what [`MemDisk::set_capacity_bytes`] counts).
+    pub fn used_bytes(&self) -> u64 {
+        self.lock().used_bytes()
+    }
+
     /// The next `n` syncs fail, and the writes they were to make durable are lost.
     pub fn fail_next_syncs(&self, n: u32) {
         self.lock().failing_syncs = n;

@@ -258,6 +258,19 @@ impl Cluster {
         self.metrics().running_state.err().map(|e| e.to_string())
     }
 
+    /// Waits until Raft stops on this node (a storage failure, a fatal apply), and says why.
+    pub async fn wait_stopped(&self) -> String {
+        let mut rx = self.raft.metrics();
+        loop {
+            if let Err(e) = &rx.borrow_watched().running_state {
+                return e.to_string();
+            }
+            if rx.changed().await.is_err() {
+                return "raft ended".into();
+            }
+        }
+    }
+
     /// The role, as the status API names it.
     pub fn role(&self) -> &'static str {
         match self.metrics().state {
