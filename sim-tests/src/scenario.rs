@@ -97,6 +97,14 @@ pub struct Scenario<F> {
     pub report_violations: bool,
 }
 
+impl<F: FnMut(&mut Sim, u64)> Scenario<F> {
+    /// The scenarios' common shape: 800 transactions, one every 10 to 60 ms, faults for 30
+    /// simulated seconds, a violation fails the run.
+    pub fn standard(test: &'static str, chaos: F) -> Scenario<F> {
+        Scenario { test, config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() }, chaos_ms: 30_000, chaos, report_violations: false }
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct Report {

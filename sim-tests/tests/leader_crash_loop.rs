@@ -3,20 +3,12 @@
 //! back a moment later, while the primary writes and replicas read from random nodes.
 #![cfg(madsim)]
 
-use binraft_io_sim::cluster::SimConfig;
 use binraft_sim_tests::scenario::{self, Report, Scenario};
 
 const TEST: &str = "leader_crash_loop";
 
 async fn one_seed() -> Report {
-    scenario::run(Scenario {
-        test: TEST,
-        config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() },
-        chaos_ms: 30_000,
-        report_violations: false,
-        chaos: scenario::crash_loop(4_000, 2_000..5_000, 300..2_000),
-    })
-    .await
+    scenario::run(Scenario::standard(TEST, scenario::crash_loop(4_000, 2_000..5_000, 300..2_000))).await
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! from what its disk holds.
 #![cfg(madsim)]
 
-use binraft_io_sim::cluster::SimConfig;
 use binraft_sim_tests::scenario::{self, Report, Scenario};
 use rand::Rng;
 
@@ -14,34 +13,28 @@ const TEST: &str = "leader_disk_faults";
 async fn one_seed() -> Report {
     let mut next = 3_000u64;
     let mut full: Option<(usize, u64)> = None;
-    scenario::run(Scenario {
-        test: TEST,
-        config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() },
-        chaos_ms: 30_000,
-        report_violations: false,
-        chaos: move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
-            let mut rng = madsim::rand::thread_rng();
-            if let Some((i, until)) = full {
-                if now >= until {
-                    sim.free_space(i);
-                    full = None;
-                    next = now + rng.gen_range(1_000..4_000);
-                }
-                return;
+    scenario::run(Scenario::standard(TEST, move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
+        let mut rng = madsim::rand::thread_rng();
+        if let Some((i, until)) = full {
+            if now >= until {
+                sim.free_space(i);
+                full = None;
+                next = now + rng.gen_range(1_000..4_000);
             }
-            if now >= next {
-                if let Some(i) = sim.puller() {
-                    if rng.gen_bool(0.5) {
-                        sim.fail_syncs(i, rng.gen_range(1..=3));
-                        next = now + rng.gen_range(2_000..5_000);
-                    } else {
-                        sim.fill_disk(i, rng.gen_range(0..64 << 10));
-                        full = Some((i, now + rng.gen_range(1_000..4_000)));
-                    }
+            return;
+        }
+        if now >= next {
+            if let Some(i) = sim.puller() {
+                if rng.gen_bool(0.5) {
+                    sim.fail_syncs(i, rng.gen_range(1..=3));
+                    next = now + rng.gen_range(2_000..5_000);
+                } else {
+                    sim.fill_disk(i, rng.gen_range(0..64 << 10));
+                    full = Some((i, now + rng.gen_range(1_000..4_000)));
                 }
             }
-        },
-    })
+        }
+    }))
     .await
 }
 

@@ -4,7 +4,6 @@
 //! packet loss.
 #![cfg(madsim)]
 
-use binraft_io_sim::cluster::SimConfig;
 use binraft_sim_tests::scenario::{self, Report, Scenario};
 use rand::Rng;
 
@@ -23,23 +22,17 @@ async fn one_seed() -> Report {
         |_| true,
     );
     let mut lossy = None;
-    scenario::run(Scenario {
-        test: TEST,
-        config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() },
-        chaos_ms: 30_000,
-        report_violations: false,
-        chaos: move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
-            if lossy.is_none() {
-                let mut rng = madsim::rand::thread_rng();
-                let rate = if rng.gen_bool(0.3) { rng.gen_range(0.001..0.02) } else { 0.0 };
-                if rate > 0.0 {
-                    sim.set_loss(rate);
-                }
-                lossy = Some(rate);
+    scenario::run(Scenario::standard(TEST, move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
+        if lossy.is_none() {
+            let mut rng = madsim::rand::thread_rng();
+            let rate = if rng.gen_bool(0.3) { rng.gen_range(0.001..0.02) } else { 0.0 };
+            if rate > 0.0 {
+                sim.set_loss(rate);
             }
-            kills(sim, now);
-        },
-    })
+            lossy = Some(rate);
+        }
+        kills(sim, now);
+    }))
     .await
 }
 

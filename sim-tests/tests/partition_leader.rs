@@ -3,7 +3,6 @@
 //! replicas too) for a few seconds, then the partition heals.
 #![cfg(madsim)]
 
-use binraft_io_sim::cluster::SimConfig;
 use binraft_sim_tests::scenario::{self, Report, Scenario};
 use rand::Rng;
 
@@ -12,29 +11,23 @@ const TEST: &str = "partition_leader";
 async fn one_seed() -> Report {
     let mut next = 4_000u64;
     let mut healing_at: Option<u64> = None;
-    scenario::run(Scenario {
-        test: TEST,
-        config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() },
-        chaos_ms: 30_000,
-        report_violations: false,
-        chaos: move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
-            let mut rng = madsim::rand::thread_rng();
-            if let Some(at) = healing_at {
-                if now >= at {
-                    sim.heal_network();
-                    healing_at = None;
-                    next = now + rng.gen_range(1_000..4_000);
-                }
-                return;
+    scenario::run(Scenario::standard(TEST, move |sim: &mut binraft_io_sim::cluster::Sim, now: u64| {
+        let mut rng = madsim::rand::thread_rng();
+        if let Some(at) = healing_at {
+            if now >= at {
+                sim.heal_network();
+                healing_at = None;
+                next = now + rng.gen_range(1_000..4_000);
             }
-            if now >= next {
-                if let Some(i) = sim.puller() {
-                    sim.isolate(i, rng.gen_bool(0.3));
-                    healing_at = Some(now + rng.gen_range(2_000..8_000));
-                }
+            return;
+        }
+        if now >= next {
+            if let Some(i) = sim.puller() {
+                sim.isolate(i, rng.gen_bool(0.3));
+                healing_at = Some(now + rng.gen_range(2_000..8_000));
             }
-        },
-    })
+        }
+    }))
     .await
 }
 

@@ -4,7 +4,6 @@
 //! read from random members. Most rounds take the leader down once.
 #![cfg(madsim)]
 
-use binraft_io_sim::cluster::SimConfig;
 use binraft_sim_tests::scenario::{self, Report, Scenario};
 use rand::Rng;
 
@@ -12,14 +11,7 @@ const TEST: &str = "rolling_restarts";
 
 async fn one_seed() -> Report {
     let power_cuts = madsim::rand::thread_rng().gen_bool(0.3);
-    scenario::run(Scenario {
-        test: TEST,
-        config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() },
-        chaos_ms: 30_000,
-        report_violations: false,
-        chaos: scenario::kill_cycle(3_000, 1_000..3_000, 200..1_500, |sim, _, turn| Some(turn % sim.nodes.len()), move |_| power_cuts),
-    })
-    .await
+    scenario::run(Scenario::standard(TEST, scenario::kill_cycle(3_000, 1_000..3_000, 200..1_500, |sim, _, turn| Some(turn % sim.nodes.len()), move |_| power_cuts))).await
 }
 
 #[test]
