@@ -209,7 +209,7 @@ impl Sim {
         }
         // Each ACK the primary gets must be for what a majority of the disks hold durably then.
         let disks: Vec<(u64, MemDisk)> = nodes.iter().map(|n| (n.id, n.disk.clone())).collect();
-        primary.set_ack_check(Arc::new(move |names: &[String], file: usize, end: u64| {
+        let durable: crate::primary::AckCheck = Arc::new(move |names: &[String], file: usize, end: u64| {
             let mut holders = Vec::new();
             for (id, d) in &disks {
                 match holds_durably(d, names, file, end) {
@@ -219,7 +219,17 @@ impl Sim {
                 }
             }
             (holders.len() * 2 <= disks.len()).then(|| format!("durable only on nodes {holders:?} of {}", disks.len()))
-        }));
+        });
+        primary.set_ack_check(Arc::clone(&durable));
+        // And so must what a replica receives, the moment it arrives.
+        for r in &replicas {
+            let (p, durable) = (primary.clone(), Arc::clone(&durable));
+            r.set_arrival_check(Arc::new(move |file: &str, end: u64| {
+                let names = p.file_names();
+                let at = names.iter().position(|n| n == file)?;
+                durable(&names, at, end)
+            }));
+        }
         let sim = Sim { seed, handle, nodes, primary, primary_node, replicas, trace, epoch, pull_by_gtid, _trace_guard: guard };
         sim.note(format!("seed {seed}: {} nodes, {} replicas, pull by {}{}", cfg.nodes, cfg.replicas, if pull_by_gtid { "GTID" } else { "file and position" }, if semi_sync { ", semi-sync" } else { "" }));
         sim

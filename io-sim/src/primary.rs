@@ -66,6 +66,11 @@ impl Primary {
         Primary { state: Arc::new(Mutex::new(state)), changes: Arc::default(), epoch, ack_check: Arc::default(), last_ack_check_ms: Arc::default() }
     }
 
+    /// The names of its binlog files, in order.
+    pub fn file_names(&self) -> Vec<String> {
+        self.lock().log.files.iter().map(|(n, _)| n.clone()).collect()
+    }
+
     /// What checks each ACK as it arrives.
     pub fn set_ack_check(&self, check: AckCheck) {
         *self.ack_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(check);

@@ -36,14 +36,46 @@ pub struct ReplicaLog {
     pub sessions: Vec<(usize, String)>,
     /// Events the primary sent again that differ from what the replica holds.
     pub verify_failures: Vec<String>,
+    /// What arrived before a majority of the nodes held it durably ([`ArrivalCheck`]).
+    pub arrival_violations: Vec<String>,
+    /// When the arrival check last ran (simulated ms).
+    last_check_ms: Option<u64>,
 }
 
+/// Checks what a replica received the moment it arrives (a file and the end of what came): a
+/// violation, or None.
+pub type ArrivalCheck = Arc<dyn Fn(&str, u64) -> Option<String> + Send + Sync>;
+
+/// What arrives is checked at most this often (simulated ms): each check reads every node's disk.
+const ARRIVAL_CHECK_EVERY_MS: u64 = 20;
+
 #[derive(Clone, Default)]
-pub struct ReplicaHandle(Arc<Mutex<ReplicaLog>>);
+pub struct ReplicaHandle(Arc<Mutex<ReplicaLog>>, Arc<Mutex<Option<ArrivalCheck>>>);
 
 impl ReplicaHandle {
     pub fn lock(&self) -> MutexGuard<'_, ReplicaLog> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What checks each arrival.
+    pub fn set_arrival_check(&self, check: ArrivalCheck) {
+        *self.1.lock().unwrap_or_else(|p| p.into_inner()) = Some(check);
+    }
+
+    /// `file` up to `end` arrived from `node` at `ms`: checked, at most every
+    /// [`ARRIVAL_CHECK_EVERY_MS`].
+    fn arrived(&self, node: usize, file: &str, end: u64, ms: u64) {
+        {
+            let mut l = self.lock();
+            if l.last_check_ms.is_some_and(|t| ms < t + ARRIVAL_CHECK_EVERY_MS) {
+                return;
+            }
+            l.last_check_ms = Some(ms);
+        }
+        let check = self.1.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(v) = check.and_then(|c| c(file, end)) {
+            self.lock().arrival_violations.push(format!("at {ms} ms, {file} up to {end} from node{}: {v}", node + 1));
+        }
     }
 }
 
@@ -180,7 +212,10 @@ async fn session(spec: &ReplicaSpec, node: usize, local: &mut Local, log: &Repli
                     f.extend_from_slice(&bytes);
                     local.scan_gtids(&bytes);
                     let ms = epoch.elapsed().as_millis() as u64;
+                    let end = offset + bytes.len() as u64;
+                    let name = file.clone();
                     log.lock().received.push(Received { ms, node, file, offset, bytes });
+                    log.arrived(node, &name, end, ms);
                 }
                 UpstreamOutput::Verify { file, offset, bytes } => {
                     let ours = local.files.get(&file).and_then(|f| f.get(offset as usize..offset as usize + bytes.len()));

@@ -13,6 +13,9 @@ pub enum Bug {
     /// The leader's pull sends a semi-sync ACK as soon as the transaction arrives, before its
     /// entry is committed (kingbus's bug).
     AckBeforeCommit,
+    /// The leader writes what it pulls to its own files, where its replicas read, before the
+    /// Raft commit (its apply then skips what is there already).
+    ServeUncommitted,
 }
 
 thread_local! {

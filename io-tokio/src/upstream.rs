@@ -386,7 +386,13 @@ async fn commit(node: &Node, batch: &mut Batch, last: AppendId, acks: &mut HeldA
     let started = (!batch.is_empty()).then(Instant::now);
     match &node.cluster {
         None => node.store.append_batch(batch).map_err(store_error)?,
-        Some(c) => c.propose_groups(batch).await.map_err(not_committed)?,
+        Some(c) => {
+            #[cfg(madsim)]
+            if crate::planted::has(crate::planted::Bug::ServeUncommitted) && !batch.is_empty() {
+                node.store.apply_logged(batch.clone()).map_err(store_error)?;
+            }
+            c.propose_groups(batch).await.map_err(not_committed)?
+        }
     }
     if let Some(t) = started {
         node.commit_seconds.observe(t.elapsed().as_secs_f64());

@@ -7,6 +7,8 @@
 //!   would leave too few disks with what replicas saw, or a log that does not open);
 //! - a semi-sync ACK sent before the Raft commit: caught by `durable_on_majority` when the ACK
 //!   reaches the primary;
+//! - serving what is not committed (the leader shows what it pulls before the Raft commit):
+//!   caught by `durable_on_majority` when it reaches a replica;
 //! - applying entries a second time after a restart (the files not taken back to the last
 //!   checkpoint): the apply check stops the node, caught as a cluster that never converges.
 #![cfg(madsim)]
@@ -61,6 +63,12 @@ fn a_semi_sync_ack_before_the_raft_commit_is_caught() {
     let c = caught(Plant::Node(Bug::AckBeforeCommit));
     assert!(!c.is_empty(), "the simulator did not notice ACKs sent before the Raft commit on seeds 1-{SEEDS}");
     assert!(c[0].1.contains("ACK"), "caught, but not by the ACK check: {}", c[0].1);
+}
+
+#[test]
+fn serving_uncommitted_entries_is_caught() {
+    let c = caught(Plant::Node(Bug::ServeUncommitted));
+    assert!(!c.is_empty(), "the simulator did not notice a leader serving what is not committed on seeds 1-{SEEDS}");
 }
 
 #[test]

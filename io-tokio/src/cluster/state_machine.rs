@@ -173,6 +173,10 @@ impl StateMachine {
                 let mut batch = Vec::with_capacity(groups.len());
                 let StateMachine { store, applier, since_checkpoint, .. } = self;
                 for g in groups {
+                    #[cfg(madsim)]
+                    if crate::planted::has(crate::planted::Bug::ServeUncommitted) && store.complete_end(&g.file).is_some_and(|e| e >= g.offset + g.bytes.len() as u64) {
+                        continue;
+                    }
                     let info = applier.facts(&g, |f, o, l| store.read_sync(f, o, l)).map_err(fatal)?;
                     *since_checkpoint += g.bytes.len() as u64;
                     batch.push((g.file, g.offset, g.bytes.to_vec(), Box::new(info)));

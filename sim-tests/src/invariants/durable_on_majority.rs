@@ -6,7 +6,7 @@
 //! cluster lost, and the cluster would pull it again, byte for byte. So this is checked on the
 //! disks themselves, as a power cut now would leave them
 //! ([`binraft_io_sim::cluster::holds_durably`]): every check for what replicas have seen and the
-//! ACKs cover, and the primary checks ACKs the moment they arrive. A node that skips its log's
+//! ACKs cover, and the primary and the replicas check ACKs and data the moment they arrive. A node that skips its log's
 //! fsync, serves what a majority has not made durable, or ACKs before the Raft commit fails it.
 
 use super::replica_prefix::ReplicaPrefix;
@@ -20,6 +20,12 @@ pub struct DurableOnMajority {
 
 impl DurableOnMajority {
     pub fn check(&mut self, sim: &Sim, replicas: &ReplicaPrefix) -> Result<(), String> {
+        for r in &sim.replicas {
+            let l = r.lock();
+            if let Some(v) = l.arrival_violations.first() {
+                return Err(format!("{} received what was not yet durable on a majority: {v}", l.name));
+            }
+        }
         let (names, newest, acked) = {
             let p = sim.primary.lock();
             if let Some(v) = p.ack_violations.get(self.reported) {
