@@ -207,12 +207,16 @@ impl Sim {
                 .build();
             replicas.push(log);
         }
-        // Each ACK the primary gets must be for what a majority of the disks hold durably then.
+        // Each ACK the primary gets, and what each replica receives, must be durable on a
+        // majority of the disks the moment it arrives.
         let disks: Vec<(u64, MemDisk)> = nodes.iter().map(|n| (n.id, n.disk.clone())).collect();
-        let durable: crate::primary::AckCheck = Arc::new(move |names: &[String], file: usize, end: u64| {
+        let file_names = primary.file_names();
+        let durable: crate::arrival::Check = Arc::new(move |file: &str, end: u64| {
+            let names = file_names();
+            let at = names.iter().position(|n| n == file)?;
             let mut holders = Vec::new();
             for (id, d) in &disks {
-                match holds_durably(d, names, file, end) {
+                match holds_durably(d, &names, at, end) {
                     Ok(true) => holders.push(*id),
                     Ok(false) => {}
                     Err(e) => return Some(format!("node{id}: {e}")),
@@ -220,15 +224,9 @@ impl Sim {
             }
             (holders.len() * 2 <= disks.len()).then(|| format!("durable only on nodes {holders:?} of {}", disks.len()))
         });
-        primary.set_ack_check(Arc::clone(&durable));
-        // And so must what a replica receives, the moment it arrives.
+        primary.ack_check.set(Arc::clone(&durable));
         for r in &replicas {
-            let (p, durable) = (primary.clone(), Arc::clone(&durable));
-            r.set_arrival_check(Arc::new(move |file: &str, end: u64| {
-                let names = p.file_names();
-                let at = names.iter().position(|n| n == file)?;
-                durable(&names, at, end)
-            }));
+            r.set_arrival_check(Arc::clone(&durable));
         }
         let sim = Sim { seed, handle, nodes, primary, primary_node, replicas, trace, epoch, pull_by_gtid, _trace_guard: guard };
         sim.note(format!("seed {seed}: {} nodes, {} replicas, pull by {}{}", cfg.nodes, cfg.replicas, if pull_by_gtid { "GTID" } else { "file and position" }, if semi_sync { ", semi-sync" } else { "" }));

@@ -15,6 +15,8 @@
 //! each node's disk, the nodes' logs with the simulated time) the invariants of `sim-tests`
 //! check.
 
+#[cfg(madsim)]
+pub mod arrival;
 pub mod binlog;
 #[cfg(madsim)]
 pub mod cluster;

@@ -4,7 +4,7 @@
 //! the log as it grows.
 //!
 //! With semi-sync on, it asks for an ACK at each transaction's end, as a semi-sync MariaDB
-//! does, and checks each ACK the moment it arrives ([`AckCheck`]): what binraft acknowledges
+//! does, and checks each ACK the moment it arrives ([`crate::arrival`]): what binraft acknowledges
 //! must already be durable on a majority of its nodes.
 //!
 //! Out: [`PrimaryState::sessions`], every dump a node ran against it (which node, when), and
@@ -45,69 +45,42 @@ pub struct PrimaryState {
     pub ack_violations: Vec<String>,
 }
 
-/// Checks an ACK (file, position) the moment it arrives: a violation, or None.
-pub type AckCheck = Arc<dyn Fn(&[String], usize, u64) -> Option<String> + Send + Sync>;
-
-/// An ACK is checked at most this often (simulated ms): each check reads every node's disk.
-const ACK_CHECK_EVERY_MS: u64 = 20;
-
 #[derive(Clone)]
 pub struct Primary {
     state: Arc<Mutex<PrimaryState>>,
     changes: Arc<Changes>,
     epoch: tokio::time::Instant,
-    ack_check: Arc<Mutex<Option<AckCheck>>>,
-    last_ack_check_ms: Arc<Mutex<Option<u64>>>,
+    /// Each ACK is checked as it arrives.
+    pub ack_check: crate::arrival::ArrivalCheck,
 }
 
 impl Primary {
     pub fn new(seed: u64, txns_max: usize, epoch: tokio::time::Instant, semi_sync: bool) -> Primary {
         let state = PrimaryState { log: PrimaryLog::new(seed), sessions: Vec::new(), txns_max, paused: false, semi_sync, acked_txns: 0, ack_violations: Vec::new() };
-        Primary { state: Arc::new(Mutex::new(state)), changes: Arc::default(), epoch, ack_check: Arc::default(), last_ack_check_ms: Arc::default() }
+        Primary { state: Arc::new(Mutex::new(state)), changes: Arc::default(), epoch, ack_check: Default::default() }
     }
 
-    /// The names of its binlog files, in order.
-    pub fn file_names(&self) -> Vec<String> {
-        self.lock().log.files.iter().map(|(n, _)| n.clone()).collect()
+    /// The names of its binlog files, in order, read through a weak handle: for the checks the
+    /// primary itself holds ([`Primary::ack_check`]), which must not keep it alive.
+    pub fn file_names(&self) -> impl Fn() -> Vec<String> + Send + Sync + 'static {
+        let state = Arc::downgrade(&self.state);
+        move || state.upgrade().map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).log.files.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default()
     }
 
-    /// What checks each ACK as it arrives.
-    pub fn set_ack_check(&self, check: AckCheck) {
-        *self.ack_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(check);
-    }
-
-    /// An ACK of `file` up to `pos` arrived: what it covers, and (at most every
-    /// [`ACK_CHECK_EVERY_MS`]) whether it was durable on a majority.
+    /// An ACK of `file` up to `pos` arrived: what it covers, and whether it was durable on a
+    /// majority ([`crate::arrival`]).
     fn on_ack(&self, file: &str, pos: u64) {
-        let (names, covered) = {
-            let s = self.lock();
-            let names: Vec<String> = s.log.files.iter().map(|(n, _)| n.clone()).collect();
-            let Some(at) = names.iter().position(|n| n == file) else {
-                drop(s);
-                return self.lock().ack_violations.push(format!("an ACK of {file}:{pos}, a file the primary does not have"));
-            };
-            let covered = s.log.txns.iter().take_while(|t| t.file < at || (t.file == at && t.end <= pos)).count();
-            (names, (at, covered))
-        };
-        let (at, covered) = covered;
-        let now = self.now_ms();
         {
             let mut s = self.lock();
+            let Some(at) = s.log.files.iter().position(|(n, _)| n == file) else {
+                return s.ack_violations.push(format!("an ACK of {file}:{pos}, a file the primary does not have"));
+            };
+            let covered = s.log.txns.iter().take_while(|t| t.file < at || (t.file == at && t.end <= pos)).count();
             s.acked_txns = s.acked_txns.max(covered);
         }
-        let due = {
-            let mut last = self.last_ack_check_ms.lock().unwrap_or_else(|p| p.into_inner());
-            let due = last.is_none_or(|l| now >= l + ACK_CHECK_EVERY_MS);
-            if due {
-                *last = Some(now);
-            }
-            due
-        };
-        let check = self.ack_check.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let (true, Some(check)) = (due, check) {
-            if let Some(v) = check(&names, at, pos) {
-                self.lock().ack_violations.push(format!("at {now} ms, an ACK of {file}:{pos}: {v}"));
-            }
+        let now = self.now_ms();
+        if let Some(v) = self.ack_check.run(file, pos, now) {
+            self.lock().ack_violations.push(format!("at {now} ms, an ACK of {file}:{pos}: {v}"));
         }
     }
 

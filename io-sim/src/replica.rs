@@ -36,21 +36,12 @@ pub struct ReplicaLog {
     pub sessions: Vec<(usize, String)>,
     /// Events the primary sent again that differ from what the replica holds.
     pub verify_failures: Vec<String>,
-    /// What arrived before a majority of the nodes held it durably ([`ArrivalCheck`]).
+    /// What arrived before a majority of the nodes held it durably ([`crate::arrival`]).
     pub arrival_violations: Vec<String>,
-    /// When the arrival check last ran (simulated ms).
-    last_check_ms: Option<u64>,
 }
 
-/// Checks what a replica received the moment it arrives (a file and the end of what came): a
-/// violation, or None.
-pub type ArrivalCheck = Arc<dyn Fn(&str, u64) -> Option<String> + Send + Sync>;
-
-/// What arrives is checked at most this often (simulated ms): each check reads every node's disk.
-const ARRIVAL_CHECK_EVERY_MS: u64 = 20;
-
 #[derive(Clone, Default)]
-pub struct ReplicaHandle(Arc<Mutex<ReplicaLog>>, Arc<Mutex<Option<ArrivalCheck>>>);
+pub struct ReplicaHandle(Arc<Mutex<ReplicaLog>>, crate::arrival::ArrivalCheck);
 
 impl ReplicaHandle {
     pub fn lock(&self) -> MutexGuard<'_, ReplicaLog> {
@@ -58,22 +49,13 @@ impl ReplicaHandle {
     }
 
     /// What checks each arrival.
-    pub fn set_arrival_check(&self, check: ArrivalCheck) {
-        *self.1.lock().unwrap_or_else(|p| p.into_inner()) = Some(check);
+    pub fn set_arrival_check(&self, check: crate::arrival::Check) {
+        self.1.set(check);
     }
 
-    /// `file` up to `end` arrived from `node` at `ms`: checked, at most every
-    /// [`ARRIVAL_CHECK_EVERY_MS`].
+    /// `file` up to `end` arrived from `node` at `ms`.
     fn arrived(&self, node: usize, file: &str, end: u64, ms: u64) {
-        {
-            let mut l = self.lock();
-            if l.last_check_ms.is_some_and(|t| ms < t + ARRIVAL_CHECK_EVERY_MS) {
-                return;
-            }
-            l.last_check_ms = Some(ms);
-        }
-        let check = self.1.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(v) = check.and_then(|c| c(file, end)) {
+        if let Some(v) = self.1.run(file, end, ms) {
             self.lock().arrival_violations.push(format!("at {ms} ms, {file} up to {end} from node{}: {v}", node + 1));
         }
     }

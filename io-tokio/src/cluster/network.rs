@@ -249,9 +249,10 @@ impl Receiving {
     /// Removes the staged bytes the install did not take (gone already when it did).
     fn discard(&self, store: &Store) {
         let d = store.disk();
+        let present = d.list().unwrap_or_default();
         for f in self.files.iter().filter(|f| f.staged_from.is_some()) {
             let staged = staged_name(self.reception, &f.name);
-            if d.list().is_ok_and(|l| l.contains(&staged)) {
+            if present.contains(&staged) {
                 if let Err(e) = d.remove(&staged) {
                     tracing::warn!(file = %staged, "raft: removing a snapshot's staged bytes: {e}");
                 }
@@ -635,9 +636,9 @@ fn remote<E: std::error::Error + 'static, X: std::error::Error + 'static>(e: X) 
 /// carry are purged: the stream was made before this member was sent a snapshot and is stale.
 /// (openraft's stream reads an empty range there and, seeing log to send, never looks for newer
 /// work: it would send such heartbeats forever and the member would get no entry again.)
-fn stale_stream(req: &AppendEntriesRequest<Types>, purged: Option<u64>) -> bool {
-    let Some(purged) = purged else { return false };
-    req.entries.is_empty() && req.prev_log_id.as_ref().is_none_or(|p| p.index < purged)
+/// `purged` is asked only for an entry-less request: the others pass without a look at the log.
+fn stale_stream(req: &AppendEntriesRequest<Types>, purged: impl FnOnce() -> Option<u64>) -> bool {
+    req.entries.is_empty() && purged().is_some_and(|purged| req.prev_log_id.as_ref().is_none_or(|p| p.index < purged))
 }
 
 impl RaftNetworkV2<Types> for Peer {
@@ -656,7 +657,7 @@ impl RaftNetworkV2<Types> for Peer {
             async move {
                 let mut input = input?;
                 let req = input.next().await?;
-                if stale_stream(&req, log.as_ref().and_then(|l| l.purged_index())) {
+                if stale_stream(&req, || log.as_ref().and_then(|l| l.purged_index())) {
                     tracing::info!(target_node = target, prev = ?req.prev_log_id, "raft: a replication stream below the purged log ends; the next one starts where the member is");
                     // Not at once: a stream that keeps coming back stale runs at this pace.
                     tokio::time::sleep(Duration::from_millis(50)).await;
