@@ -37,11 +37,19 @@ pub struct SimConfig {
     pub plant: Option<Plant>,
     /// Whether the primary serves semi-sync (None: drawn from the seed).
     pub semi_sync: Option<bool>,
+    /// Machines ready to join (ids after the members'): not started until a scenario adds one
+    /// ([`Sim::start_spare`]).
+    pub spares: usize,
+    /// A replica of them reads slowly: it pauses this long (ms) after each read.
+    pub slow_replica_ms: Option<u64>,
+    /// Raft log entries between two checkpoints (`--raft-snapshot-entries`; None: drawn from
+    /// the seed, small, so that checkpoints and log purges happen often).
+    pub snapshot_entries: Option<u64>,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None, semi_sync: None }
+        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None, semi_sync: None, spares: 0, slow_replica_ms: None, snapshot_entries: None }
     }
 }
 
@@ -69,6 +77,37 @@ pub fn holds_durably(disk: &MemDisk, names: &[String], file: usize, end: u64) ->
     Ok(logged.is_some_and(|(f, e)| names.iter().position(|n| *n == f).is_some_and(|at| at > file || (at == file && e >= end))))
 }
 
+/// What a machine is to the cluster, as the harness has asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A voting member.
+    Voter,
+    /// Added as a learner: it serves, and does not vote.
+    Learner,
+    /// Not started, not a member.
+    Spare,
+    /// Removed from the cluster, and stopped.
+    Removed,
+}
+
+/// The voter sets that may be in effect, as the harness knows them: one once a change is
+/// settled, more while a change is on its way or its outcome is not known. Something
+/// committed is durable on a majority of at least one of them.
+#[derive(Debug, Clone, Default)]
+pub struct VoterSets(pub Vec<Vec<u64>>);
+
+/// The voter sets, shared with the arrival checks.
+pub type Voters = Arc<std::sync::Mutex<VoterSets>>;
+
+/// Whether `holders` is a majority of one of the voter sets; else the violation.
+pub fn majority_of(voters: &VoterSets, holders: &[u64]) -> Result<(), String> {
+    if voters.0.iter().any(|set| holders.iter().filter(|h| set.contains(h)).count() * 2 > set.len()) {
+        return Ok(());
+    }
+    let sets: Vec<String> = voters.0.iter().map(|s| format!("{s:?}")).collect();
+    Err(format!("durable only on nodes {holders:?}, not a majority of the voters {}", sets.join(" or ")))
+}
+
 /// One binraft member.
 pub struct SimNode {
     /// Raft node id, from 1.
@@ -79,6 +118,9 @@ pub struct SimNode {
     pub mysql: SocketAddr,
     /// When it was last started (simulated ms).
     pub started_ms: u64,
+    pub role: Role,
+    /// Off for a spare until it is started.
+    powered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A running simulation.
@@ -93,6 +135,9 @@ pub struct Sim {
     pub epoch: tokio::time::Instant,
     /// Whether the nodes pull from the primary by GTID (else by file and position).
     pub pull_by_gtid: bool,
+    pub voters: Voters,
+    /// Where the admin's statements come from.
+    pub admin_node: NodeHandle,
     _trace_guard: tracing::subscriber::DefaultGuard,
 }
 
@@ -100,10 +145,15 @@ fn node_ip(id: u64) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 0, id as u8)
 }
 
-/// The settings of node `id` of `n`, resolved from flags as `binraft run` resolves them (so a
-/// new setting gets its default here too).
-pub fn node_settings(id: u64, n: usize, pull_by_gtid: bool) -> Settings {
-    let peers: Vec<String> = (1..=n as u64).map(|i| format!("{i}={}:{RAFT_PORT}", node_ip(i))).collect();
+/// The Raft address of node `id`, as BINRAFT ADD LEARNER takes it.
+pub fn raft_addr(id: u64) -> String {
+    format!("{}:{RAFT_PORT}", node_ip(id))
+}
+
+/// The settings of node `id` whose peers are `peers` (itself among them), resolved from flags
+/// as `binraft run` resolves them (so a new setting gets its default here too).
+pub fn node_settings(id: u64, peers: &[u64], pull_by_gtid: bool, snapshot_entries: u64) -> Settings {
+    let peers: Vec<String> = peers.iter().map(|i| format!("{i}={}", raft_addr(*i))).collect();
     let args = Args {
         data_dir: Some(format!("/sim/node{id}").into()),
         listen: Some(SocketAddr::new(IpAddr::V4(node_ip(id)), MYSQL_PORT)),
@@ -118,6 +168,7 @@ pub fn node_settings(id: u64, n: usize, pull_by_gtid: bool) -> Settings {
         node_id: Some(id),
         peers: Some(peers.join(",")),
         cluster_secret: Some(SECRET.into()),
+        raft_snapshot_entries: Some(snapshot_entries),
         ..Args::default()
     };
     args.resolve().unwrap_or_else(|e| panic!("node{id}'s settings: {e}"))
@@ -137,6 +188,7 @@ impl Sim {
             _ => None,
         });
         let semi_sync = cfg.semi_sync.unwrap_or_else(|| madsim::rand::thread_rng().gen_bool(0.5));
+        let snapshot_entries = cfg.snapshot_entries.unwrap_or_else(|| madsim::rand::thread_rng().gen_range(20..400));
         let primary = Primary::new(seed, cfg.txns_max, epoch, semi_sync);
         let primary_node = {
             let p = primary.clone();
@@ -157,14 +209,21 @@ impl Sim {
                 .build()
         };
         let mut nodes = Vec::new();
-        for id in 1..=cfg.nodes as u64 {
+        let members: Vec<u64> = (1..=cfg.nodes as u64).collect();
+        for id in 1..=(cfg.nodes + cfg.spares) as u64 {
             let disk = MemDisk::new();
             if cfg.plant == Some(Plant::SkipLogFsync) {
                 disk.lie_about_syncs_of(binraft_core::store::names::RAFT_LOG_PREFIX);
             }
-            let settings = node_settings(id, cfg.nodes, pull_by_gtid);
+            // A spare knows the members and itself, as an operator would start a new machine.
+            let peers: Vec<u64> = if id as usize <= cfg.nodes { members.clone() } else { members.iter().copied().chain([id]).collect() };
+            let settings = node_settings(id, &peers, pull_by_gtid, snapshot_entries);
             let mysql = settings.listen;
             let d = disk.clone();
+            let spare = id as usize > cfg.nodes;
+            // A spare's machine is powered on only once a scenario starts it.
+            let powered = Arc::new(std::sync::atomic::AtomicBool::new(!spare));
+            let on = Arc::clone(&powered);
             let node = handle
                 .create_node()
                 .name(format!("node{id}"))
@@ -172,7 +231,11 @@ impl Sim {
                 .init(move || {
                     let disk: Arc<dyn Disk> = Arc::new(d.clone());
                     let settings = settings.clone();
+                    let on = on.load(std::sync::atomic::Ordering::Relaxed);
                     async move {
+                        if !on {
+                            return std::future::pending().await;
+                        }
                         let listener = match tokio::net::TcpListener::bind(settings.listen).await {
                             Ok(l) => l,
                             Err(e) => return tracing::error!("node: cannot listen: {e}"),
@@ -183,7 +246,7 @@ impl Sim {
                     }
                 })
                 .build();
-            nodes.push(SimNode { id, handle: node, disk, alive: true, mysql, started_ms: 0 });
+            nodes.push(SimNode { id, handle: node, disk, alive: !spare, mysql, started_ms: 0, role: if spare { Role::Spare } else { Role::Voter }, powered });
         }
         let node_addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.mysql).collect();
         let mut replicas = Vec::new();
@@ -194,6 +257,8 @@ impl Sim {
                 server_id: 500 + k as u32,
                 // Half of them by GTID, half by file and position.
                 by_gtid: k % 2 == 1,
+                // The last one is the slow one, when there is one.
+                read_pause_ms: cfg.slow_replica_ms.filter(|_| k == cfg.replicas),
                 nodes: node_addrs.clone(),
                 user: binraft_fixtures::sim::USER.into(),
                 password: binraft_fixtures::sim::PASSWORD.into(),
@@ -208,28 +273,39 @@ impl Sim {
             replicas.push(log);
         }
         // Each ACK the primary gets, and what each replica receives, must be durable on a
-        // majority of the disks the moment it arrives.
+        // majority of the voters the moment it arrives.
+        let voters: Voters = Arc::new(std::sync::Mutex::new(VoterSets(vec![members.clone()])));
         let disks: Vec<(u64, MemDisk)> = nodes.iter().map(|n| (n.id, n.disk.clone())).collect();
         let file_names = primary.file_names();
+        let v = Arc::clone(&voters);
         let durable: crate::arrival::Check = Arc::new(move |file: &str, end: u64| {
             let names = file_names();
             let at = names.iter().position(|n| n == file)?;
+            let voters = v.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let mut holders = Vec::new();
-            for (id, d) in &disks {
+            for (id, d) in disks.iter().filter(|(id, _)| voters.0.iter().any(|s| s.contains(id))) {
                 match holds_durably(d, &names, at, end) {
                     Ok(true) => holders.push(*id),
                     Ok(false) => {}
                     Err(e) => return Some(format!("node{id}: {e}")),
                 }
             }
-            (holders.len() * 2 <= disks.len()).then(|| format!("durable only on nodes {holders:?} of {}", disks.len()))
+            majority_of(&voters, &holders).err()
         });
+        let admin_node = handle.create_node().name("admin").ip(IpAddr::V4(Ipv4Addr::new(10, 0, 2, 1))).build();
         primary.ack_check.set(Arc::clone(&durable));
         for r in &replicas {
             r.set_arrival_check(Arc::clone(&durable));
         }
-        let sim = Sim { seed, handle, nodes, primary, primary_node, replicas, trace, epoch, pull_by_gtid, _trace_guard: guard };
-        sim.note(format!("seed {seed}: {} nodes, {} replicas, pull by {}{}", cfg.nodes, cfg.replicas, if pull_by_gtid { "GTID" } else { "file and position" }, if semi_sync { ", semi-sync" } else { "" }));
+        let sim = Sim { seed, handle, nodes, primary, primary_node, replicas, trace, epoch, pull_by_gtid, voters, admin_node, _trace_guard: guard };
+        sim.note(format!(
+            "seed {seed}: {} nodes{}, {} replicas, pull by {}{}, a checkpoint every {snapshot_entries} entries",
+            cfg.nodes,
+            if cfg.spares > 0 { format!(" and {} spare(s)", cfg.spares) } else { String::new() },
+            cfg.replicas,
+            if pull_by_gtid { "GTID" } else { "file and position" },
+            if semi_sync { ", semi-sync" } else { "" }
+        ));
         sim
     }
 
@@ -278,6 +354,52 @@ impl Sim {
     /// Whether node `i`'s disk holds durably the primary's binlog up to `end` of `names[file]`.
     pub fn holds_durably(&self, i: usize, names: &[String], file: usize, end: u64) -> Result<bool, String> {
         holds_durably(&self.nodes[i].disk, names, file, end).map_err(|e| format!("node{}: {e}", self.nodes[i].id))
+    }
+
+    /// The members (voters and learners).
+    pub fn members(&self) -> impl Iterator<Item = (usize, &SimNode)> {
+        self.nodes.iter().enumerate().filter(|(_, n)| matches!(n.role, Role::Voter | Role::Learner))
+    }
+
+    /// Starts spare node `i`, which then joins the cluster once it is added (it finds the
+    /// cluster formed, and waits for a snapshot and the log).
+    pub fn start_spare(&mut self, i: usize) {
+        assert_eq!(self.nodes[i].role, Role::Spare, "node{} is not a spare", self.nodes[i].id);
+        if self.nodes[i].alive {
+            return;
+        }
+        self.nodes[i].powered.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.note(format!("start spare node{}", self.nodes[i].id));
+        self.handle.kill(self.nodes[i].handle.id());
+        self.restart(i);
+    }
+
+    /// Sends `sql` to node `i` from the admin's machine; its outcome comes later.
+    pub fn admin(&self, i: usize, sql: &str) -> crate::admin::AdminCall {
+        self.note(format!("admin on node{}: {sql}", self.nodes[i].id));
+        let call = crate::admin::AdminCall::default();
+        let (addr, c) = (self.nodes[i].mysql, call.clone());
+        // binraft's default admin account (`--admin`).
+        let (user, password, sql) = ("admin".to_string(), "admin".to_string(), sql.to_string());
+        self.admin_node.spawn(crate::admin::run(addr, user, password, sql, c));
+        call
+    }
+
+    /// A membership change was asked for: until it is settled, `after` may be the voters too.
+    pub fn voters_may_become(&self, after: Vec<u64>) {
+        self.note(format!("the voters may become {after:?}"));
+        self.voters.lock().unwrap_or_else(|p| p.into_inner()).0.push(after);
+    }
+
+    /// The voters are `now`, and only those (a change's success was seen).
+    pub fn voters_are(&self, now: Vec<u64>) {
+        self.note(format!("the voters are {now:?}"));
+        self.voters.lock().unwrap_or_else(|p| p.into_inner()).0 = vec![now];
+    }
+
+    /// The voter sets that may be in effect.
+    pub fn voter_sets(&self) -> VoterSets {
+        self.voters.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Starts a killed node again over the same disk.

@@ -16,6 +16,8 @@
 //! check.
 
 #[cfg(madsim)]
+pub mod admin;
+#[cfg(madsim)]
 pub mod arrival;
 pub mod binlog;
 #[cfg(madsim)]

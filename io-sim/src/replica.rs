@@ -110,6 +110,8 @@ pub struct ReplicaSpec {
     pub name: String,
     pub server_id: u32,
     pub by_gtid: bool,
+    /// A slow replica: it pauses this long (ms) after each read.
+    pub read_pause_ms: Option<u64>,
     /// The nodes' MySQL ports.
     pub nodes: Vec<SocketAddr>,
     pub user: String,
@@ -156,7 +158,8 @@ async fn session(spec: &ReplicaSpec, node: usize, local: &mut Local, log: &Repli
         Ok(Err(e)) => return format!("connect: {e}"),
         Err(_) => return "connect timed out".into(),
     };
-    let mut buf = vec![0u8; 256 << 10];
+    // A slow replica also reads in small pieces.
+    let mut buf = vec![0u8; if spec.read_pause_ms.is_some() { 16 << 10 } else { 256 << 10 }];
     let mut part: Option<(String, u64, Vec<u8>)> = None;
     loop {
         while let Some(o) = s.poll_output() {
@@ -216,6 +219,11 @@ async fn session(spec: &ReplicaSpec, node: usize, local: &mut Local, log: &Repli
         if let Err(e) = stream.flush().await {
             return format!("write: {e}");
         }
+        // Checked here too: while events flow the read below is always ready, and the biased
+        // select would never get to the stay's end.
+        if tokio::time::Instant::now() >= leave {
+            return "left".into();
+        }
         let deadline = s.poll_timeout();
         let wake = async {
             match deadline {
@@ -228,7 +236,12 @@ async fn session(spec: &ReplicaSpec, node: usize, local: &mut Local, log: &Repli
             biased;
             n = stream.read(&mut buf) => match n {
                 Ok(0) => return "the node closed the connection".into(),
-                Ok(n) => s.handle_bytes(&buf[..n], now()),
+                Ok(n) => {
+                    s.handle_bytes(&buf[..n], now());
+                    if let Some(ms) = spec.read_pause_ms {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                    }
+                }
                 Err(e) => return format!("read: {e}"),
             },
             _ = wake => s.handle_timeout(now()),

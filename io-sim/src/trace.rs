@@ -68,7 +68,7 @@ impl Trace {
         let mut s = String::new();
         for l in &self.lines {
             s.clear();
-            let _ = write!(s, "{} {} {} {} {} {:?}\n", l.ms, l.node, l.level, l.target, l.message, l.fields);
+            let _ = writeln!(s, "{} {} {} {} {} {:?}", l.ms, l.node, l.level, l.target, l.message, l.fields);
             for b in s.bytes() {
                 h ^= u64::from(b);
                 h = h.wrapping_mul(0x0100_0000_01b3);

@@ -309,6 +309,8 @@ impl Node {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    // A std Instant made a tokio one; on madsim the two are one type.
+    #[allow(clippy::useless_conversion)]
     fn instant_of(&self, ms: u64) -> tokio::time::Instant {
         (self.epoch + Duration::from_millis(ms)).into()
     }

@@ -196,6 +196,8 @@ fn now_secs() -> u64 {
 }
 
 /// A time on the driver's clock (ms since `t0`) as a tokio instant.
+// A std Instant made a tokio one; on madsim the two are one type.
+#[allow(clippy::useless_conversion)]
 fn at_ms(t0: Instant, ms: u64) -> tokio::time::Instant {
     (t0 + Duration::from_millis(ms)).into()
 }

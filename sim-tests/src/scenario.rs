@@ -87,6 +87,9 @@ pub fn crash_loop(first_kill_ms: u64, gap_ms: std::ops::Range<u64>, down_ms: std
     kill_cycle(first_kill_ms, gap_ms, down_ms, |sim, _, _| sim.puller(), |_| true)
 }
 
+/// What a scenario checks once its run converged.
+pub type EndCheck = Box<dyn Fn(&Sim) -> Result<(), String>>;
+
 pub struct Scenario<F> {
     pub test: &'static str,
     pub config: SimConfig,
@@ -95,13 +98,16 @@ pub struct Scenario<F> {
     /// Stop at the first violation and report it instead of failing (the determinism check
     /// compares failing runs too).
     pub report_violations: bool,
+    /// What the scenario itself must have seen once the run converged (that it tested what it
+    /// is for); an error fails the run as a violation does.
+    pub end_check: EndCheck,
 }
 
 impl<F: FnMut(&mut Sim, u64)> Scenario<F> {
     /// The scenarios' common shape: 800 transactions, one every 10 to 60 ms, faults for 30
     /// simulated seconds, a violation fails the run.
     pub fn standard(test: &'static str, chaos: F) -> Scenario<F> {
-        Scenario { test, config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() }, chaos_ms: 30_000, chaos, report_violations: false }
+        Scenario { test, config: SimConfig { txns_max: 800, produce_interval_ms: 10..60, ..SimConfig::default() }, chaos_ms: 30_000, chaos, report_violations: false, end_check: Box::new(|_| Ok(())) }
     }
 }
 
@@ -128,7 +134,7 @@ pub async fn run<F: FnMut(&mut Sim, u64)>(mut s: Scenario<F>) -> Report {
         sim.note(format!("VIOLATION: {e}"));
         panic!("seed {seed}: {e}\nreplay: {}", replay_command(seed, test));
     };
-    let outcome = drive(&mut s, &mut sim, &mut inv).await;
+    let outcome = drive(&mut s, &mut sim, &mut inv).await.and_then(|()| (s.end_check)(&sim));
     let violation = match outcome {
         Ok(()) => None,
         Err(e) if s.report_violations => {
@@ -165,12 +171,11 @@ async fn drive<F: FnMut(&mut Sim, u64)>(s: &mut Scenario<F>, sim: &mut Sim, inv:
         sim.supervise();
         inv.check(sim)?;
     }
-    // Heal: the network, then every dead node comes back; the primary writes its last ones.
+    // Heal: the network, then every dead member comes back; the primary writes its last ones.
     sim.heal_network();
-    for i in 0..sim.nodes.len() {
-        if !sim.nodes[i].alive {
-            sim.restart(i);
-        }
+    let dead: Vec<usize> = sim.members().filter(|(_, n)| !n.alive).map(|(i, _)| i).collect();
+    for i in dead {
+        sim.restart(i);
     }
     let healed = sim.now_ms();
     loop {
@@ -181,7 +186,7 @@ async fn drive<F: FnMut(&mut Sim, u64)>(s: &mut Scenario<F>, sim: &mut Sim, inv:
             break;
         }
         if sim.now_ms() > healed + CONVERGE_MS {
-            let held: Vec<String> = sim.nodes.iter().map(|n| format!("node{}: {}", n.id, txns_held(sim, n))).collect();
+            let held: Vec<String> = sim.members().map(|(_, n)| format!("node{}: {}", n.id, txns_held(sim, n))).collect();
             return Err(format!("no convergence {CONVERGE_MS} ms after healing: the primary has {} transactions (of {}), nodes hold {held:?}, replicas {:?}", sim.primary.lock().log.txns.len(), s.config.txns_max, inv.replica_prefix.held()));
         }
     }
@@ -204,11 +209,13 @@ pub fn main<F: std::future::Future<Output = Report> + 'static>(f: fn() -> F) -> 
 static SIM_MS: AtomicU64 = AtomicU64::new(0);
 static SEEDS: AtomicU64 = AtomicU64::new(0);
 
-/// How many of the primary's transactions a node holds in its files, from the first.
-fn txns_held(sim: &Sim, n: &binraft_io_sim::cluster::SimNode) -> usize {
+/// How many of the primary's transactions a node holds, from the first: in its files, or in
+/// files before its oldest, which it purged.
+pub fn txns_held(sim: &Sim, n: &binraft_io_sim::cluster::SimNode) -> usize {
     let primary = sim.primary.lock();
     let log = &primary.log;
-    log.txns.iter().take_while(|t| n.disk.contents(&log.files[t.file].0).is_some_and(|b| b.len() as u64 >= t.end)).count()
+    let Some(oldest) = log.files.iter().position(|(name, _)| n.disk.visible_len(name).is_some()) else { return 0 };
+    log.txns.iter().take_while(|t| t.file < oldest || n.disk.visible_len(&log.files[t.file].0).is_some_and(|len| len >= t.end)).count()
 }
 
 /// The primary has written everything, every node holds it all, and so does every replica.
@@ -220,5 +227,5 @@ fn converged(sim: &Sim, inv: &Invariants) -> bool {
         }
         p.log.txns.len()
     };
-    sim.nodes.iter().all(|n| txns_held(sim, n) == total) && inv.replica_prefix.held().iter().all(|&h| h == total)
+    sim.members().all(|(_, n)| txns_held(sim, n) == total) && inv.replica_prefix.held().iter().all(|&h| h == total)
 }

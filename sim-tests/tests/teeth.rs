@@ -26,6 +26,7 @@ async fn one_seed(plant: Plant) -> Report {
         chaos_ms: 10_000,
         report_violations: true,
         chaos: scenario::crash_loop(3_000, 2_000..4_000, 300..1_500),
+        end_check: Box::new(|_| Ok(())),
     })
     .await
 }

@@ -308,9 +308,25 @@ impl Dump {
         self.out.push_back(DumpOutput::Event { bytes, ends_group: false });
     }
 
-    /// The store's files changed (new events, a new file): continue if waiting.
+    /// The store's files changed (new events, a new file, older files purged): continue if
+    /// waiting. The dump stays on its file by name, since a purge moves every index. If its
+    /// file itself was purged, the dump ends with 1236, as MariaDB's ends when the file it
+    /// reads goes.
     pub fn update_files(&mut self, files: Files) {
-        self.files = files;
+        if self.awaiting == Awaiting::Done {
+            return;
+        }
+        let current = &self.files[self.file_idx].name;
+        match files.iter().position(|f| f.name == *current) {
+            Some(i) => {
+                self.file_idx = i;
+                self.files = files;
+            }
+            None => {
+                let e = ServerError::binlog(format!("could not find next log: '{current}', which this dump was reading, was purged"));
+                self.finish(DumpOutput::Error(e));
+            }
+        }
     }
 
     /// After a `Wait`: look again (the store may have grown). Does nothing while a read is
@@ -668,6 +684,47 @@ mod tests {
         let out = outputs_at(&mut d, now_ms);
         assert!(matches!(&out[..], [DumpOutput::Event { .. }, DumpOutput::Wait]), "{out:?}");
         (d, bytes)
+    }
+
+    /// Files named `names`, each holding a FORMAT_DESCRIPTION, as the store lists them.
+    fn files_named(names: &[&str]) -> (Vec<u8>, Files) {
+        let (bytes, _) = small_file(&[fde()]);
+        let n = bytes.len() as u64;
+        (bytes, share(names.iter().map(|name| FileSummary { size: n, complete_end: n, mariadb: true, checksum: ChecksumAlg::Crc32, ..FileSummary::empty(name) }).collect()))
+    }
+
+    /// A purge of older files moves every index in the store's list: a dump keeps reading its
+    /// own file (the simulator found it reading past the list's end, `purge_while_reading`).
+    #[test]
+    fn a_purge_of_older_files_leaves_a_dump_on_its_file() {
+        let (bytes, files) = files_named(&["b.000001", "b.000002", "b.000003"]);
+        let mut d = Dump::new(DumpStart::FilePos { file: "b.000003".into(), pos: 4 }, files, cfg()).unwrap();
+        let out = outputs(&mut d);
+        assert!(matches!(&out[..], [DumpOutput::Event { .. }, DumpOutput::Read { file, offset: 4, .. }] if file == "b.000003"), "{out:?}");
+        let (_, purged) = files_named(&["b.000003", "b.000004"]);
+        d.update_files(purged);
+        d.handle_bytes(&bytes[4..], true);
+        let out = outputs(&mut d);
+        // Its file is done and b.000004 follows: the dump goes there, not past the list's end.
+        assert!(out.iter().any(|o| matches!(o, DumpOutput::Read { file, offset: 4, .. } if file == "b.000004")), "{out:?}");
+        assert_eq!(d.position().0, "b.000004");
+    }
+
+    /// The file a dump reads is purged under it: the dump ends with 1236 naming it.
+    #[test]
+    fn a_dump_whose_file_is_purged_ends_with_1236() {
+        let (_, files) = files_named(&["b.000001", "b.000002"]);
+        let mut d = Dump::new(DumpStart::FilePos { file: "b.000001".into(), pos: 4 }, files, cfg()).unwrap();
+        let _ = outputs(&mut d);
+        let (_, purged) = files_named(&["b.000002"]);
+        d.update_files(purged);
+        let out = outputs(&mut d);
+        let [DumpOutput::Error(e)] = &out[..] else { panic!("one error, got {out:?}") };
+        assert_eq!(e.code, 1236);
+        assert!(e.message.contains("b.000001") && e.message.contains("purged"), "{}", e.message);
+        let (_, more) = files_named(&["b.000002", "b.000003"]);
+        d.update_files(more);
+        assert_eq!(outputs(&mut d), [], "an ended dump stays ended");
     }
 
     #[test]

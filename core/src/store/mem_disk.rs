@@ -219,6 +219,21 @@ impl MemDisk {
         s.inodes.get(id).map(|i| i.now.clone())
     }
 
+    /// A file's visible length, or None; no copy.
+    pub fn visible_len(&self, name: &str) -> Option<u64> {
+        let s = self.lock();
+        let id = s.names.get(name)?;
+        s.inodes.get(id).map(|i| i.now.len() as u64)
+    }
+
+    /// `f` over a file's visible bytes, without a copy; None if there is no such file. The
+    /// disk is locked while `f` runs.
+    pub fn with_contents<R>(&self, name: &str, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let s = self.lock();
+        let id = s.names.get(name)?;
+        s.inodes.get(id).map(|i| f(&i.now))
+    }
+
     /// Writes a file whole and durably, name included (seeding a disk).
     pub fn put(&self, name: &str, bytes: &[u8]) {
         let mut s = self.lock();

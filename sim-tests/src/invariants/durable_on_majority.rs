@@ -1,5 +1,6 @@
 //! What a replica has seen, or the primary got a semi-sync ACK for, is durable on a majority
-//! of the nodes, at every moment: in the synced bytes of their binlog files, or in their synced
+//! of the voters (of one of the voter sets that may be in effect, while a membership change is
+//! on its way), at every moment: in the synced bytes of their binlog files, or in their synced
 //! Raft log (applied again after a restart). A power cut of any minority then keeps it.
 //!
 //! The end state alone cannot show a lost write here: the simulated primary still holds what a
@@ -41,16 +42,16 @@ impl DurableOnMajority {
             (p.log.files.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), (seen, t.file, t.end), p.acked_txns)
         };
         let (seen, file, end) = newest;
+        let voters = sim.voter_sets();
         let mut holders = Vec::new();
-        for (i, n) in sim.nodes.iter().enumerate() {
+        for (i, n) in sim.nodes.iter().enumerate().filter(|(_, n)| voters.0.iter().any(|s| s.contains(&n.id))) {
             if sim.holds_durably(i, &names, file, end)? {
                 holders.push(n.id);
             }
         }
-        if holders.len() * 2 <= sim.nodes.len() {
+        binraft_io_sim::cluster::majority_of(&voters, &holders).map_err(|e| {
             let who = if acked >= seen { "ACKed to the primary" } else { "seen by a replica" };
-            return Err(format!("transaction {seen} ({} up to {end}), {who}, is durable only on nodes {holders:?} of {}: a power cut of the others would lose it", names[file], sim.nodes.len()));
-        }
-        Ok(())
+            format!("transaction {seen} ({} up to {end}), {who}, is {e}: a power cut of the others would lose it", names[file])
+        })
     }
 }

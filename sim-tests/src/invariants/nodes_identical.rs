@@ -15,14 +15,15 @@ impl NodesIdentical {
         for n in &sim.nodes {
             let names = n.disk.list().map_err(|e| format!("node{}: list: {e}", n.id))?;
             for name in names.iter().filter(|f| f.starts_with("primary-bin.") && !f.ends_with(".tmp")) {
-                let Some(ours) = n.disk.contents(name) else { continue };
                 let Some(fi) = log.file_index(name) else {
                     return Err(format!("node{} holds {name}, which the primary does not have", n.id));
                 };
                 let theirs = &log.files[fi].1;
-                if !theirs.starts_with(&ours) {
-                    let at = ours.iter().zip(theirs.iter()).position(|(a, b)| a != b).unwrap_or(theirs.len());
-                    return Err(format!("node{}: {name} ({} bytes) is not a prefix of the primary's ({} bytes): first difference at {at}", n.id, ours.len(), theirs.len()));
+                let differs = n.disk.with_contents(name, |ours| {
+                    (!theirs.starts_with(ours)).then(|| (ours.len(), ours.iter().zip(theirs.iter()).position(|(a, b)| a != b).unwrap_or(theirs.len())))
+                });
+                if let Some(Some((len, at))) = differs {
+                    return Err(format!("node{}: {name} ({len} bytes) is not a prefix of the primary's ({} bytes): first difference at {at}", n.id, theirs.len()));
                 }
             }
         }
