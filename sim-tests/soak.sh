@@ -49,11 +49,11 @@ mkdir -p "$out"
 one() { # scenario seed binary
   local log="$out/$1-$2.log"
   if MADSIM_TEST_SEED=$2 MADSIM_TEST_NUM=1 "$3" --nocapture --test-threads=1 >"$log" 2>&1; then
-    grep -m1 -E '^seed [0-9]+: ' "$log" | sed "s/^/ok   $1 /"
+    grep -m1 -oE 'seed [0-9]+: .*' "$log" | sed "s/^/ok   $1 /"
     rm -f "$log"
   else
     local why
-    why=$(grep -m1 -E '^seed [0-9]+: ' "$log" || grep -m1 -A1 'panicked at' "$log" | tail -1 || true)
+    why=$(grep -m1 -oE 'seed [0-9]+: .*' "$log" || grep -m1 -A1 'panicked at' "$log" | tail -1 || true)
     echo "FAIL $1 seed $2: ${why:0:300}"
     echo "     replay: MADSIM_TEST_SEED=$2 RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/sim cargo test -p binraft-sim-tests --test $1 (log: $log)"
   fi
@@ -69,7 +69,7 @@ done | xargs -P "$jobs" -L 1 bash -c 'one "$@"' _ | tee /dev/stderr)
 wall=$(($(date +%s) - start))
 runs=$(grep -c -E '^(ok|FAIL) ' <<<"$results" || true)
 fails=$(grep -c '^FAIL ' <<<"$results" || true)
-sim_s=$(grep -E '^ok ' <<<"$results" | grep -oE '[0-9.]+ simulated s' | awk '{s += $1} END {printf "%.0f", s}')
+sim_s=$({ grep -E '^ok ' <<<"$results" || true; } | grep -oE '[0-9.]+ simulated s' | awk '{s += $1} END {printf "%.0f", s}')
 echo
 echo "soak: $runs seed runs of ${#scenarios[@]} scenario(s) in ${wall} s on $jobs job(s): $fails failed; $(awk -v r="$runs" -v w="$wall" 'BEGIN {printf "%.1f", r * 60 / (w > 0 ? w : 1)}') seeds/min, ${sim_s:-0} simulated s ($(awk -v s="${sim_s:-0}" -v w="$wall" 'BEGIN {printf "%.1f", s / (w > 0 ? w : 1)}')x real time over all jobs)"
 if ((fails > 0)); then

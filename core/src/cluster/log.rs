@@ -69,7 +69,10 @@ const VERSION: u32 = 1;
 const SMALL_HEAD_LEN: usize = 12;
 /// Zeros are written in pieces of this size (preallocation, truncation).
 const ZEROS_BYTES: usize = 1 << 20;
-/// Open reads a segment in windows of this size (or of one record, when larger).
+/// Open reads a segment in windows that start at the first size and double up to the
+/// second (or take one record, when larger): a short log, the usual case after a checkpoint,
+/// costs one small read rather than a megabyte.
+const SCAN_WINDOW_FIRST_BYTES: usize = 64 << 10;
 const SCAN_WINDOW_BYTES: usize = 1 << 20;
 
 /// What opening the log found.
@@ -695,7 +698,8 @@ impl Window<'_> {
     fn get(&mut self, offset: u64, len: usize) -> Result<Option<&[u8]>, DiskError> {
         let Some(end) = offset.checked_add(len as u64).filter(|&e| e <= self.size) else { return Ok(None) };
         if offset < self.at || end > self.at + self.buf.len() as u64 {
-            let n = (self.size - offset).min(len.max(SCAN_WINDOW_BYTES) as u64) as usize;
+            let window = if self.buf.is_empty() { SCAN_WINDOW_FIRST_BYTES } else { (self.buf.len() * 2).clamp(SCAN_WINDOW_FIRST_BYTES, SCAN_WINDOW_BYTES) };
+            let n = (self.size - offset).min(len.max(window) as u64) as usize;
             self.buf = self.file.read_at(offset, n)?;
             self.at = offset;
         }
