@@ -136,6 +136,9 @@ pub struct StateMachine {
     last_checkpoint: tokio::time::Instant,
     /// The last checkpoint: the snapshot a member that needs one is sent.
     snapshot: Option<Snapshot>,
+    /// A checkpoint failed (a sync of the binlog files): what the files hold is not to be
+    /// trusted, and nothing more is applied or sent.
+    broken: Option<String>,
 }
 
 fn fatal(what: impl std::fmt::Display) -> io::Error {
@@ -145,7 +148,7 @@ fn fatal(what: impl std::fmt::Display) -> io::Error {
 
 impl StateMachine {
     pub fn new(store: Store, restored: &Restored, replication: Arc<crate::upstream::Replication>) -> StateMachine {
-        StateMachine { store, replication, applier: Applier::new(), applied: restored.applied, membership: restored.membership.clone(), since_checkpoint: 0, last_checkpoint: tokio::time::Instant::now(), snapshot: restored.snapshot.clone() }
+        StateMachine { store, replication, applier: Applier::new(), applied: restored.applied, membership: restored.membership.clone(), since_checkpoint: 0, last_checkpoint: tokio::time::Instant::now(), snapshot: restored.snapshot.clone(), broken: None }
     }
 
     fn apply_request(&mut self, req: Request) -> Result<(), io::Error> {
@@ -275,12 +278,17 @@ fn write_checkpoint(d: &dyn Disk, applied: Option<LogId>, membership: &StoredMem
 /// Builds a snapshot: the checkpoint taken when it was asked for.
 pub struct SnapshotBuilder {
     snapshot: Option<SnapshotOf<Types, SnapshotFiles>>,
+    /// Why the checkpoint it was built on failed.
+    failed: Option<String>,
 }
 
 impl RaftSnapshotBuilder<Types> for SnapshotBuilder {
     type SnapshotData = SnapshotFiles;
 
     async fn build_snapshot(&mut self) -> io::Result<SnapshotOf<Types, SnapshotFiles>> {
+        if let Some(e) = &self.failed {
+            return Err(io::Error::other(format!("the checkpoint for a snapshot failed: {e}")));
+        }
         self.snapshot.clone().ok_or_else(|| io::Error::other("no checkpoint yet to make a snapshot of"))
     }
 }
@@ -297,6 +305,9 @@ impl RaftStateMachine<Types> for StateMachine {
     where
         Strm: Stream<Item = Result<EntryResponder<Types>, io::Error>> + Unpin + OptionalSend,
     {
+        if let Some(e) = &self.broken {
+            return Err(fatal(format!("a checkpoint failed before: {e}")));
+        }
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
             match entry.payload {
@@ -317,10 +328,16 @@ impl RaftStateMachine<Types> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
         // A checkpoint now (none while a group's pieces are half applied: then the last one).
+        // One that fails (a failed sync loses the pages it was to write: the files as read
+        // now are not what was applied) stops this member: the builder fails, so Raft stops,
+        // binraft ends, and a restart recovers from what the disk and the log hold. Before,
+        // it was a warning, and the member went on serving files that had lost pages (the
+        // simulator found it: `leader_disk_faults` seed 9).
         if let Err(e) = self.checkpoint() {
-            tracing::warn!("raft: checkpoint for a snapshot: {e}");
+            tracing::error!("raft: checkpoint for a snapshot: {e}; this member stops");
+            self.broken = Some(e.to_string());
         }
-        SnapshotBuilder { snapshot: self.current_snapshot() }
+        SnapshotBuilder { snapshot: self.current_snapshot(), failed: self.broken.clone() }
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMetaOf<Types>, snapshot: SnapshotFiles) -> io::Result<()> {
