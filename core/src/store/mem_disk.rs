@@ -143,6 +143,11 @@ impl MemDisk {
         self.lock().capacity_bytes = bytes;
     }
 
+    /// The capacity [`MemDisk::set_capacity_bytes`] set (`u64::MAX`: no limit).
+    pub fn capacity_bytes(&self) -> u64 {
+        self.lock().capacity_bytes
+    }
+
     /// The bytes its files take now (what [`MemDisk::set_capacity_bytes`] counts).
     pub fn used_bytes(&self) -> u64 {
         self.lock().used_bytes()
