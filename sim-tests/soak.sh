@@ -33,15 +33,20 @@ export RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/sim
 args=()
 for s in "${scenarios[@]}"; do args+=(--test "$s"); done
 echo "soak: building ${scenarios[*]}" >&2
-cargo test -p binraft-sim-tests --locked --no-run "${args[@]}" 2>&1 | grep -E '^(error|warning: unused)' >&2 || true
-# The test binary of each scenario, as cargo names it.
+# One build: its errors go to stderr, and the test binary of each scenario, as cargo names it,
+# is read from its messages.
 declare -A bin
 while read -r s path; do bin[$s]=$path; done < <(
-  cargo test -p binraft-sim-tests --locked --no-run --message-format=json "${args[@]}" 2>/dev/null |
+  cargo test -p binraft-sim-tests --locked --no-run --message-format=json "${args[@]}" |
     python3 -c 'import json,sys
 for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and "test" in m["target"]["kind"]:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-message" and m["message"]["level"] == "error":
+        sys.stderr.write(m["message"].get("rendered") or m["message"]["message"])
+    elif m.get("reason") == "compiler-artifact" and m.get("executable") and "test" in m["target"]["kind"]:
         print(m["target"]["name"], m["executable"])')
 out=target/sim/soak
 mkdir -p "$out"
@@ -62,8 +67,10 @@ export -f one
 export out
 
 start=$(date +%s)
+for s in "${scenarios[@]}"; do
+  [[ -n ${bin[$s]:-} ]] || { echo "soak: no test binary for $s (did the build fail?)" >&2; exit 2; }
+done
 results=$(for s in "${scenarios[@]}"; do
-  [[ -n ${bin[$s]:-} ]] || { echo "soak: no test binary for $s" >&2; exit 2; }
   for ((n = from; n < from + seeds; n++)); do echo "$s $n ${bin[$s]}"; done
 done | xargs -P "$jobs" -L 1 bash -c 'one "$@"' _ | tee /dev/stderr)
 wall=$(($(date +%s) - start))

@@ -27,6 +27,18 @@ pub enum Outcome {
     Unknown(String),
 }
 
+impl Outcome {
+    /// Whether the statement is done: answered OK, or refused with a message holding one of
+    /// `already` (asked again after an answer that did not come, it was done the first time).
+    pub fn done_or(&self, already: &[&str]) -> bool {
+        match self {
+            Outcome::Done(_) => true,
+            Outcome::Refused(_, m) => already.iter().any(|a| m.contains(a)),
+            Outcome::Unknown(_) => false,
+        }
+    }
+}
+
 /// A statement on its way; [`AdminCall::outcome`] is `None` until it has one.
 #[derive(Clone, Default)]
 pub struct AdminCall(Arc<Mutex<Option<Outcome>>>);

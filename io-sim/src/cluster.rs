@@ -77,6 +77,19 @@ pub fn holds_durably(disk: &MemDisk, names: &[String], file: usize, end: u64) ->
     Ok(logged.is_some_and(|(f, e)| names.iter().position(|n| *n == f).is_some_and(|at| at > file || (at == file && e >= end))))
 }
 
+/// Whether the primary's binlog up to `end` of `names[file]` is durable on a majority of one
+/// of the voter sets, judged on the voters' `disks` ([`holds_durably`]): the outer error when a
+/// disk cannot be read, the inner one when too few hold it.
+pub fn durable_on_voters<'a>(disks: impl IntoIterator<Item = (u64, &'a MemDisk)>, voters: &VoterSets, names: &[String], file: usize, end: u64) -> Result<Result<(), String>, String> {
+    let mut holders = Vec::new();
+    for (id, d) in disks.into_iter().filter(|(id, _)| voters.0.iter().any(|s| s.contains(id))) {
+        if holds_durably(d, names, file, end).map_err(|e| format!("node{id}: {e}"))? {
+            holders.push(id);
+        }
+    }
+    Ok(majority_of(voters, &holders))
+}
+
 /// What a machine is to the cluster, as the harness has asked for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -282,15 +295,10 @@ impl Sim {
             let names = file_names();
             let at = names.iter().position(|n| n == file)?;
             let voters = v.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let mut holders = Vec::new();
-            for (id, d) in disks.iter().filter(|(id, _)| voters.0.iter().any(|s| s.contains(id))) {
-                match holds_durably(d, &names, at, end) {
-                    Ok(true) => holders.push(*id),
-                    Ok(false) => {}
-                    Err(e) => return Some(format!("node{id}: {e}")),
-                }
+            match durable_on_voters(disks.iter().map(|(id, d)| (*id, d)), &voters, &names, at, end) {
+                Ok(judged) => judged.err(),
+                Err(e) => Some(e),
             }
-            majority_of(&voters, &holders).err()
         });
         let admin_node = handle.create_node().name("admin").ip(IpAddr::V4(Ipv4Addr::new(10, 0, 2, 1))).build();
         primary.ack_check.set(Arc::clone(&durable));
@@ -349,11 +357,6 @@ impl Sim {
         assert!(!self.nodes[i].alive, "crash the disk of a killed node only");
         self.note(format!("power cut on node{}'s disk (seed {seed})", self.nodes[i].id));
         self.nodes[i].disk.crash(seed);
-    }
-
-    /// Whether node `i`'s disk holds durably the primary's binlog up to `end` of `names[file]`.
-    pub fn holds_durably(&self, i: usize, names: &[String], file: usize, end: u64) -> Result<bool, String> {
-        holds_durably(&self.nodes[i].disk, names, file, end).map_err(|e| format!("node{}: {e}", self.nodes[i].id))
     }
 
     /// The members (voters and learners).

@@ -6,7 +6,7 @@
 //! have been caught up by a snapshot (else the scenario did not test what it is for).
 #![cfg(madsim)]
 
-use binraft_io_sim::admin::{AdminCall, Outcome};
+use binraft_io_sim::admin::AdminCall;
 use binraft_io_sim::cluster::{raft_addr, Role, Sim, SimConfig};
 use binraft_sim_tests::scenario::{self, Report, Scenario};
 use rand::Rng;
@@ -62,12 +62,7 @@ async fn one_seed() -> Report {
             if let Some(outcome) = call.outcome() {
                 sim.note(format!("add learner: {outcome:?}"));
                 asked = None;
-                let done = match &outcome {
-                    Outcome::Done(_) => true,
-                    Outcome::Refused(_, m) => m.contains("member already"),
-                    Outcome::Unknown(_) => false,
-                };
-                if done {
+                if outcome.done_or(&["member already"]) {
                     sim.nodes[LEARNER].role = Role::Learner;
                     added_at = Some(now);
                 } else {

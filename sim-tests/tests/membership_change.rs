@@ -7,7 +7,7 @@
 //! served must be durable on a majority of the old voters or of the new.
 #![cfg(madsim)]
 
-use binraft_io_sim::admin::{AdminCall, Outcome};
+use binraft_io_sim::admin::AdminCall;
 use binraft_io_sim::cluster::{raft_addr, Role, Sim, SimConfig};
 use binraft_sim_tests::scenario::{self, Report, Scenario};
 use rand::seq::SliceRandom;
@@ -46,12 +46,7 @@ impl Changes {
             let target = *target;
             self.asked = None;
             self.next_ms = now + rng.gen_range(300..1_500);
-            let done = match &outcome {
-                Outcome::Done(_) => true,
-                // Asked again after an answer that did not come: it was done the first time.
-                Outcome::Refused(_, m) => m.contains("member already") || m.contains("voter already") || m.contains("is not a member"),
-                Outcome::Unknown(_) => false,
-            };
+            let done = outcome.done_or(&["member already", "voter already", "is not a member"]);
             sim.note(format!("{:?}: {outcome:?}", self.steps[self.at]));
             if !done {
                 return;

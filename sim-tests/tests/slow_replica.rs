@@ -1,7 +1,8 @@
 //! A slow replica under load: the primary writes as fast as it can (a transaction every 1 to 8
 //! ms), one of three replicas reads 16 KiB and then sleeps, and members are killed and
-//! restarted now and then. The slow one must not hold anyone back, nor be served anything out
-//! of order when it falls far behind the tail; it catches up once the load ends.
+//! restarted now and then. Every replica, the slow one too, must get a gap-free, in-order
+//! prefix, and all must have everything within the convergence bound. (That the slow one does
+//! not slow the others down is not measured here.)
 #![cfg(madsim)]
 
 use binraft_io_sim::cluster::SimConfig;
@@ -18,6 +19,6 @@ async fn one_seed() -> Report {
 }
 
 #[test]
-fn a_slow_replica_under_load_holds_no_one_back() {
+fn a_slow_replica_under_load_loses_nothing_and_catches_up() {
     scenario::main(one_seed);
 }

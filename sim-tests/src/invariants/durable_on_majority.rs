@@ -43,13 +43,7 @@ impl DurableOnMajority {
         };
         let (seen, file, end) = newest;
         let voters = sim.voter_sets();
-        let mut holders = Vec::new();
-        for (i, n) in sim.nodes.iter().enumerate().filter(|(_, n)| voters.0.iter().any(|s| s.contains(&n.id))) {
-            if sim.holds_durably(i, &names, file, end)? {
-                holders.push(n.id);
-            }
-        }
-        binraft_io_sim::cluster::majority_of(&voters, &holders).map_err(|e| {
+        binraft_io_sim::cluster::durable_on_voters(sim.nodes.iter().map(|n| (n.id, &n.disk)), &voters, &names, file, end)?.map_err(|e| {
             let who = if acked >= seen { "ACKed to the primary" } else { "seen by a replica" };
             format!("transaction {seen} ({} up to {end}), {who}, is {e}: a power cut of the others would lose it", names[file])
         })
