@@ -6,6 +6,10 @@
 //! In: a seed, then [`PrimaryLog::produce`] once per transaction. Out: the files' bytes as a
 //! primary holds them, and the list of transactions ([`Txn`]: GTID, file, byte range), which is
 //! what the invariants compare every replica and every node with.
+//!
+//! A promoted replica ([`PrimaryLog::promoted`]) holds the same transactions, event for event
+//! (their origin server, times, GTIDs and XIDs kept, as `log_slave_updates` writes them), in
+//! files of its own names and sizes, and goes on with its own, whose GTIDs continue.
 
 use binraft_core::binlog::events::format_description::FormatDescription;
 use binraft_core::binlog::events::gtid_list::GtidList;
@@ -19,10 +23,21 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
-/// The primary's server_id (and the GTIDs' server).
+/// The first primary's server_id (and its GTIDs' server).
 pub const PRIMARY_SERVER_ID: u32 = 1;
 pub const SERVER_VERSION: &str = "10.11.19-MariaDB-sim-log";
-const BASE_NAME: &str = "primary-bin";
+/// The first primary's binlog base name: binraft's files keep it, after a failover too.
+pub const BASE_NAME: &str = "primary-bin";
+
+/// What a transaction is made of, whichever server writes it: its GTID (origin server
+/// included), time, row size and XID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnSpec {
+    pub gtid: MariaGtid,
+    pub timestamp: u32,
+    pub len: usize,
+    pub xid: u64,
+}
 
 /// One transaction of the primary: its GTID and where its bytes lie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +52,16 @@ pub struct Txn {
 /// What the primary holds, and the generator that makes it grow.
 pub struct PrimaryLog {
     rng: ChaCha8Rng,
+    /// This server's id, on its own events (and in the GTIDs of the transactions it writes).
+    pub server_id: u32,
+    base_name: String,
     /// Oldest first: name and bytes.
     pub files: Vec<(String, Vec<u8>)>,
     pub txns: Vec<Txn>,
-    /// The last sequence number per domain.
-    seqs: BTreeMap<u32, u64>,
+    /// What each of [`PrimaryLog::txns`] is made of.
+    pub specs: Vec<TxnSpec>,
+    /// The last GTID per domain.
+    seqs: BTreeMap<u32, MariaGtid>,
     /// A file is rotated once it passes this.
     rotate_bytes: usize,
     xid: u64,
@@ -62,59 +82,88 @@ fn put(out: &mut Vec<u8>, mut ev: Event) {
 impl PrimaryLog {
     /// A primary with one file holding only its header events.
     pub fn new(seed: u64) -> PrimaryLog {
+        Self::of_server(seed, PRIMARY_SERVER_ID, BASE_NAME, 1_700_000_000)
+    }
+
+    fn of_server(seed: u64, server_id: u32, base_name: &str, timestamp: u32) -> PrimaryLog {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let rotate_bytes = rng.gen_range(4 << 10..=32 << 10);
-        let mut log = PrimaryLog { rng, files: Vec::new(), txns: Vec::new(), seqs: BTreeMap::new(), rotate_bytes, xid: 100, timestamp: 1_700_000_000 };
+        let mut log = PrimaryLog { rng, server_id, base_name: base_name.into(), files: Vec::new(), txns: Vec::new(), specs: Vec::new(), seqs: BTreeMap::new(), rotate_bytes, xid: 100, timestamp };
         log.open_file();
         log
     }
 
-    fn name(n: usize) -> String {
-        format!("{BASE_NAME}.{n:06}")
+    /// A replica of `from` promoted to primary: server `server_id`, files `base_name.*` of
+    /// its own sizes (drawn from `seed`), holding every transaction of `from` as it was
+    /// written there; [`PrimaryLog::produce`] then writes its own, their GTIDs continuing.
+    pub fn promoted(from: &PrimaryLog, seed: u64, server_id: u32, base_name: &str) -> PrimaryLog {
+        let mut log = Self::of_server(seed, server_id, base_name, from.timestamp);
+        for spec in &from.specs {
+            log.write(*spec);
+        }
+        log.xid = from.xid;
+        log
+    }
+
+    fn name(&self, n: usize) -> String {
+        format!("{}.{n:06}", self.base_name)
     }
 
     fn open_file(&mut self) {
-        let name = Self::name(self.files.len() + 1);
+        let name = self.name(self.files.len() + 1);
         let crc = ChecksumAlg::Crc32;
         let ts = self.timestamp;
         let mut out = binraft_core::binlog::frame::BINLOG_MAGIC.to_vec();
         let fde = FormatDescription::new_v4(SERVER_VERSION, ts, crc, true);
-        put(&mut out, Event::new(header(EventType::FORMAT_DESCRIPTION, PRIMARY_SERVER_ID, ts, 0), EventBody::FormatDescription(fde), crc));
-        let gtids = self.seqs.iter().map(|(&domain, &seq)| MariaGtid { domain, server: PRIMARY_SERVER_ID, seq }).collect();
-        put(&mut out, Event::new(header(EventType::GTID_LIST, PRIMARY_SERVER_ID, ts, 0), EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }), crc));
+        let me = self.server_id;
+        put(&mut out, Event::new(header(EventType::FORMAT_DESCRIPTION, me, ts, 0), EventBody::FormatDescription(fde), crc));
+        let gtids = self.seqs.values().copied().collect();
+        put(&mut out, Event::new(header(EventType::GTID_LIST, me, ts, 0), EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }), crc));
         let checkpoint = BinlogCheckpoint { file: name.clone().into_bytes() };
-        put(&mut out, Event::new(header(EventType::BINLOG_CHECKPOINT, PRIMARY_SERVER_ID, ts, 0), EventBody::BinlogCheckpoint(checkpoint), crc));
+        put(&mut out, Event::new(header(EventType::BINLOG_CHECKPOINT, me, ts, 0), EventBody::BinlogCheckpoint(checkpoint), crc));
         self.files.push((name, out));
     }
 
-    /// Writes one more transaction (rotating first if the last file is full); returns its index
-    /// in [`PrimaryLog::txns`].
+    /// Writes one more transaction of its own (rotating first if the last file is full);
+    /// returns its index in [`PrimaryLog::txns`].
     pub fn produce(&mut self) -> usize {
-        let crc = ChecksumAlg::Crc32;
-        if self.files.last().is_some_and(|(_, b)| b.len() >= self.rotate_bytes) {
-            let next = Self::name(self.files.len() + 1);
-            let ts = self.timestamp;
-            let (_, out) = self.files.last_mut().expect("a file is open");
-            put(out, Event::new(header(EventType::ROTATE, PRIMARY_SERVER_ID, ts, 0), EventBody::Rotate(Rotate { position: Some(4), next_file: next.into_bytes() }), crc));
-            self.open_file();
-        }
+        self.rotate_if_full();
         self.timestamp += self.rng.gen_range(0..2);
-        let ts = self.timestamp;
         // Mostly domain 0; some in 1 and 2, as several sources writing through one primary.
         let domain = match self.rng.gen_range(0..10) {
             0 => 2,
             1 | 2 => 1,
             _ => 0,
         };
-        let seq = self.seqs.entry(domain).or_insert(0);
-        *seq += 1;
-        let gtid = MariaGtid { domain, server: PRIMARY_SERVER_ID, seq: *seq };
+        let seq = self.seqs.get(&domain).map_or(0, |g| g.seq) + 1;
         // Rows of a seeded size: mostly small, sometimes a few KiB.
         let len = if self.rng.gen_bool(0.1) { self.rng.gen_range(1024..8192) } else { self.rng.gen_range(8..200) };
+        self.xid += 1;
+        self.write(TxnSpec { gtid: MariaGtid { domain, server: self.server_id, seq }, timestamp: self.timestamp, len, xid: self.xid })
+    }
+
+    /// Closes the last file with a ROTATE and opens the next, once it is full.
+    fn rotate_if_full(&mut self) {
+        if self.files.last().is_some_and(|(_, b)| b.len() >= self.rotate_bytes) {
+            let next = self.name(self.files.len() + 1);
+            let (ts, me) = (self.timestamp, self.server_id);
+            let (_, out) = self.files.last_mut().expect("a file is open");
+            put(out, Event::new(header(EventType::ROTATE, me, ts, 0), EventBody::Rotate(Rotate { position: Some(4), next_file: next.into_bytes() }), ChecksumAlg::Crc32));
+            self.open_file();
+        }
+    }
+
+    /// Writes the transaction `spec` (rotating first if the last file is full); returns its
+    /// index in [`PrimaryLog::txns`].
+    fn write(&mut self, spec: TxnSpec) -> usize {
+        let crc = ChecksumAlg::Crc32;
+        self.rotate_if_full();
+        let TxnSpec { gtid, timestamp: ts, len, xid } = spec;
+        self.timestamp = self.timestamp.max(ts);
+        self.seqs.insert(gtid.domain, gtid);
+        let domain = gtid.domain;
         let value: String = (0..len).map(|i| char::from(b'a' + ((i + gtid.seq as usize) % 26) as u8)).collect();
         let sql = format!("INSERT INTO sim.t{domain} VALUES ({}, '{value}')", gtid.seq);
-        self.xid += 1;
-        let xid = self.xid;
         let file = self.files.len() - 1;
         let (_, out) = self.files.last_mut().expect("a file is open");
         let offset = out.len() as u64;
@@ -129,12 +178,14 @@ impl PrimaryLog {
             start_alter_seq: None,
             thread_id: None,
         };
-        put(out, Event::new(header(EventType::MARIADB_GTID, PRIMARY_SERVER_ID, ts, 0x08), EventBody::MariaGtid(ge), crc));
+        let origin = gtid.server;
+        put(out, Event::new(header(EventType::MARIADB_GTID, origin, ts, 0x08), EventBody::MariaGtid(ge), crc));
         let q = Query { thread_id: 6, exec_time: 0, error_code: 0, status_vars: Some(Vec::new()), load: None, extra_post_header: Vec::new(), db: b"sim".to_vec(), query: sql.into_bytes(), inflated: None };
-        put(out, Event::new(header(EventType::QUERY, PRIMARY_SERVER_ID, ts, 0), EventBody::Query(q), crc));
-        put(out, Event::new(header(EventType::XID, PRIMARY_SERVER_ID, ts, 0), EventBody::Xid(Xid { xid }), crc));
+        put(out, Event::new(header(EventType::QUERY, origin, ts, 0), EventBody::Query(q), crc));
+        put(out, Event::new(header(EventType::XID, origin, ts, 0), EventBody::Xid(Xid { xid }), crc));
         let end = out.len() as u64;
         self.txns.push(Txn { gtid, file, offset, end });
+        self.specs.push(spec);
         self.txns.len() - 1
     }
 
@@ -209,6 +260,45 @@ mod start_state {
             }
             let got: BTreeMap<u32, u64> = s.start_gtid_list.iter().map(|g| (g.domain, g.seq)).collect();
             assert_eq!(got, want, "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod promoted {
+    use super::*;
+    use binraft_core::store::index::summarize;
+
+    #[test]
+    fn a_promoted_replica_holds_the_same_transactions_in_its_own_files_and_continues_the_gtids() {
+        let mut a = PrimaryLog::new(3);
+        for _ in 0..300 {
+            a.produce();
+        }
+        let mut b = PrimaryLog::promoted(&a, 99, 2, "standby-bin");
+        assert_eq!(b.txns.len(), a.txns.len());
+        assert!(b.files.iter().all(|(n, _)| n.starts_with("standby-bin.")));
+        for (ta, tb) in a.txns.iter().zip(&b.txns) {
+            assert_eq!(ta.gtid, tb.gtid);
+            let ea = &a.files[ta.file].1[ta.offset as usize..ta.end as usize];
+            let eb = &b.files[tb.file].1[tb.offset as usize..tb.end as usize];
+            // The same events but for their end positions and checksums.
+            assert_eq!(ea.len(), eb.len());
+            let (mut at, mut bt) = (0, 0);
+            while at < ea.len() {
+                let size = u32::from_le_bytes(ea[at + 9..at + 13].try_into().unwrap()) as usize;
+                assert_eq!(ea[at..at + 13], eb[bt..bt + 13]);
+                assert_eq!(ea[at + 17..at + size - 4], eb[bt + 17..bt + size - 4]);
+                at += size;
+                bt += size;
+            }
+        }
+        let i = b.produce();
+        let last0 = a.txns.iter().rev().find(|t| t.gtid.domain == b.txns[i].gtid.domain).map_or(0, |t| t.gtid.seq);
+        assert_eq!(b.txns[i].gtid, MariaGtid { domain: b.txns[i].gtid.domain, server: 2, seq: last0 + 1 });
+        for (name, bytes) in &b.files {
+            let s = summarize(name, bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(s.complete_end, bytes.len() as u64);
         }
     }
 }

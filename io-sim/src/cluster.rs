@@ -2,11 +2,13 @@
 //! its own madsim node and address, and the faults a scenario plays on them.
 //!
 //! Addresses: node `i` (from 1) is 10.0.0.i, MySQL port 3307 and Raft port 4000; the primary is
-//! 10.0.0.100:3306; replica `k` (from 1) is 10.0.1.k. Each node runs
+//! 10.0.0.100:3306, and the replica promoted when it dies ([`Sim::fail_over`]) 10.0.0.101:3306;
+//! replica `k` (from 1) is 10.0.1.k. Each node runs
 //! [`binraft::server::start`] over its own [`MemDisk`], which outlives the node: a kill keeps
 //! it (a process crash keeps the page cache), [`Sim::crash_disk`] loses what was not synced (a
 //! power cut, seeded), and the restarted node gets the same disk.
 
+use crate::layout::Layout;
 use crate::primary::Primary;
 use crate::replica::{ReplicaHandle, ReplicaSpec};
 use crate::trace::{TraceHandle, TraceLayer};
@@ -22,6 +24,11 @@ pub const MYSQL_PORT: u16 = 3307;
 pub const RAFT_PORT: u16 = 4000;
 pub const PRIMARY_PORT: u16 = 3306;
 pub const PRIMARY_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+/// The primary's replica, promoted by [`Sim::fail_over`].
+pub const STANDBY_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 101);
+/// The promoted replica's server id and binlog base name.
+pub const STANDBY_SERVER_ID: u32 = 2;
+pub const STANDBY_BASE_NAME: &str = "standby-bin";
 pub const SECRET: &str = "sim-cluster-secret";
 
 /// What a simulation is made of; everything else is drawn from the seed.
@@ -65,25 +72,27 @@ pub enum Plant {
     Node(binraft::planted::Bug),
 }
 
-/// Whether `disk`, as a power cut now would leave it, holds the primary's binlog up to `end` of
-/// `names[file]` (`names`: the primary's files in order): in the synced bytes of that file, or
-/// in the synced Raft log, whose entries a restart applies again.
-pub fn holds_durably(disk: &MemDisk, names: &[String], file: usize, end: u64) -> Result<bool, String> {
+/// Whether `disk`, as a power cut now would leave it, holds binraft's binlog up to `end` of
+/// `file`: in the synced bytes of that file, or in the synced Raft log, whose entries a restart
+/// applies again. binraft's file names sort as they follow each other (one base name, a
+/// six-digit number), also after a change of primary, so a log that reaches a later file holds
+/// all of this one.
+pub fn holds_durably(disk: &MemDisk, file: &str, end: u64) -> Result<bool, String> {
     let view = disk.durable_view();
-    if view.open(&names[file]).and_then(|f| f.len()).is_ok_and(|len| len >= end) {
+    if view.open(file).and_then(|f| f.len()).is_ok_and(|len| len >= end) {
         return Ok(true);
     }
     let logged = binraft::cluster::log_store::logged_end(Arc::new(view)).map_err(|e| format!("its durable Raft log: {e}"))?;
-    Ok(logged.is_some_and(|(f, e)| names.iter().position(|n| *n == f).is_some_and(|at| at > file || (at == file && e >= end))))
+    Ok(logged.is_some_and(|(f, e)| f.as_str() > file || (f == file && e >= end)))
 }
 
-/// Whether the primary's binlog up to `end` of `names[file]` is durable on a majority of one
-/// of the voter sets, judged on the voters' `disks` ([`holds_durably`]): the outer error when a
-/// disk cannot be read, the inner one when too few hold it.
-pub fn durable_on_voters<'a>(disks: impl IntoIterator<Item = (u64, &'a MemDisk)>, voters: &VoterSets, names: &[String], file: usize, end: u64) -> Result<Result<(), String>, String> {
+/// Whether binraft's binlog up to `end` of `file` is durable on a majority of one of the voter
+/// sets, judged on the voters' `disks` ([`holds_durably`]): the outer error when a disk cannot
+/// be read, the inner one when too few hold it.
+pub fn durable_on_voters<'a>(disks: impl IntoIterator<Item = (u64, &'a MemDisk)>, voters: &VoterSets, file: &str, end: u64) -> Result<Result<(), String>, String> {
     let mut holders = Vec::new();
     for (id, d) in disks.into_iter().filter(|(id, _)| voters.0.iter().any(|s| s.contains(id))) {
-        if holds_durably(d, names, file, end).map_err(|e| format!("node{id}: {e}"))? {
+        if holds_durably(d, file, end).map_err(|e| format!("node{id}: {e}"))? {
             holders.push(id);
         }
     }
@@ -141,8 +150,14 @@ pub struct Sim {
     pub seed: u64,
     pub handle: Handle,
     pub nodes: Vec<SimNode>,
+    /// The primary binraft follows now (the promoted replica after [`Sim::fail_over`]).
     pub primary: Primary,
     pub primary_node: NodeHandle,
+    /// Primaries that died.
+    pub former: Vec<Primary>,
+    /// binraft's files as every node must hold them ([`crate::layout`]).
+    pub layout: Layout,
+    cfg: SimConfig,
     pub replicas: Vec<ReplicaHandle>,
     pub trace: TraceHandle,
     pub epoch: tokio::time::Instant,
@@ -151,6 +166,8 @@ pub struct Sim {
     pub voters: Voters,
     /// Where the admin's statements come from.
     pub admin_node: NodeHandle,
+    /// The arrival check of ACKs and replicated bytes, for a primary started later.
+    durable: crate::arrival::Check,
     _trace_guard: tracing::subscriber::DefaultGuard,
 }
 
@@ -187,6 +204,25 @@ pub fn node_settings(id: u64, peers: &[u64], pull_by_gtid: bool, snapshot_entrie
     args.resolve().unwrap_or_else(|e| panic!("node{id}'s settings: {e}"))
 }
 
+/// A primary's machine at `ip`: it serves its MySQL port and writes its transactions.
+fn primary_machine(handle: &Handle, name: &str, ip: Ipv4Addr, primary: &Primary, interval: std::ops::Range<u64>) -> NodeHandle {
+    let p = primary.clone();
+    handle
+        .create_node()
+        .name(name)
+        .ip(IpAddr::V4(ip))
+        .init(move || {
+            let p = p.clone();
+            let interval = interval.clone();
+            async move {
+                let listener = tokio::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(ip), PRIMARY_PORT)).await.expect("the primary's port");
+                tokio::spawn(p.clone().produce(interval));
+                p.serve(listener).await;
+            }
+        })
+        .build()
+}
+
 impl Sim {
     /// Starts the primary, the nodes and the replicas. Call on the simulation's main task.
     pub async fn start(cfg: SimConfig) -> Sim {
@@ -202,25 +238,9 @@ impl Sim {
         });
         let semi_sync = cfg.semi_sync.unwrap_or_else(|| madsim::rand::thread_rng().gen_bool(0.5));
         let snapshot_entries = cfg.snapshot_entries.unwrap_or_else(|| madsim::rand::thread_rng().gen_range(20..400));
-        let primary = Primary::new(seed, cfg.txns_max, epoch, semi_sync);
-        let primary_node = {
-            let p = primary.clone();
-            let interval = cfg.produce_interval_ms.clone();
-            handle
-                .create_node()
-                .name("primary")
-                .ip(IpAddr::V4(PRIMARY_IP))
-                .init(move || {
-                    let p = p.clone();
-                    let interval = interval.clone();
-                    async move {
-                        let listener = tokio::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(PRIMARY_IP), PRIMARY_PORT)).await.expect("the primary's port");
-                        tokio::spawn(p.clone().produce(interval));
-                        p.serve(listener).await;
-                    }
-                })
-                .build()
-        };
+        let layout = Layout::default();
+        let primary = Primary::new(crate::binlog::PrimaryLog::new(seed), cfg.txns_max, epoch, semi_sync, layout.clone(), true);
+        let primary_node = primary_machine(&handle, "primary", PRIMARY_IP, &primary, cfg.produce_interval_ms.clone());
         let mut nodes = Vec::new();
         let members: Vec<u64> = (1..=cfg.nodes as u64).collect();
         for id in 1..=(cfg.nodes + cfg.spares) as u64 {
@@ -289,13 +309,10 @@ impl Sim {
         // majority of the voters the moment it arrives.
         let voters: Voters = Arc::new(std::sync::Mutex::new(VoterSets(vec![members.clone()])));
         let disks: Vec<(u64, MemDisk)> = nodes.iter().map(|n| (n.id, n.disk.clone())).collect();
-        let file_names = primary.file_names();
         let v = Arc::clone(&voters);
         let durable: crate::arrival::Check = Arc::new(move |file: &str, end: u64| {
-            let names = file_names();
-            let at = names.iter().position(|n| n == file)?;
             let voters = v.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            match durable_on_voters(disks.iter().map(|(id, d)| (*id, d)), &voters, &names, at, end) {
+            match durable_on_voters(disks.iter().map(|(id, d)| (*id, d)), &voters, file, end) {
                 Ok(judged) => judged.err(),
                 Err(e) => Some(e),
             }
@@ -305,7 +322,8 @@ impl Sim {
         for r in &replicas {
             r.set_arrival_check(Arc::clone(&durable));
         }
-        let sim = Sim { seed, handle, nodes, primary, primary_node, replicas, trace, epoch, pull_by_gtid, voters, admin_node, _trace_guard: guard };
+        let cfg = SimConfig { semi_sync: Some(semi_sync), ..cfg };
+        let sim = Sim { seed, handle, nodes, primary, primary_node, former: Vec::new(), layout, cfg: cfg.clone(), replicas, trace, epoch, pull_by_gtid, voters, admin_node, durable, _trace_guard: guard };
         sim.note(format!(
             "seed {seed}: {} nodes{}, {} replicas, pull by {}{}, a checkpoint every {snapshot_entries} entries",
             cfg.nodes,
@@ -315,6 +333,37 @@ impl Sim {
             if semi_sync { ", semi-sync" } else { "" }
         ));
         sim
+    }
+
+    /// The primary dies for good, and its replica (on [`STANDBY_IP`], holding every
+    /// transaction it wrote, in files of its own) becomes the primary and goes on writing, its
+    /// GTIDs continuing. binraft keeps trying the dead one until a DBA points it at the new one
+    /// (CHANGE MASTER TO, through the admin).
+    pub fn fail_over(&mut self) {
+        self.note(format!("the primary dies; its replica {STANDBY_IP} is promoted"));
+        self.handle.kill(self.primary_node.id());
+        let log = {
+            let mut old = self.primary.lock();
+            old.followed = false;
+            crate::binlog::PrimaryLog::promoted(&old.log, self.seed ^ 0x5741_4e44_4259, STANDBY_SERVER_ID, STANDBY_BASE_NAME)
+        };
+        self.layout.lock().switch();
+        let semi_sync = self.cfg.semi_sync.unwrap_or(false);
+        let standby = Primary::new(log, self.cfg.txns_max, self.epoch, semi_sync, self.layout.clone(), false);
+        standby.ack_check.set(Arc::clone(&self.durable));
+        let node = primary_machine(&self.handle, "standby", STANDBY_IP, &standby, self.cfg.produce_interval_ms.clone());
+        self.former.push(std::mem::replace(&mut self.primary, standby));
+        self.primary_node = node;
+    }
+
+    /// Every primary, the first first.
+    pub fn primaries(&self) -> impl Iterator<Item = &Primary> {
+        self.former.iter().chain([&self.primary])
+    }
+
+    /// The most transactions any primary got semi-sync ACKs for.
+    pub fn acked_txns(&self) -> usize {
+        self.primaries().map(|p| p.lock().acked_txns).max().unwrap_or(0)
     }
 
     /// Simulated milliseconds since the start.

@@ -11,7 +11,9 @@
 //! `RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/sim cargo test -p binraft-sim-tests`.
 //!
 //! In: a seed (madsim's, `MADSIM_TEST_SEED`) and a [`cluster::SimConfig`]. Out: a running
-//! [`cluster::Sim`] whose observations (what every replica received, the primary's sessions,
+//! [`cluster::Sim`] (which can also kill its primary and promote a replica of it,
+//! [`cluster::Sim::fail_over`]), binraft's files as every node must hold them ([`layout`]),
+//! and observations (what every replica received, the primary's sessions,
 //! each node's disk, the nodes' logs with the simulated time) the invariants of `sim-tests`
 //! check.
 
@@ -20,6 +22,8 @@ pub mod admin;
 #[cfg(madsim)]
 pub mod arrival;
 pub mod binlog;
+#[cfg(madsim)]
+pub mod layout;
 #[cfg(madsim)]
 pub mod cluster;
 #[cfg(madsim)]

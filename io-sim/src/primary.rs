@@ -11,6 +11,7 @@
 //! what the ACKs covered and broke, for the invariants.
 
 use crate::binlog::{PrimaryLog, SERVER_VERSION};
+use crate::layout::Layout;
 use binraft::notify::Changes;
 use binraft_fixtures::sim::MemPrimary;
 use std::net::SocketAddr;
@@ -43,11 +44,15 @@ pub struct PrimaryState {
     pub acked_txns: usize,
     /// ACKs for what was not yet durable on a majority when they arrived.
     pub ack_violations: Vec<String>,
+    /// Whether binraft's layout is this primary's log (until a change of primary).
+    pub followed: bool,
 }
 
 #[derive(Clone)]
 pub struct Primary {
     state: Arc<Mutex<PrimaryState>>,
+    /// binraft's layout: where an ACKed transaction lies in binraft's files.
+    layout: Layout,
     changes: Arc<Changes>,
     epoch: tokio::time::Instant,
     /// Each ACK is checked as it arrives.
@@ -55,32 +60,36 @@ pub struct Primary {
 }
 
 impl Primary {
-    pub fn new(seed: u64, txns_max: usize, epoch: tokio::time::Instant, semi_sync: bool) -> Primary {
-        let state = PrimaryState { log: PrimaryLog::new(seed), sessions: Vec::new(), txns_max, paused: false, semi_sync, acked_txns: 0, ack_violations: Vec::new() };
-        Primary { state: Arc::new(Mutex::new(state)), changes: Arc::default(), epoch, ack_check: Default::default() }
+    /// A primary holding `log`; with `followed`, binraft's layout is its log.
+    pub fn new(log: PrimaryLog, txns_max: usize, epoch: tokio::time::Instant, semi_sync: bool, layout: Layout, followed: bool) -> Primary {
+        if followed {
+            layout.lock().follow(&log);
+        }
+        let state = PrimaryState { log, sessions: Vec::new(), txns_max, paused: false, semi_sync, acked_txns: 0, ack_violations: Vec::new(), followed };
+        Primary { state: Arc::new(Mutex::new(state)), layout, changes: Arc::default(), epoch, ack_check: Default::default() }
     }
 
-    /// The names of its binlog files, in order, read through a weak handle: for the checks the
-    /// primary itself holds ([`Primary::ack_check`]), which must not keep it alive.
-    pub fn file_names(&self) -> impl Fn() -> Vec<String> + Send + Sync + 'static {
-        let state = Arc::downgrade(&self.state);
-        move || state.upgrade().map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).log.files.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default()
-    }
-
-    /// An ACK of `file` up to `pos` arrived: what it covers, and whether it was durable on a
-    /// majority ([`crate::arrival`]).
+    /// An ACK of `file` up to `pos` arrived: what it covers, and whether that was durable on a
+    /// majority, where it lies in binraft's files ([`crate::arrival`]). One whose place there
+    /// no node has shown yet is judged later, by the invariant.
     fn on_ack(&self, file: &str, pos: u64) {
-        {
+        let covered = {
             let mut s = self.lock();
             let Some(at) = s.log.files.iter().position(|(n, _)| n == file) else {
                 return s.ack_violations.push(format!("an ACK of {file}:{pos}, a file the primary does not have"));
             };
             let covered = s.log.txns.iter().take_while(|t| t.file < at || (t.file == at && t.end <= pos)).count();
             s.acked_txns = s.acked_txns.max(covered);
-        }
+            covered
+        };
+        let placed = {
+            let l = self.layout.lock();
+            covered.checked_sub(1).and_then(|i| l.txns.get(i)).map(|t| (l.files[t.file].0.clone(), t.end))
+        };
+        let Some((ours, end)) = placed else { return };
         let now = self.now_ms();
-        if let Some(v) = self.ack_check.run(file, pos, now) {
-            self.lock().ack_violations.push(format!("at {now} ms, an ACK of {file}:{pos}: {v}"));
+        if let Some(v) = self.ack_check.run(&ours, end, now) {
+            self.lock().ack_violations.push(format!("at {now} ms, an ACK of {file}:{pos} ({ours} up to {end} in binraft's files): {v}"));
         }
     }
 
@@ -105,6 +114,9 @@ impl Primary {
                     continue;
                 }
                 s.log.produce();
+                if s.followed {
+                    self.layout.lock().follow(&s.log);
+                }
             }
             self.changes.notify();
         }
@@ -134,7 +146,9 @@ impl Primary {
             let s = self.lock();
             let files = s.log.files.clone();
             let given: Vec<u64> = files.iter().map(|(_, b)| b.len() as u64).collect();
-            (MemPrimary::new(SERVER_VERSION, files, s.semi_sync), given)
+            let mut mem = MemPrimary::new(SERVER_VERSION, files, s.semi_sync);
+            mem.set_server_id(s.log.server_id);
+            (mem, given)
         };
         let mut buf = vec![0u8; 64 << 10];
         // The connection's own clock: its login deadline counts from its start.

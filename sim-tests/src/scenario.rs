@@ -145,9 +145,10 @@ pub async fn run<F: FnMut(&mut Sim, u64)>(mut s: Scenario<F>) -> Report {
         Err(e) => fail(&sim, e),
     };
     let sim_ms = sim.now_ms();
+    let acked = sim.acked_txns();
     let (txns, acked) = {
         let p = sim.primary.lock();
-        (p.log.txns.len(), p.semi_sync.then_some(p.acked_txns))
+        (p.log.txns.len(), p.semi_sync.then_some(acked))
     };
     if violation.is_none() {
         sim.note(format!("converged at {sim_ms} ms with {txns} transactions"));
@@ -225,10 +226,9 @@ static SIM_MS: AtomicU64 = AtomicU64::new(0);
 static SEEDS: AtomicU64 = AtomicU64::new(0);
 
 /// How many of the primary's transactions a node holds, from the first: in its files, or in
-/// files before its oldest, which it purged.
+/// files before its oldest, which it purged (where they lie in binraft's layout).
 pub fn txns_held(sim: &Sim, n: &binraft_io_sim::cluster::SimNode) -> usize {
-    let primary = sim.primary.lock();
-    let log = &primary.log;
+    let log = sim.layout.lock();
     let Some(oldest) = log.files.iter().position(|(name, _)| n.disk.visible_len(name).is_some()) else { return 0 };
     log.txns.iter().take_while(|t| t.file < oldest || n.disk.visible_len(&log.files[t.file].0).is_some_and(|len| len >= t.end)).count()
 }

@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex};
 
 const TEST: &str = "purge_while_reading";
 
-/// The oldest file (its index among the primary's) in which a replica works: what it received
+/// The oldest file (its index among binraft's) in which a replica works: what it received
 /// last. None before every replica has received something.
 fn oldest_read(sim: &Sim) -> Option<usize> {
-    let p = sim.primary.lock();
-    sim.replicas.iter().map(|r| r.lock().received.last().and_then(|g| p.log.file_index(&g.file))).collect::<Option<Vec<usize>>>()?.into_iter().min()
+    let layout = sim.layout.lock();
+    sim.replicas.iter().map(|r| r.lock().received.last().and_then(|g| layout.file_index(&g.file))).collect::<Option<Vec<usize>>>()?.into_iter().min()
 }
 
 async fn one_seed() -> Report {
@@ -46,7 +46,7 @@ async fn one_seed() -> Report {
             return;
         }
         let Some(upto) = oldest_read(sim) else { return };
-        let file = sim.primary.lock().log.files[upto].0.clone();
+        let file = sim.layout.lock().files[upto].0.clone();
         let live: Vec<usize> = sim.members().filter(|(_, n)| n.alive).map(|(i, _)| i).collect();
         if let Some(&to) = live.choose(&mut rng) {
             asked = Some((file.clone(), sim.admin(to, &format!("PURGE BINARY LOGS TO '{file}'"))));
@@ -54,10 +54,10 @@ async fn one_seed() -> Report {
     });
     s.end_check = Box::new(move |sim: &Sim| {
         let Some(to) = purged_to.lock().unwrap().clone() else { return Err("no purge was ever done: the run did not test a purge".into()) };
-        let p = sim.primary.lock();
-        let upto = p.log.file_index(&to).expect("a primary's file");
+        let layout = sim.layout.lock();
+        let upto = layout.file_index(&to).expect("one of binraft's files");
         for (_, n) in sim.members() {
-            if let Some((name, _)) = p.log.files[..upto].iter().find(|(name, _)| n.disk.visible_len(name).is_some()) {
+            if let Some((name, _)) = layout.files[..upto].iter().find(|(name, _)| n.disk.visible_len(name).is_some()) {
                 return Err(format!("node{} still holds {name} after a purge to {to} was done", n.id));
             }
         }

@@ -15,8 +15,8 @@ use binraft_io_sim::cluster::Sim;
 
 #[derive(Default)]
 pub struct DurableOnMajority {
-    /// The primary's ACK violations already reported.
-    reported: usize,
+    /// The cut was checked.
+    cut_checked: bool,
 }
 
 impl DurableOnMajority {
@@ -27,25 +27,33 @@ impl DurableOnMajority {
                 return Err(format!("{} received what was not yet durable on a majority: {v}", l.name));
             }
         }
-        let (names, newest, acked) = {
-            let p = sim.primary.lock();
-            if let Some(v) = p.ack_violations.get(self.reported) {
-                self.reported += 1;
+        for p in sim.primaries() {
+            if let Some(v) = p.lock().ack_violations.first() {
                 return Err(format!("the primary got a semi-sync ACK too early: {v}"));
             }
-            let seen = replicas.seen_max().max(p.acked_txns);
-            if seen == 0 {
-                return Ok(());
+        }
+        let acked = sim.acked_txns();
+        let layout = sim.layout.lock();
+        if let (Some(cut), false) = (layout.cut, self.cut_checked) {
+            self.cut_checked = true;
+            let old = sim.former.first().map_or(0, |p| p.lock().acked_txns);
+            if old > cut.txns {
+                return Err(format!("the old primary got semi-sync ACKs for {old} transactions, but binraft's own files begin after {}: it lost what it had ACKed", cut.txns));
             }
-            // The newest transaction seen or ACKed: the older ones sit before it.
-            let t = &p.log.txns[seen - 1];
-            (p.log.files.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), (seen, t.file, t.end), p.acked_txns)
-        };
-        let (seen, file, end) = newest;
+        }
+        // The newest transaction seen or ACKed whose place in binraft's files a node has shown:
+        // the older ones sit before it.
+        let seen = replicas.seen_max().max(acked).min(layout.txns.len());
+        if seen == 0 {
+            return Ok(());
+        }
+        let t = &layout.txns[seen - 1];
+        let (file, end) = (layout.files[t.file].0.clone(), t.end);
+        drop(layout);
         let voters = sim.voter_sets();
-        binraft_io_sim::cluster::durable_on_voters(sim.nodes.iter().map(|n| (n.id, &n.disk)), &voters, &names, file, end)?.map_err(|e| {
+        binraft_io_sim::cluster::durable_on_voters(sim.nodes.iter().map(|n| (n.id, &n.disk)), &voters, &file, end)?.map_err(|e| {
             let who = if acked >= seen { "ACKed to the primary" } else { "seen by a replica" };
-            format!("transaction {seen} ({} up to {end}), {who}, is {e}: a power cut of the others would lose it", names[file])
+            format!("transaction {seen} ({file} up to {end}), {who}, is {e}: a power cut of the others would lose it")
         })
     }
 }

@@ -8,8 +8,9 @@
 //! - [`never_lost`]: a transaction a replica has seen is never lost;
 //! - [`durable_on_majority`]: what a replica has seen is durable on a majority of the nodes, at
 //!   every moment (their disks as a power cut now would leave them);
-//! - [`nodes_identical`]: the nodes' binlog files are byte-identical prefixes of the primary's
-//!   (hence of each other's);
+//! - [`nodes_identical`]: the nodes' binlog files are byte-identical prefixes of binraft's
+//!   layout (the primary's files, then after a change of primary binraft's own), hence of each
+//!   other's; it is checked first, as it learns the layout the others judge by;
 //! - [`one_puller_per_term`]: at most one node pulls from the primary in a Raft term, and only a
 //!   node that leads pulls.
 
@@ -34,10 +35,10 @@ pub struct Invariants {
 impl Invariants {
     /// Checks what happened since the last call.
     pub fn check(&mut self, sim: &Sim) -> Result<(), String> {
+        self.nodes_identical.check(sim)?;
         self.replica_prefix.check(sim)?;
         self.never_lost.check(sim, &self.replica_prefix)?;
         self.durable_on_majority.check(sim, &self.replica_prefix)?;
-        self.nodes_identical.check(sim)?;
         self.one_puller_per_term.check(sim)?;
         Ok(())
     }

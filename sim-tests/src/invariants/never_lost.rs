@@ -2,9 +2,11 @@
 //! replicas have seen only grows, and once the run has healed every node holds all of them, in
 //! its files, or purged them (the cluster never forgets what it served).
 //!
-//! Not yet the whole promise: with one primary that never loses anything, a cluster that lost a
-//! transaction would pull it again, byte for byte, and look whole. The primary's failover (whose
-//! new transactions differ from the lost ones) will give this invariant its teeth.
+//! With one primary that never loses anything, a cluster that lost a transaction would pull it
+//! again, byte for byte, and look whole; across a change of primary it could not: binraft's own
+//! files then begin after the last transaction it kept, and a replica that had received one
+//! after it, or an ACK the old primary got for one, fails [`super::replica_prefix`] and
+//! [`super::durable_on_majority`] at the cut.
 
 use super::replica_prefix::ReplicaPrefix;
 use binraft_io_sim::cluster::Sim;

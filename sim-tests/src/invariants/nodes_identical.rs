@@ -1,6 +1,10 @@
-//! The nodes' binlog files are byte-identical prefixes of each other: each is a prefix of the
-//! primary's file of the same name (so of any other node's), read off every node's disk, dead
-//! or alive, all along the run. A node holds no binlog file the primary does not have.
+//! The nodes' binlog files are byte-identical prefixes of each other, read off every node's
+//! disk, dead or alive, all along the run: each is a prefix of binraft's layout
+//! ([`binraft_io_sim::layout`]), which is the primary's own files until a change of primary,
+//! and after it the files binraft writes itself, learned from the first node that shows them
+//! and checked as they are learned (the new primary's transactions, in order, right after the
+//! old one's). A node holds no binlog file the primary does not have, before a change of
+//! primary.
 
 use binraft_core::store::Disk;
 use binraft_io_sim::cluster::Sim;
@@ -11,20 +15,14 @@ pub struct NodesIdentical;
 impl NodesIdentical {
     pub fn check(&mut self, sim: &Sim) -> Result<(), String> {
         let primary = sim.primary.lock();
-        let log = &primary.log;
+        let mut layout = sim.layout.lock();
         for n in &sim.nodes {
-            let names = n.disk.list().map_err(|e| format!("node{}: list: {e}", n.id))?;
+            let mut names = n.disk.list().map_err(|e| format!("node{}: list: {e}", n.id))?;
+            // In order: a file's predecessor is learned first.
+            names.sort();
+            let who = format!("node{}", n.id);
             for name in names.iter().filter(|f| f.starts_with("primary-bin.") && !f.ends_with(".tmp")) {
-                let Some(fi) = log.file_index(name) else {
-                    return Err(format!("node{} holds {name}, which the primary does not have", n.id));
-                };
-                let theirs = &log.files[fi].1;
-                let differs = n.disk.with_contents(name, |ours| {
-                    (!theirs.starts_with(ours)).then(|| (ours.len(), ours.iter().zip(theirs.iter()).position(|(a, b)| a != b).unwrap_or(theirs.len())))
-                });
-                if let Some(Some((len, at))) = differs {
-                    return Err(format!("node{}: {name} ({len} bytes) is not a prefix of the primary's ({} bytes): first difference at {at}", n.id, theirs.len()));
-                }
+                n.disk.with_contents(name, |ours| layout.observe(&who, name, ours, &primary.log)).unwrap_or(Ok(()))?;
             }
         }
         Ok(())
