@@ -39,10 +39,10 @@ pub struct TxnSpec {
     pub xid: u64,
 }
 
-/// One transaction of the primary: its GTID and where its bytes lie.
+/// One transaction of the primary: what it is made of and where its bytes lie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Txn {
-    pub gtid: MariaGtid,
+    pub spec: TxnSpec,
     /// Index into [`PrimaryLog::files`].
     pub file: usize,
     pub offset: u64,
@@ -58,8 +58,6 @@ pub struct PrimaryLog {
     /// Oldest first: name and bytes.
     pub files: Vec<(String, Vec<u8>)>,
     pub txns: Vec<Txn>,
-    /// What each of [`PrimaryLog::txns`] is made of.
-    pub specs: Vec<TxnSpec>,
     /// The last GTID per domain.
     seqs: BTreeMap<u32, MariaGtid>,
     /// A file is rotated once it passes this.
@@ -88,7 +86,7 @@ impl PrimaryLog {
     fn of_server(seed: u64, server_id: u32, base_name: &str, timestamp: u32) -> PrimaryLog {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let rotate_bytes = rng.gen_range(4 << 10..=32 << 10);
-        let mut log = PrimaryLog { rng, server_id, base_name: base_name.into(), files: Vec::new(), txns: Vec::new(), specs: Vec::new(), seqs: BTreeMap::new(), rotate_bytes, xid: 100, timestamp };
+        let mut log = PrimaryLog { rng, server_id, base_name: base_name.into(), files: Vec::new(), txns: Vec::new(), seqs: BTreeMap::new(), rotate_bytes, xid: 100, timestamp };
         log.open_file();
         log
     }
@@ -98,8 +96,8 @@ impl PrimaryLog {
     /// written there; [`PrimaryLog::produce`] then writes its own, their GTIDs continuing.
     pub fn promoted(from: &PrimaryLog, seed: u64, server_id: u32, base_name: &str) -> PrimaryLog {
         let mut log = Self::of_server(seed, server_id, base_name, from.timestamp);
-        for spec in &from.specs {
-            log.write(*spec);
+        for t in &from.txns {
+            log.write(t.spec);
         }
         log.xid = from.xid;
         log
@@ -184,8 +182,7 @@ impl PrimaryLog {
         put(out, Event::new(header(EventType::QUERY, origin, ts, 0), EventBody::Query(q), crc));
         put(out, Event::new(header(EventType::XID, origin, ts, 0), EventBody::Xid(Xid { xid }), crc));
         let end = out.len() as u64;
-        self.txns.push(Txn { gtid, file, offset, end });
-        self.specs.push(spec);
+        self.txns.push(Txn { spec, file, offset, end });
         self.txns.len() - 1
     }
 
@@ -193,22 +190,31 @@ impl PrimaryLog {
     pub fn file_index(&self, name: &str) -> Option<usize> {
         self.files.iter().position(|(n, _)| n == name)
     }
+}
 
-    /// The transactions that start within `[offset, end)` of file `file`, as a range of indexes.
-    pub fn txns_within(&self, file: usize, offset: u64, end: u64) -> std::ops::Range<usize> {
-        let from = self.txns.partition_point(|t| (t.file, t.offset) < (file, offset));
-        let to = self.txns.partition_point(|t| (t.file, t.offset) < (file, end));
-        from..to
-    }
+/// The transactions of `txns` that start within `[offset, end)` of file `file`, as a range of
+/// indexes.
+pub fn txns_within(txns: &[Txn], file: usize, offset: u64, end: u64) -> std::ops::Range<usize> {
+    let from = txns.partition_point(|t| (t.file, t.offset) < (file, offset));
+    let to = txns.partition_point(|t| (t.file, t.offset) < (file, end));
+    from..to
+}
 
-    /// The MariaDB GTID position after the first `n` transactions (`gtid_slave_pos`).
-    pub fn gtid_pos_after(&self, n: usize) -> String {
-        let mut last: BTreeMap<u32, MariaGtid> = BTreeMap::new();
-        for t in &self.txns[..n] {
-            last.insert(t.gtid.domain, t.gtid);
-        }
-        last.values().map(|g| format!("{}-{}-{}", g.domain, g.server, g.seq)).collect::<Vec<_>>().join(",")
-    }
+/// The last GTID of each domain in `txns`: the GTID state after them.
+pub fn last_gtids(txns: &[Txn]) -> BTreeMap<u32, MariaGtid> {
+    txns.iter().map(|t| (t.spec.gtid.domain, t.spec.gtid)).collect()
+}
+
+/// The MariaDB GTID position after `txns` (`gtid_slave_pos`), as text.
+pub fn gtid_pos(txns: &[Txn]) -> String {
+    last_gtids(txns).values().map(|g| g.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// Whether two encodings of an event are the same event but for its end position and checksum
+/// (what a replica's `log_slave_updates` and binraft's own layout rewrite).
+pub fn same_but_position(a: &[u8], b: &[u8]) -> bool {
+    const HEADER: usize = 19;
+    a.len() == b.len() && a.len() >= HEADER + 4 && a[..13] == b[..13] && a[17..a.len() - 4] == b[17..b.len() - 4]
 }
 
 #[cfg(test)]
@@ -230,7 +236,7 @@ mod tests {
         let t = &log.txns[10];
         let (_, bytes) = &log.files[t.file];
         assert!(t.end as usize <= bytes.len());
-        assert_eq!(log.txns_within(t.file, t.offset, t.end), 10..11);
+        assert_eq!(txns_within(&log.txns, t.file, t.offset, t.end), 10..11);
         // The same seed makes the same bytes.
         let mut again = PrimaryLog::new(7);
         for _ in 0..400 {
@@ -256,7 +262,7 @@ mod start_state {
             let before: Vec<_> = log.txns.iter().filter(|t| t.file < i).collect();
             let mut want: BTreeMap<u32, u64> = BTreeMap::new();
             for t in before {
-                want.insert(t.gtid.domain, t.gtid.seq);
+                want.insert(t.spec.gtid.domain, t.spec.gtid.seq);
             }
             let got: BTreeMap<u32, u64> = s.start_gtid_list.iter().map(|g| (g.domain, g.seq)).collect();
             assert_eq!(got, want, "{name}");
@@ -267,6 +273,7 @@ mod start_state {
 #[cfg(test)]
 mod promoted {
     use super::*;
+    use binraft_core::binlog::decoder::Decoder;
     use binraft_core::store::index::summarize;
 
     #[test]
@@ -276,26 +283,24 @@ mod promoted {
             a.produce();
         }
         let mut b = PrimaryLog::promoted(&a, 99, 2, "standby-bin");
+        let events = |log: &PrimaryLog, t: &Txn| -> Vec<Vec<u8>> {
+            let bytes = &log.files[t.file].1;
+            let within = Decoder::decode_file(bytes).map(Result::unwrap).filter(|e| (t.offset..t.end).contains(&e.offset));
+            within.map(|e| bytes[e.offset as usize..(e.offset + e.header.event_size as u64) as usize].to_vec()).collect()
+        };
         assert_eq!(b.txns.len(), a.txns.len());
         assert!(b.files.iter().all(|(n, _)| n.starts_with("standby-bin.")));
         for (ta, tb) in a.txns.iter().zip(&b.txns) {
-            assert_eq!(ta.gtid, tb.gtid);
-            let ea = &a.files[ta.file].1[ta.offset as usize..ta.end as usize];
-            let eb = &b.files[tb.file].1[tb.offset as usize..tb.end as usize];
-            // The same events but for their end positions and checksums.
+            assert_eq!(ta.spec, tb.spec);
+            // The same events, but for their end positions and checksums.
+            let (ea, eb) = (events(&a, ta), events(&b, tb));
             assert_eq!(ea.len(), eb.len());
-            let (mut at, mut bt) = (0, 0);
-            while at < ea.len() {
-                let size = u32::from_le_bytes(ea[at + 9..at + 13].try_into().unwrap()) as usize;
-                assert_eq!(ea[at..at + 13], eb[bt..bt + 13]);
-                assert_eq!(ea[at + 17..at + size - 4], eb[bt + 17..bt + size - 4]);
-                at += size;
-                bt += size;
-            }
+            assert!(ea.iter().zip(&eb).all(|(x, y)| same_but_position(x, y)), "{}", ta.spec.gtid);
         }
         let i = b.produce();
-        let last0 = a.txns.iter().rev().find(|t| t.gtid.domain == b.txns[i].gtid.domain).map_or(0, |t| t.gtid.seq);
-        assert_eq!(b.txns[i].gtid, MariaGtid { domain: b.txns[i].gtid.domain, server: 2, seq: last0 + 1 });
+        let g = b.txns[i].spec.gtid;
+        let last0 = last_gtids(&a.txns).get(&g.domain).map_or(0, |l| l.seq);
+        assert_eq!(g, MariaGtid { domain: g.domain, server: 2, seq: last0 + 1 });
         for (name, bytes) in &b.files {
             let s = summarize(name, bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(s.complete_end, bytes.len() as u64);

@@ -17,10 +17,12 @@
 //! position and checksum. Bytes no node showed yet are not known; whatever a node shows later
 //! must agree with what was learned (byte-identical prefixes).
 
-use crate::binlog::{PrimaryLog, Txn};
+use crate::binlog::{gtid_pos, last_gtids, same_but_position, PrimaryLog, Txn};
 use binraft_core::binlog::decoder::Decoder;
 use binraft_core::binlog::frame::BINLOG_MAGIC;
 use binraft_core::binlog::{EventBody, EventType};
+use binraft_core::store::groups::GroupTracker;
+use binraft_core::store::index::summarize;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Where binraft's own bytes begin: in `files[file]` at `offset`, after the first `txns`
@@ -54,51 +56,11 @@ impl Layout {
     }
 }
 
-const HEADER: usize = 19;
-
-fn size_at(bytes: &[u8], at: usize) -> Option<usize> {
-    let size = u32::from_le_bytes(bytes.get(at + 9..at + 13)?.try_into().ok()?) as usize;
-    (size >= HEADER).then_some(size)
-}
-
-/// The ends of the whole events of `bytes` from `from` (an event's start).
-fn whole_events_end(bytes: &[u8], from: usize) -> usize {
-    let mut at = from;
-    while let Some(size) = size_at(bytes, at) {
-        if at + size > bytes.len() {
-            break;
-        }
-        at += size;
-    }
-    at
-}
-
-/// The offsets of `file` where no transaction is open: its start, and the end of every event
-/// outside a transaction (a transaction here is MARIADB_GTID up to its XID).
+/// The offsets of `file` where no group is open: its start, and the end of every group.
 fn boundaries(file: &[u8]) -> Vec<usize> {
-    let mut out = vec![BINLOG_MAGIC.len()];
-    let (mut at, mut open) = (BINLOG_MAGIC.len(), false);
-    while let Some(size) = size_at(file, at) {
-        if at + size > file.len() {
-            break;
-        }
-        match EventType(file[at + 4]) {
-            EventType::MARIADB_GTID => open = true,
-            EventType::XID => open = false,
-            _ => {}
-        }
-        at += size;
-        if !open {
-            out.push(at);
-        }
-    }
-    out
-}
-
-/// Whether two encodings of an event are the same event but for its end position and
-/// checksum (what binraft's own layout rewrites).
-fn same_but_position(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.len() >= HEADER + 4 && a[..13] == b[..13] && a[17..a.len() - 4] == b[17..b.len() - 4]
+    let mut groups = GroupTracker::new();
+    let ends = Decoder::decode_file(file).map_while(Result::ok).filter(|ev| groups.observe(ev)).map(|ev| ev.offset as usize + ev.header.event_size as usize);
+    std::iter::once(BINLOG_MAGIC.len()).chain(ends).collect()
 }
 
 impl LayoutState {
@@ -106,32 +68,14 @@ impl LayoutState {
         self.files.iter().position(|(n, _)| n == name)
     }
 
-    pub fn names(&self) -> Vec<String> {
-        self.files.iter().map(|(n, _)| n.clone()).collect()
-    }
-
-    /// The transactions that start within `[offset, end)` of file `file`, as a range of indexes.
-    pub fn txns_within(&self, file: usize, offset: u64, end: u64) -> std::ops::Range<usize> {
-        let from = self.txns.partition_point(|t| (t.file, t.offset) < (file, offset));
-        let to = self.txns.partition_point(|t| (t.file, t.offset) < (file, end));
-        from..to
-    }
-
-    /// The MariaDB GTID position after the first `n` transactions (`gtid_slave_pos`).
-    pub fn gtid_pos_after(&self, n: usize) -> String {
-        let mut last = std::collections::BTreeMap::new();
-        for t in &self.txns[..n.min(self.txns.len())] {
-            last.insert(t.gtid.domain, t.gtid);
-        }
-        last.values().map(|g| g.to_string()).collect::<Vec<_>>().join(",")
-    }
-
     /// Before a change of primary: the layout is the primary's log, as far as it has written.
     pub fn follow(&mut self, log: &PrimaryLog) {
         if self.switched {
             return;
         }
-        for (i, (name, bytes)) in log.files.iter().enumerate() {
+        // Only the last file known can have grown; later ones are new.
+        let last = self.files.len().saturating_sub(1);
+        for (i, (name, bytes)) in log.files.iter().enumerate().skip(last) {
             match self.files.get_mut(i) {
                 Some((_, ours)) => ours.extend_from_slice(&bytes[ours.len()..]),
                 None => self.files.push((name.clone(), bytes.clone())),
@@ -154,12 +98,12 @@ impl LayoutState {
                 return Err(format!("{who} holds {name}, which the primary does not have"));
             }
             // binraft's next own file, once the last known one is closed by a ROTATE naming it.
-            let Some((_, last)) = self.files.last() else { return Ok(()) };
-            if self.cut.is_none() || closing_rotate(last).as_deref() != Some(name) {
+            let Some((last_name, last)) = self.files.last() else { return Ok(()) };
+            if self.cut.is_none() || summarize(last_name, last).ok().and_then(|s| s.next_file).as_deref() != Some(name) {
                 return Ok(());
             }
             self.files.push((name.to_string(), BINLOG_MAGIC.to_vec()));
-            return self.extend(who, self.files.len() - 1, bytes, reference);
+            return self.observe(who, name, bytes, reference);
         };
         let ours = &self.files[fi].1;
         if ours.starts_with(bytes) {
@@ -185,101 +129,80 @@ impl LayoutState {
     }
 
     /// Learns `bytes` of file `fi` beyond what is known (a prefix of them): whole events, up to
-    /// the last whole transaction, each checked.
+    /// the last whole group, each checked.
     fn extend(&mut self, who: &str, fi: usize, bytes: &[u8], reference: &PrimaryLog) -> Result<(), String> {
         let known = self.files[fi].1.len();
-        let whole = whole_events_end(bytes, known);
         let name = self.files[fi].0.clone();
-        if whole <= known {
-            return Ok(());
-        }
         let bad = |at: usize, what: String| format!("{who}: {name} at {at}, in binraft's own layout: {what}");
-        let mut learned = known;
+        let (mut learned, mut at) = (known, BINLOG_MAGIC.len());
         let mut group: Vec<(usize, usize)> = Vec::new();
-        let mut closed = closing_rotate(&self.files[fi].1).is_some();
-        // Decoded from the file's start (the FORMAT_DESCRIPTION says how), checked from `known`.
-        for ev in Decoder::decode_file(&bytes[..whole]) {
-            let ev = ev.map_err(|e| bad(learned, format!("does not decode: {e}")))?;
-            let (at, size) = (ev.offset as usize, ev.header.event_size as usize);
-            if at < known {
+        let (mut groups, mut closed) = (GroupTracker::new(), false);
+        // Decoded from the file's start (the FORMAT_DESCRIPTION says how), checked from
+        // `known`; an event not whole yet waits.
+        let mut dec = Decoder::for_file();
+        while let Some(ev) = dec.decode_next(&bytes[at..], at as u64).map_err(|e| bad(at, format!("does not decode: {e}")))? {
+            let size = ev.header.event_size as usize;
+            let ends = groups.observe(&ev);
+            let start = at;
+            at += size;
+            if start < known {
+                closed = matches!(ev.body, EventBody::Rotate(_));
                 continue;
             }
             if closed {
-                return Err(bad(at, "an event after the ROTATE that ends the file".into()));
+                return Err(bad(start, "an event after the ROTATE that ends the file".into()));
             }
-            if ev.header.log_pos as usize != at + size {
-                return Err(bad(at, format!("its end position says {}", ev.header.log_pos)));
+            if ev.header.log_pos as usize != start + size {
+                return Err(bad(start, format!("its end position says {}", ev.header.log_pos)));
             }
             let kind = ev.kind;
             if kind == EventType::MARIADB_GTID || !group.is_empty() {
-                group.push((at, size));
-                if kind != EventType::XID {
+                group.push((start, size));
+                if !ends {
                     continue;
                 }
-                let (start, end) = (group[0].0, at + size);
+                let (first, end) = (group[0].0, start + size);
                 let i = self.txns.len();
-                let Some(t) = reference.txns.get(i) else { return Err(bad(start, format!("a transaction after the primary's last ({i})"))) };
+                let Some(t) = reference.txns.get(i) else { return Err(bad(first, format!("a transaction after the primary's last ({i})"))) };
                 let theirs = &reference.files[t.file].1[t.offset as usize..t.end as usize];
                 let mut off = 0;
                 for &(a, s) in &group {
                     if !theirs.get(off..off + s).is_some_and(|e| same_but_position(e, &bytes[a..a + s])) {
-                        let expected = self.gtid_pos_after(i);
-                        return Err(bad(start, format!("transaction {i} is not the primary's {} (after {expected})", t.gtid)));
+                        let expected = gtid_pos(&self.txns);
+                        return Err(bad(first, format!("transaction {i} is not the primary's {} (after {expected})", t.spec.gtid)));
                     }
                     off += s;
                 }
                 if off != theirs.len() {
-                    return Err(bad(start, format!("transaction {i} ({}) is shorter than the primary's", t.gtid)));
+                    return Err(bad(first, format!("transaction {i} ({}) is shorter than the primary's", t.spec.gtid)));
                 }
-                self.txns.push(Txn { gtid: t.gtid, file: fi, offset: start as u64, end: end as u64 });
+                self.txns.push(Txn { spec: t.spec, file: fi, offset: first as u64, end: end as u64 });
                 group.clear();
                 learned = end;
                 continue;
             }
             match &ev.body {
-                EventBody::FormatDescription(_) if at == BINLOG_MAGIC.len() => {}
+                EventBody::FormatDescription(_) if start == BINLOG_MAGIC.len() => {}
                 EventBody::GtidList(l) => {
-                    let mut got: Vec<String> = l.gtids.iter().map(|g| g.to_string()).collect();
-                    got.sort();
-                    let mut want: Vec<String> = self.gtid_pos_after(self.txns.len()).split(',').filter(|g| !g.is_empty()).map(String::from).collect();
-                    want.sort();
-                    let (got, want) = (got.join(","), want.join(","));
-                    if got != want {
-                        return Err(bad(at, format!("a GTID_LIST of [{got}] after [{want}]")));
+                    let want = last_gtids(&self.txns);
+                    if l.gtids.len() != want.len() || l.gtids.iter().any(|g| want.get(&g.domain) != Some(g)) {
+                        let got = l.gtids.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(",");
+                        return Err(bad(start, format!("a GTID_LIST of [{got}] after [{}]", gtid_pos(&self.txns))));
                     }
                 }
                 EventBody::BinlogCheckpoint(_) => {}
                 EventBody::Rotate(r) => {
                     let next = binraft_core::store::names::next_binlog_name(&name);
                     if r.next_file != next.as_bytes() {
-                        return Err(bad(at, format!("a ROTATE to {} after {name}", String::from_utf8_lossy(&r.next_file))));
+                        return Err(bad(start, format!("a ROTATE to {} after {name}", String::from_utf8_lossy(&r.next_file))));
                     }
                     closed = true;
                 }
-                _ => return Err(bad(at, format!("an event of type {kind:?} outside a transaction"))),
+                _ => return Err(bad(start, format!("an event of type {kind:?} outside a transaction"))),
             }
-            learned = at + size;
+            learned = start + size;
         }
         self.files[fi].1.extend_from_slice(&bytes[known..learned]);
         Ok(())
     }
-}
-
-/// The file a ROTATE at the end of `file` names, if its last event is one.
-fn closing_rotate(file: &[u8]) -> Option<String> {
-    let mut at = BINLOG_MAGIC.len();
-    let mut last = None;
-    while let Some(size) = size_at(file, at) {
-        if at + size > file.len() {
-            break;
-        }
-        last = Some((at, size));
-        at += size;
-    }
-    let (at, size) = last?;
-    if EventType(file[at + 4]) != EventType::ROTATE || size < HEADER + 8 + 4 {
-        return None;
-    }
-    // Position (8 bytes), then the name, then the checksum.
-    Some(String::from_utf8_lossy(&file[at + HEADER + 8..at + size - 4]).into_owned())
 }

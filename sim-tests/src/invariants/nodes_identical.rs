@@ -17,9 +17,8 @@ impl NodesIdentical {
         let primary = sim.primary.lock();
         let mut layout = sim.layout.lock();
         for n in &sim.nodes {
-            let mut names = n.disk.list().map_err(|e| format!("node{}: list: {e}", n.id))?;
-            // In order: a file's predecessor is learned first.
-            names.sort();
+            // In name order (MemDisk lists so): a file's predecessor is learned first.
+            let names = n.disk.list().map_err(|e| format!("node{}: list: {e}", n.id))?;
             let who = format!("node{}", n.id);
             for name in names.iter().filter(|f| f.starts_with("primary-bin.") && !f.ends_with(".tmp")) {
                 n.disk.with_contents(name, |ours| layout.observe(&who, name, ours, &primary.log)).unwrap_or(Ok(()))?;

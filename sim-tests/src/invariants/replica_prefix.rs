@@ -7,6 +7,7 @@
 //! has; and when binraft's own bytes begin (the cut), no replica may have received anything of
 //! the old primary's beyond it: that would be a transaction binraft served and then lost.
 
+use binraft_io_sim::binlog::{gtid_pos, txns_within};
 use binraft_io_sim::cluster::Sim;
 use std::collections::BTreeMap;
 
@@ -84,10 +85,10 @@ impl ReplicaPrefix {
                 if got.offset != held_end {
                     return Err(format!("{who}: an append at {}:{} where its copy ends at {held_end} (a gap or a duplicate)", got.file, got.offset));
                 }
-                let txns = log.txns_within(fi, got.offset, end);
+                let txns = txns_within(&log.txns, fi, got.offset, end);
                 if !txns.is_empty() {
                     if txns.start != p.txns {
-                        let at = |i: usize| log.txns.get(i).map(|t| format!("{} in {}:{}", t.gtid, log.files[t.file].0, t.offset)).unwrap_or_default();
+                        let at = |i: usize| log.txns.get(i).map(|t| format!("{} in {}:{}", t.spec.gtid, log.files[t.file].0, t.offset)).unwrap_or_default();
                         return Err(format!(
                             "{who}: got transactions {}..{} ({}) in {}:{} after the first {} (a gap or a duplicate); its next would have been {}, its last was {}; the replica asked from {}",
                             txns.start,
@@ -98,11 +99,11 @@ impl ReplicaPrefix {
                             p.txns,
                             at(p.txns),
                             at(p.txns.wrapping_sub(1)),
-                            log.gtid_pos_after(p.txns)
+                            gtid_pos(&log.txns[..p.txns.min(log.txns.len())])
                         ));
                     }
                     if log.txns[txns.end - 1].end > end {
-                        return Err(format!("{who}: a transaction cut in the middle ({})", log.txns[txns.end - 1].gtid));
+                        return Err(format!("{who}: a transaction cut in the middle ({})", log.txns[txns.end - 1].spec.gtid));
                     }
                     p.txns = txns.end;
                 }
