@@ -14,15 +14,15 @@ use std::sync::Arc;
 impl Node {
     /// Carries out an admin statement. CHANGE MASTER TO and START / STOP / RESET SLAVE are
     /// decided by core ([`settings`]); this saves what they decide, then acts on it. In a
-    /// cluster what they decide goes through the log (via the leader): every member saves it,
-    /// and whichever leads acts on it.
+    /// cluster the statement itself goes through the log (via the leader): every member
+    /// decides it against the settings the log has made so far and saves the outcome, and
+    /// whichever leads acts on it; a refusal comes back from the leader.
     pub(crate) async fn admin(&self, cmd: AdminCommand) -> Result<(), ServerError> {
-        let repl = self.replication.current();
-        let decided = match &cmd {
-            AdminCommand::ChangeMaster(c) => settings::change_master(repl.as_ref(), c),
-            AdminCommand::StartReplica => settings::start(repl.as_ref()),
-            AdminCommand::StopReplica => Ok(settings::stop(repl.as_ref())),
-            AdminCommand::ResetReplica { all } => settings::reset(repl.as_ref(), *all),
+        let statement = match &cmd {
+            AdminCommand::ChangeMaster(c) => settings::Command::ChangeMaster(c.clone()),
+            AdminCommand::StartReplica => settings::Command::Start,
+            AdminCommand::StopReplica => settings::Command::Stop,
+            AdminCommand::ResetReplica { all } => settings::Command::Reset { all: *all },
             AdminCommand::PurgeTo(file) => {
                 let files = self.store.files();
                 let Some(upto) = files.iter().position(|f| &f.name == file) else {
@@ -44,15 +44,19 @@ impl Node {
             AdminCommand::Promote { node_id } => return self.change_members(MemberChange::Promote { node_id: *node_id }).await,
             AdminCommand::Remove { node_id } => return self.change_members(MemberChange::Remove { node_id: *node_id }).await,
         };
-        let t = decided.map_err(SettingsError::to_server_error)?;
-        if let (AdminCommand::ChangeMaster(_), Some(r)) = (&cmd, &t.settings) {
-            tracing::info!(replication = ?r, "CHANGE MASTER TO");
-        }
-        let done = match &self.cluster {
-            None => self.replication.carry_out(self.store.disk().as_ref(), &t),
-            Some(c) => c.propose_anywhere(binraft_core::cluster::request::Request::Replication(t)).await,
+        let failed = |e: String| ServerError::new(1105, b"HY000", e);
+        let Some(c) = &self.cluster else {
+            let t = settings::decide(self.replication.current().as_ref(), &statement).map_err(SettingsError::to_server_error)?;
+            if let (settings::Command::ChangeMaster(_), Some(r)) = (&statement, &t.settings) {
+                tracing::info!(replication = ?r, "CHANGE MASTER TO");
+            }
+            return self.replication.carry_out(self.store.disk().as_ref(), &t).map_err(failed);
         };
-        done.map_err(|e| ServerError::new(1105, b"HY000", e))
+        let r = c.propose_anywhere(binraft_core::cluster::request::Request::Replication(statement)).await.map_err(failed)?;
+        match r.refused {
+            Some(e) => Err(e.to_server_error()),
+            None => Ok(()),
+        }
     }
 
     /// BINRAFT ADD LEARNER / PROMOTE / REMOVE: carried out by the leader (forwarded there), as
@@ -155,7 +159,7 @@ impl Node {
                 tracing::info!(files = ?names, "purged binary logs");
                 Ok(())
             }
-            Some(c) => c.propose_anywhere(binraft_core::cluster::request::Request::Purge { files: names }).await,
+            Some(c) => c.propose_anywhere(binraft_core::cluster::request::Request::Purge { files: names }).await.map(drop),
         }
     }
 }

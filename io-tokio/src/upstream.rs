@@ -297,7 +297,9 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, s: &mut Upstrea
                 UpstreamOutput::NewFile { file } => {
                     match &node.cluster {
                         None => store.create_file(&file).map_err(|e| UpstreamError::Store { detail: format!("create {file}: {e}") })?,
-                        Some(c) => c.propose(binraft_core::cluster::request::Request::CreateFile { name: file.clone() }).await.map_err(not_committed)?,
+                        Some(c) => {
+                            c.propose(binraft_core::cluster::request::Request::CreateFile { name: file.clone() }).await.map_err(not_committed)?;
+                        }
                     }
                     tracing::info!(%file, "upstream: new binlog file");
                 }

@@ -17,9 +17,10 @@ pub enum Request {
     Groups(Vec<Group>),
     /// A new binlog file (the primary rotated): it holds only the magic until groups follow.
     CreateFile { name: String },
-    /// CHANGE MASTER TO, START / STOP / RESET SLAVE, as decided on the member that was asked:
-    /// every member saves the settings, and the leader acts on them.
-    Replication(crate::upstream::settings::Transition),
+    /// CHANGE MASTER TO, START / STOP / RESET SLAVE, as asked: every member decides it against
+    /// the settings the log has made so far and saves what it decides, and the leader acts on
+    /// it; a refusal is the entry's [`Response`].
+    Replication(crate::upstream::settings::Command),
     /// PURGE BINARY LOGS (or the retention settings), decided on the member that was asked once
     /// no replica of any member read these files: every member removes them, the oldest first.
     Purge { files: Vec<String> },
@@ -47,7 +48,10 @@ impl Request {
 
 /// What applying an entry answers to whoever proposed it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Response {}
+pub struct Response {
+    /// A replication statement the settings in force refused (it changed nothing).
+    pub refused: Option<crate::upstream::settings::SettingsError>,
+}
 
 impl std::fmt::Display for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +61,7 @@ impl std::fmt::Display for Request {
                 _ => write!(f, "no groups"),
             },
             Request::CreateFile { name } => write!(f, "create {name}"),
-            Request::Replication(t) => write!(f, "replication settings ({:?}, session {:?})", t.settings, t.session),
+            Request::Replication(c) => write!(f, "replication statement {c:?}"),
             Request::Purge { files } => write!(f, "purge {}", files.join(", ")),
         }
     }

@@ -16,8 +16,9 @@ use crate::primary::redact::near;
 use crate::upstream::settings::UpstreamSettings;
 use std::fmt;
 
-/// CHANGE MASTER TO's options; absent ones keep their value.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// CHANGE MASTER TO's options; absent ones keep their value. Serde, so that a cluster's log
+/// can carry the statement ([`crate::upstream::settings::Command`]).
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChangeMaster {
     pub host: Option<String>,
     pub port: Option<u16>,

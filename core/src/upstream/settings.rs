@@ -100,8 +100,8 @@ impl fmt::Debug for UpstreamSettings {
 }
 
 /// Why a replication statement was refused; [`SettingsError::to_server_error`] is MariaDB's
-/// answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// answer. Serde, so that a cluster's leader can say it to the member that was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SettingsError {
     /// CHANGE MASTER TO or RESET SLAVE while replication runs: ER_SLAVE_MUST_STOP (1198).
     Running,
@@ -242,6 +242,30 @@ impl UpstreamSettings {
             self.connect_retry_s = r;
         }
         self
+    }
+}
+
+/// A replication statement as it was asked, before it is decided: what a cluster's log carries,
+/// so that every member decides it ([`decide`]) against the settings the log has made so far,
+/// in the log's order. Decided by the member that was asked, it would be decided against
+/// what that member had applied, which may be behind: a START SLAVE asked of a member that
+/// had not yet applied the CHANGE MASTER TO before it carried the old primary's settings
+/// and undid the change (the simulator found it: primary_failover, seed 55).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    ChangeMaster(ChangeMaster),
+    Start,
+    Stop,
+    Reset { all: bool },
+}
+
+/// Decides `cmd` against the `current` settings.
+pub fn decide(current: Option<&UpstreamSettings>, cmd: &Command) -> Result<Transition, SettingsError> {
+    match cmd {
+        Command::ChangeMaster(c) => change_master(current, c),
+        Command::Start => start(current),
+        Command::Stop => Ok(stop(current)),
+        Command::Reset { all } => reset(current, *all),
     }
 }
 
@@ -390,6 +414,26 @@ mod tests {
         assert_eq!(t, Transition { settings: Some(running()), save: true, session: Session::Start, status: Status::Unchanged });
         // Already running: started again.
         assert_eq!(start(Some(&running())), Ok(t));
+    }
+
+    /// A failover as a cluster's log carries it: each statement decided against what the ones
+    /// before it made, the START SLAVE runs the new primary. Decided against the settings from
+    /// before the CHANGE MASTER TO (those of a member that had not applied it), it would run
+    /// the old one.
+    #[test]
+    fn statements_decided_in_order_follow_each_other() {
+        let log = [Command::Stop, Command::ChangeMaster(cm("CHANGE MASTER TO MASTER_HOST='db2', MASTER_USE_GTID=slave_pos")), Command::Start];
+        let mut s = Some(UpstreamSettings { use_gtid: true, ..running() });
+        for cmd in &log {
+            s = decide(s.as_ref(), cmd).unwrap().settings;
+        }
+        let s = s.unwrap();
+        assert_eq!((s.host.as_str(), s.running, s.own_layout), ("db2", true, true));
+        let stale = decide(Some(&UpstreamSettings { use_gtid: true, ..configured() }), &Command::Start).unwrap().settings.unwrap();
+        assert_eq!(stale.host, "db1");
+        assert_eq!(decide(None, &Command::Start), Err(SettingsError::NotConfigured));
+        let json = serde_json::to_string(&log[1]).unwrap();
+        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), log[1]);
     }
 
     #[test]

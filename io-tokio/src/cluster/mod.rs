@@ -24,7 +24,7 @@ pub mod types;
 use crate::config::ClusterSettings;
 use crate::store::Store;
 use binraft_core::cluster::log::RaftLog;
-use binraft_core::cluster::request::{Group, Request};
+use binraft_core::cluster::request::{Group, Request, Response};
 use binraft_core::store::binlogs::Append;
 use binraft_core::store::Disk;
 use openraft::async_runtime::WatchReceiver;
@@ -176,9 +176,9 @@ impl Cluster {
 
     /// Proposes `req` from any member: here if this node leads, else through the leader (over
     /// the Raft port). Returns once it is committed, and applied on the leader.
-    pub async fn propose_anywhere(&self, req: Request) -> Result<(), String> {
+    pub async fn propose_anywhere(&self, req: Request) -> Result<Response, String> {
         match self.propose(req.clone()).await {
-            Ok(()) => Ok(()),
+            Ok(r) => Ok(r),
             Err(ProposeError::NotLeader { leader: Some(leader) }) => {
                 let m = self.metrics();
                 let addr = m.membership_config.membership().get_node(&leader).map(|n| n.addr.clone()).ok_or_else(|| format!("the leader, node {leader}, has no address in the membership"))?;
@@ -190,9 +190,9 @@ impl Cluster {
     }
 
     /// Proposes `req` and waits until it is committed (on a majority, durably) and applied here.
-    pub async fn propose(&self, req: Request) -> Result<(), ProposeError> {
+    pub async fn propose(&self, req: Request) -> Result<Response, ProposeError> {
         match self.raft.client_write(req).await {
-            Ok(_) => Ok(()),
+            Ok(w) => Ok(w.data),
             Err(e) => match e.forward_to_leader() {
                 Some(f) => Err(ProposeError::NotLeader { leader: f.leader_id }),
                 None => Err(ProposeError::Raft(e.to_string())),

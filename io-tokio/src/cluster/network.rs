@@ -89,7 +89,7 @@ enum Reply {
     SnapshotInstalled(Result<SnapshotResponse<Types>, String>),
     Probe { formed: bool },
     Members(Result<String, String>),
-    Proposed(Result<(), String>),
+    Proposed(Result<binraft_core::cluster::request::Response, String>),
     Reading(Vec<String>),
 }
 
@@ -390,7 +390,7 @@ async fn answer(
             }
             Rpc::Members(change) => Reply::Members(super::members::execute(raft, &change).await),
             Rpc::Reading => Reply::Reading(readers.lock().map(|r| r.values().cloned().collect()).unwrap_or_default()),
-            Rpc::Propose(req) => Reply::Proposed(raft.client_write(req).await.map(|_| ()).map_err(|e| e.to_string())),
+            Rpc::Propose(req) => Reply::Proposed(raft.client_write(req).await.map(|w| w.data).map_err(|e| e.to_string())),
             Rpc::SnapshotEnd { vote, meta } => match receiving.take() {
                 None => Reply::SnapshotInstalled(Err("a snapshot's end without its beginning".into())),
                 Some(r) => {
@@ -577,7 +577,7 @@ pub async fn forward_members(me: u64, leader: u64, addr: &str, secret: Arc<str>,
 }
 
 /// Asks the leader at `addr` to propose `req`.
-pub async fn forward_proposal(me: u64, leader: u64, addr: &str, secret: Arc<str>, store: Store, req: binraft_core::cluster::request::Request) -> Result<(), String> {
+pub async fn forward_proposal(me: u64, leader: u64, addr: &str, secret: Arc<str>, store: Store, req: binraft_core::cluster::request::Request) -> Result<binraft_core::cluster::request::Response, String> {
     let mut p = Peer { me, target: leader, addr: addr.to_string(), secret, conn: Default::default(), store, log: None };
     match p.call(&Rpc::Propose(req), Duration::from_secs(30)).await {
         Ok(Reply::Proposed(r)) => r,
@@ -658,18 +658,24 @@ impl RaftNetworkV2<Types> for Peer {
 
     /// openraft's sequential stream, ended at a stale request ([`stale_stream`]): the
     /// replication task then takes up its newest work (after a snapshot, the log from it).
+    /// A stream of one request is the heartbeat worker's (`stream::once`), and is sent as it
+    /// is: a member far behind, receiving a snapshot, must go on hearing from its leader. Ended
+    /// there too, its heartbeats never left, the member's election timer ran out in the middle
+    /// of every snapshot, each election started the snapshot again, and it never caught up
+    /// (the simulator found it: slow_replica, seed 9).
     fn stream_append<'s, S>(&'s mut self, input: S, option: RPCOption) -> openraft::base::BoxFuture<'s, Result<openraft::base::BoxStream<'s, Result<openraft::raft::StreamAppendResult<Types>, RPCError<Types>>>, RPCError<Types>>>
     where
         S: futures::Stream<Item = AppendEntriesRequest<Types>> + openraft::OptionalSend + Unpin + 'static,
     {
         use futures::StreamExt;
+        let heartbeat = input.size_hint() == (1, Some(1));
         let (log, target) = (self.log.clone(), self.target);
         let checked = futures::stream::unfold(Some(input), move |input| {
             let log = log.clone();
             async move {
                 let mut input = input?;
                 let req = input.next().await?;
-                if stale_stream(&req, || log.as_ref().and_then(|l| l.purged_index())) {
+                if !heartbeat && stale_stream(&req, || log.as_ref().and_then(|l| l.purged_index())) {
                     tracing::info!(target_node = target, prev = ?req.prev_log_id, "raft: a replication stream below the purged log ends; the next one starts where the member is");
                     // Not at once: a stream that keeps coming back stale runs at this pace.
                     tokio::time::sleep(Duration::from_millis(50)).await;

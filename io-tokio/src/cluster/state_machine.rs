@@ -151,13 +151,20 @@ impl StateMachine {
         StateMachine { store, replication, applier: Applier::new(), applied: restored.applied, membership: restored.membership.clone(), since_checkpoint: 0, last_checkpoint: tokio::time::Instant::now(), snapshot: restored.snapshot.clone(), broken: None }
     }
 
-    fn apply_request(&mut self, req: Request) -> Result<(), io::Error> {
+    fn apply_request(&mut self, req: Request) -> Result<Response, io::Error> {
+        let done = |r: Result<(), io::Error>| r.map(|()| Response::default());
         match req {
-            Request::CreateFile { name } => self.store.create_file(&name).map_err(|e| fatal(format!("create {name}: {e}"))),
-            Request::Replication(t) => {
-                tracing::info!(settings = ?t.settings, session = ?t.session, "raft: replication settings from the log");
-                self.replication.carry_out(self.store.disk().as_ref(), &t).map_err(fatal)
-            }
+            Request::CreateFile { name } => done(self.store.create_file(&name).map_err(|e| fatal(format!("create {name}: {e}")))),
+            Request::Replication(cmd) => match binraft_core::upstream::settings::decide(self.replication.current().as_ref(), &cmd) {
+                Ok(t) => {
+                    tracing::info!(settings = ?t.settings, session = ?t.session, "raft: replication settings from the log");
+                    done(self.replication.carry_out(self.store.disk().as_ref(), &t).map_err(fatal))
+                }
+                Err(e) => {
+                    tracing::info!(statement = ?cmd, refused = ?e, "raft: a replication statement from the log, refused by the settings in force");
+                    Ok(Response { refused: Some(e) })
+                }
+            },
             Request::Purge { files } => {
                 // Those still at the head of the store (applied again after a restart, some are
                 // gone already), never the last file; then a checkpoint, so that no snapshot
@@ -170,7 +177,7 @@ impl StateMachine {
                     tracing::info!(files = ?names, "raft: purged binary logs, as the cluster decided");
                     self.checkpoint()?;
                 }
-                Ok(())
+                Ok(Response::default())
             }
             Request::Groups(groups) => {
                 let mut batch = Vec::with_capacity(groups.len());
@@ -184,7 +191,7 @@ impl StateMachine {
                     *since_checkpoint += g.bytes.len() as u64;
                     batch.push((g.file, g.offset, g.bytes.to_vec(), Box::new(info)));
                 }
-                store.apply_logged(batch).map_err(fatal)
+                done(store.apply_logged(batch).map_err(fatal))
             }
         }
     }
@@ -310,14 +317,17 @@ impl RaftStateMachine<Types> for StateMachine {
         }
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
-            match entry.payload {
-                EntryPayload::Blank => {}
+            let response = match entry.payload {
+                EntryPayload::Blank => Response::default(),
                 EntryPayload::Normal(req) => self.apply_request(req)?,
-                EntryPayload::Membership(m) => self.membership = StoredMembership::new(Some(entry.log_id), m),
-            }
+                EntryPayload::Membership(m) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), m);
+                    Response::default()
+                }
+            };
             self.applied = Some(entry.log_id);
             if let Some(r) = responder {
-                r.send(Response::default());
+                r.send(response);
             }
         }
         if self.since_checkpoint >= CHECKPOINT_BYTES || (self.since_checkpoint > 0 && self.last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL) {
