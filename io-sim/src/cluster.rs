@@ -52,11 +52,13 @@ pub struct SimConfig {
     /// Raft log entries between two checkpoints (`--raft-snapshot-entries`; None: drawn from
     /// the seed, small, so that checkpoints and log purges happen often).
     pub snapshot_entries: Option<u64>,
+    /// A replica asking, again and again, for GTIDs no node has ([`Sim::stray`]).
+    pub stray_replica: bool,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None, semi_sync: None, spares: 0, slow_replica_ms: None, snapshot_entries: None }
+        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None, semi_sync: None, spares: 0, slow_replica_ms: None, snapshot_entries: None, stray_replica: true }
     }
 }
 
@@ -137,6 +139,8 @@ pub struct SimNode {
     pub handle: NodeHandle,
     pub disk: MemDisk,
     pub alive: bool,
+    /// Stalled ([`Sim::pause`]): alive, but none of its tasks runs.
+    pub paused: bool,
     pub mysql: SocketAddr,
     /// When it was last started (simulated ms).
     pub started_ms: u64,
@@ -159,6 +163,9 @@ pub struct Sim {
     pub layout: Layout,
     cfg: SimConfig,
     pub replicas: Vec<ReplicaHandle>,
+    /// The replica that asks for GTIDs no node has: every node must refuse it
+    /// ([`crate::replica::STRAY_POSITION`]).
+    pub stray: Option<ReplicaHandle>,
     pub trace: TraceHandle,
     pub epoch: tokio::time::Instant,
     /// Whether the nodes pull from the primary by GTID (else by file and position).
@@ -279,32 +286,29 @@ impl Sim {
                     }
                 })
                 .build();
-            nodes.push(SimNode { id, handle: node, disk, alive: !spare, mysql, started_ms: 0, role: if spare { Role::Spare } else { Role::Voter }, powered });
+            nodes.push(SimNode { id, handle: node, disk, alive: !spare, paused: false, mysql, started_ms: 0, role: if spare { Role::Spare } else { Role::Voter }, powered });
         }
         let node_addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.mysql).collect();
-        let mut replicas = Vec::new();
-        for k in 1..=cfg.replicas {
+        let replica = |k: usize, spec: ReplicaSpec| {
             let log = ReplicaHandle::default();
-            let spec = ReplicaSpec {
-                name: format!("replica{k}"),
-                server_id: 500 + k as u32,
-                // Half of them by GTID, half by file and position.
-                by_gtid: k % 2 == 1,
-                // The last one is the slow one, when there is one.
-                read_pause_ms: cfg.slow_replica_ms.filter(|_| k == cfg.replicas),
-                nodes: node_addrs.clone(),
-                user: binraft_fixtures::sim::USER.into(),
-                password: binraft_fixtures::sim::PASSWORD.into(),
-            };
             let l = log.clone();
-            handle
-                .create_node()
-                .name(spec.name.clone())
-                .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, k as u8)))
-                .init(move || crate::replica::run(spec.clone(), l.clone(), epoch))
-                .build();
-            replicas.push(log);
-        }
+            handle.create_node().name(spec.name.clone()).ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, k as u8))).init(move || crate::replica::run(spec.clone(), l.clone(), epoch)).build();
+            log
+        };
+        let spec = |k: usize| ReplicaSpec {
+            name: format!("replica{k}"),
+            server_id: 500 + k as u32,
+            // Half of them by GTID, half by file and position.
+            by_gtid: k % 2 == 1,
+            // The last one is the slow one, when there is one.
+            read_pause_ms: cfg.slow_replica_ms.filter(|_| k == cfg.replicas),
+            stray: false,
+            nodes: node_addrs.clone(),
+            user: binraft_fixtures::sim::USER.into(),
+            password: binraft_fixtures::sim::PASSWORD.into(),
+        };
+        let replicas: Vec<ReplicaHandle> = (1..=cfg.replicas).map(|k| replica(k, spec(k))).collect();
+        let stray = cfg.stray_replica.then(|| replica(200, ReplicaSpec { name: "stray".into(), by_gtid: true, stray: true, ..spec(200) }));
         // Each ACK the primary gets, and what each replica receives, must be durable on a
         // majority of the voters the moment it arrives.
         let voters: Voters = Arc::new(std::sync::Mutex::new(VoterSets(vec![members.clone()])));
@@ -323,7 +327,7 @@ impl Sim {
             r.set_arrival_check(Arc::clone(&durable));
         }
         let cfg = SimConfig { semi_sync: Some(semi_sync), ..cfg };
-        let sim = Sim { seed, handle, nodes, primary, primary_node, former: Vec::new(), layout, cfg: cfg.clone(), replicas, trace, epoch, pull_by_gtid, voters, admin_node, durable, _trace_guard: guard };
+        let sim = Sim { seed, handle, nodes, primary, primary_node, former: Vec::new(), layout, cfg: cfg.clone(), replicas, stray, trace, epoch, pull_by_gtid, voters, admin_node, durable, _trace_guard: guard };
         sim.note(format!(
             "seed {seed}: {} nodes{}, {} replicas, pull by {}{}, a checkpoint every {snapshot_entries} entries",
             cfg.nodes,
@@ -398,6 +402,22 @@ impl Sim {
         self.note(format!("kill node{}", self.nodes[i].id));
         self.handle.kill(self.nodes[i].handle.id());
         self.nodes[i].alive = false;
+        self.nodes[i].paused = false;
+    }
+
+    /// Stalls node `i` (a long GC pause, a frozen VM): its tasks stop where they are, its
+    /// timers and its sockets' data wait; nothing is lost.
+    pub fn pause(&mut self, i: usize) {
+        self.note(format!("pause node{}", self.nodes[i].id));
+        self.handle.pause(self.nodes[i].handle.id());
+        self.nodes[i].paused = true;
+    }
+
+    /// A stalled node runs again, where it stopped, unaware that time went by.
+    pub fn resume(&mut self, i: usize) {
+        self.note(format!("resume node{}", self.nodes[i].id));
+        self.handle.resume(self.nodes[i].handle.id());
+        self.nodes[i].paused = false;
     }
 
     /// The power goes on a killed node's disk: what was not synced is lost, a seeded prefix of
@@ -513,7 +533,28 @@ impl Sim {
         }
     }
 
-    /// Ends every partition.
+    /// Cuts node `i` off from the other members one way: with `inbound`, it hears nothing from
+    /// them and they hear it; else they hear nothing from it and it hears them.
+    pub fn isolate_one_way(&self, i: usize, inbound: bool) {
+        self.note(format!("node{} {} the other members", self.nodes[i].id, if inbound { "hears nothing from" } else { "is not heard by" }));
+        let net = NetSim::current();
+        for (_, other) in self.nodes.iter().enumerate().filter(|(j, _)| *j != i) {
+            let (me, them) = (self.nodes[i].handle.id(), other.handle.id());
+            if inbound {
+                net.clog_link(them, me);
+            } else {
+                net.clog_link(me, them);
+            }
+        }
+    }
+
+    /// Every packet on every link takes a time drawn from `ms` (madsim's default is 1 to 10 ms).
+    pub fn set_latency(&self, ms: std::ops::Range<u64>) {
+        self.note(format!("network latency {ms:?} ms"));
+        NetSim::current().update_config(|c| c.send_latency = std::time::Duration::from_millis(ms.start)..std::time::Duration::from_millis(ms.end));
+    }
+
+    /// Ends every partition, and the network's loss and delays.
     pub fn heal_network(&self) {
         self.note("heal the network".into());
         let net = NetSim::current();
@@ -523,7 +564,10 @@ impl Sim {
                 net.unclog_link(a.handle.id(), b.handle.id());
             }
         }
-        net.update_config(|c| c.packet_loss_rate = 0.0);
+        net.update_config(|c| {
+            c.packet_loss_rate = 0.0;
+            c.send_latency = madsim::net::Config::default().send_latency;
+        });
     }
 
     /// Loses this share of the packets on every link.

@@ -38,6 +38,9 @@ pub struct ReplicaLog {
     pub verify_failures: Vec<String>,
     /// What arrived before a majority of the nodes held it durably ([`crate::arrival`]).
     pub arrival_violations: Vec<String>,
+    /// The sessions a node ended with a server error: which node, the error's code, and what
+    /// the session made of it.
+    pub refused: Vec<(usize, u16, String)>,
 }
 
 #[derive(Clone, Default)]
@@ -112,11 +115,18 @@ pub struct ReplicaSpec {
     pub by_gtid: bool,
     /// A slow replica: it pauses this long (ms) after each read.
     pub read_pause_ms: Option<u64>,
+    /// It asks for GTIDs that do not exist ([`STRAY_POSITION`]), every 1 to 3 s, as a replica
+    /// of another cluster pointed here by mistake would.
+    pub stray: bool,
     /// The nodes' MySQL ports.
     pub nodes: Vec<SocketAddr>,
     pub user: String,
     pub password: String,
 }
+
+/// The stray replica's GTID position: in domain 0 far ahead of anything the primary writes,
+/// and in a domain it never writes.
+pub const STRAY_POSITION: [(u32, u32, u64); 2] = [(0, 1, 4_000_000_000), (9, 9, 1)];
 
 /// Runs the replica forever: a session with a random node, a pause, again.
 pub async fn run(spec: ReplicaSpec, log: ReplicaHandle, epoch: tokio::time::Instant) {
@@ -126,10 +136,14 @@ pub async fn run(spec: ReplicaSpec, log: ReplicaHandle, epoch: tokio::time::Inst
         l.by_gtid = spec.by_gtid;
     }
     let mut local = Local::default();
+    if spec.stray {
+        local.gtids = STRAY_POSITION.iter().map(|&(d, s, n)| (d, (s, n))).collect();
+    }
+    let pauses_ms = if spec.stray { 1_000..3_000 } else { 20..500 };
     loop {
         let (node, stay_ms, pause_ms) = {
             let mut rng = madsim::rand::thread_rng();
-            (rng.gen_range(0..spec.nodes.len()), rng.gen_range(500..6000u64), rng.gen_range(20..500u64))
+            (rng.gen_range(0..spec.nodes.len()), rng.gen_range(500..6000u64), rng.gen_range(pauses_ms.clone()))
         };
         let why = session(&spec, node, &mut local, &log, epoch, Duration::from_millis(stay_ms)).await;
         log.lock().sessions.push((node, why));
@@ -209,6 +223,9 @@ async fn session(spec: &ReplicaSpec, node: usize, local: &mut Local, log: &Repli
                     }
                 }
                 UpstreamOutput::Failed(e) => {
+                    if let Some(code) = e.errno() {
+                        log.lock().refused.push((node, code, e.to_string()));
+                    }
                     local.by_position_once = matches!(e, binraft_core::upstream::UpstreamError::TailMissing { .. });
                     return format!("failed: {e}");
                 }

@@ -175,7 +175,7 @@ async fn drive<F: FnMut(&mut Sim, u64)>(s: &mut Scenario<F>, sim: &mut Sim, inv:
     }
     // Heal: the network and the disks (a disk filled near the chaos's end has its space
     // back: leader_disk_faults seed 50 stayed full forever), then every dead member comes
-    // back; the primary writes its last ones.
+    // back and every stalled one runs again; the primary writes its last ones.
     sim.heal_network();
     for i in 0..sim.nodes.len() {
         if sim.nodes[i].disk.capacity_bytes() != u64::MAX {
@@ -185,6 +185,10 @@ async fn drive<F: FnMut(&mut Sim, u64)>(s: &mut Scenario<F>, sim: &mut Sim, inv:
     let dead: Vec<usize> = sim.members().filter(|(_, n)| !n.alive).map(|(i, _)| i).collect();
     for i in dead {
         sim.restart(i);
+    }
+    let stalled: Vec<usize> = (0..sim.nodes.len()).filter(|&i| sim.nodes[i].paused).collect();
+    for i in stalled {
+        sim.resume(i);
     }
     let healed = sim.now_ms();
     loop {

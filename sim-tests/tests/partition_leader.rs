@@ -1,6 +1,9 @@
 //! A partition isolating the leader: every few seconds the node that pulls from the primary is
-//! cut off from the other members (or, for some seeds, from everyone: the primary and the
-//! replicas too) for a few seconds, then the partition heals.
+//! cut off for a few seconds, then the partition heals. Cut off from the other members both
+//! ways, or from everyone (the primary and the replicas too), or one way only: not heard by
+//! the others (they elect a new leader, whose messages it hears), or deaf to them (it hears
+//! no one and so believes it still leads, pulling from the primary and proposing what can
+//! never commit, while the others elect a new leader that pulls too).
 #![cfg(madsim)]
 
 use binraft_sim_tests::scenario::{self, Report, Scenario};
@@ -23,7 +26,12 @@ async fn one_seed() -> Report {
         }
         if now >= next {
             if let Some(i) = sim.puller() {
-                sim.isolate(i, rng.gen_bool(0.3));
+                match rng.gen_range(0..10) {
+                    0..=2 => sim.isolate(i, true),
+                    3 | 4 => sim.isolate_one_way(i, true),
+                    5 | 6 => sim.isolate_one_way(i, false),
+                    _ => sim.isolate(i, false),
+                }
                 healing_at = Some(now + rng.gen_range(2_000..8_000));
             }
         }

@@ -12,13 +12,16 @@
 //!   layout (the primary's files, then after a change of primary binraft's own), hence of each
 //!   other's; it is checked first, as it learns the layout the others judge by;
 //! - [`one_puller_per_term`]: at most one node pulls from the primary in a Raft term, and only a
-//!   node that leads pulls.
+//!   node that leads pulls;
+//! - [`strays_refused`]: a replica asking for GTIDs no node has is refused with 1236 and sent
+//!   nothing.
 
 pub mod durable_on_majority;
 pub mod never_lost;
 pub mod nodes_identical;
 pub mod one_puller_per_term;
 pub mod replica_prefix;
+pub mod strays_refused;
 
 use binraft_io_sim::cluster::Sim;
 
@@ -30,6 +33,7 @@ pub struct Invariants {
     pub durable_on_majority: durable_on_majority::DurableOnMajority,
     pub nodes_identical: nodes_identical::NodesIdentical,
     pub one_puller_per_term: one_puller_per_term::OnePullerPerTerm,
+    pub strays_refused: strays_refused::StraysRefused,
 }
 
 impl Invariants {
@@ -40,12 +44,14 @@ impl Invariants {
         self.never_lost.check(sim, &self.replica_prefix)?;
         self.durable_on_majority.check(sim, &self.replica_prefix)?;
         self.one_puller_per_term.check(sim)?;
+        self.strays_refused.check(sim)?;
         Ok(())
     }
 
     /// After the run converged: what must hold at the end.
     pub fn check_final(&mut self, sim: &Sim) -> Result<(), String> {
         self.check(sim)?;
-        self.never_lost.check_final(sim, &self.replica_prefix)
+        self.never_lost.check_final(sim, &self.replica_prefix)?;
+        self.strays_refused.check_final(sim)
     }
 }
