@@ -101,8 +101,9 @@ pub async fn supervise(node: Arc<Node>) {
     }
 }
 
-/// What a session in binraft's own layout checks a MariaDB primary's history by: the first
-/// transaction of the newest file holding one, and the GTID state at that file's start.
+/// What a session in binraft's own layout checks a MariaDB primary's history by: every
+/// transaction of the newest file holding one (read once, in chunks), and the GTID state at
+/// that file's start.
 fn history_check(store: &crate::store::Store) -> Option<HistoryCheck> {
     let files = store.files();
     let f = files.iter().rev().find(|f| f.mariadb && !f.last_gtids.is_empty())?;
@@ -112,18 +113,21 @@ fn history_check(store: &crate::store::Store) -> Option<HistoryCheck> {
             from.update(*g);
         }
     }
-    // The file's first bytes, more of them until they hold its first transaction whole.
-    let mut len = 1u64 << 20;
-    loop {
-        let head = store.read_sync(&f.name, 0, len.min(f.complete_end) as usize).ok()?;
-        if let Some(first) = binraft_core::upstream::session::first_transaction(&head) {
-            return Some(HistoryCheck { from_state: from.to_string(), first });
+    let mut txns = binraft_core::upstream::session::HistoryTxns::default();
+    let mut stream = binraft_core::binlog::decoder::StreamDecoder::for_events(binraft_core::binlog::decoder::Decoder::for_file().decode_rows(false), 4);
+    let mut at = 4u64;
+    while at < f.complete_end {
+        let chunk = store.read_sync(&f.name, at, (f.complete_end - at).min(1 << 20) as usize).ok()?;
+        if chunk.is_empty() {
+            break;
         }
-        if len >= f.complete_end {
-            return None;
+        at += chunk.len() as u64;
+        stream.handle_bytes(&chunk);
+        while let Some(ev) = stream.poll_event() {
+            txns.observe(&ev.ok()?);
         }
-        len *= 4;
     }
+    (!txns.txns.is_empty()).then(|| HistoryCheck { from_state: from.to_string(), txns: txns.txns })
 }
 
 fn status(node: &Node, f: impl FnOnce(&mut binraft_core::primary::admin::ReplicaStatus)) {

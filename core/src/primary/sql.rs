@@ -1,6 +1,8 @@
 //! The statements replication clients send on connect, answered as a MySQL or MariaDB primary
 //! would. A small recogniser for exactly these forms, not a SQL engine: anything else gets
-//! ER_PARSE_ERROR (1064) and the session goes on.
+//! ER_PARSE_ERROR (1064) and the session goes on. It reads the statement as [`canonical`]
+//! makes it, so that the forms are recognised as clients write them: over several lines,
+//! with comments and version comments, quoted names, any letter case.
 
 use crate::mysql::errors::ServerError;
 use crate::mysql::response::ResultSet;
@@ -45,9 +47,47 @@ pub enum Reply {
     Kill(u64),
 }
 
+/// Words a quoted name keeps its quotes as: unquoted they would read as the statement's own.
+const KEYWORDS: &[&str] = &["and", "as", "by", "from", "in", "is", "like", "limit", "not", "null", "or", "order", "select", "set", "show", "where"];
+
+/// The statement as the recogniser reads it ([`crate::primary::lex`]'s tokens, as MariaDB
+/// reads them): comments gone (a version comment's text kept, as the servers run it), every
+/// run of whitespace and comments between two tokens one space, a quoted name that needs no
+/// quotes unquoted, trailing `;`s gone. Text that does not lex (an unterminated string, name
+/// or comment) stays as it is, and the recogniser refuses it.
+pub fn canonical(sql: &str) -> std::borrow::Cow<'_, str> {
+    use crate::primary::lex::{lex, Kind};
+    let lexed = lex(sql);
+    if lexed.error.is_some() {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut tokens = &lexed.tokens[..];
+    while let [rest @ .., last] = tokens {
+        if last.kind != Kind::Punct(';') {
+            break;
+        }
+        tokens = rest;
+    }
+    let bare = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !n.bytes().all(|b| b.is_ascii_digit()) && !KEYWORDS.contains(&n.to_ascii_lowercase().as_str());
+    let mut out = String::with_capacity(sql.len());
+    let mut end = None;
+    for t in tokens {
+        if end.is_some_and(|e| t.at > e) {
+            out.push(' ');
+        }
+        match &t.kind {
+            Kind::QuotedName(n) if bare(n) => out.push_str(n),
+            _ => out.push_str(t.text),
+        }
+        end = Some(t.at + t.text.len());
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Answers one statement.
 pub fn answer(sql: &str, info: &ServerInfo, session: &mut Session) -> Reply {
-    let s = sql.trim().trim_end_matches(';').trim();
+    let canonical = canonical(sql);
+    let s = canonical.trim();
     let lower = s.to_ascii_lowercase();
     let words: Vec<&str> = lower.split_whitespace().collect();
     match words.as_slice() {
@@ -377,6 +417,37 @@ mod tests {
             Reply::Rows(rs) => rs.rows,
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Statements as client libraries write them: over several lines, with tabs, comments
+    /// (`#`, `-- `, `/* */`) and version comments, quoted names, odd letter case, trailing `;`.
+    #[test]
+    fn statements_as_clients_write_them() {
+        let i = info();
+        let mut s = Session::default();
+        let one = |sql: &str, s: &mut Session| rows(answer(sql, &i, s));
+        let version = [[Some("10.11.19-MariaDB-binraft".to_string())]];
+        for sql in [
+            "SELECT VERSION()",
+            "select version();",
+            "SELECT\n\tVERSION()\n;;",
+            "/* mysql-connector */ SELECT VERSION()",
+            "# a comment\nSELECT -- and another\n VERSION()",
+            "/*!40101 SELECT VERSION() */",
+            "/*M!100100 select version() */;",
+        ] {
+            assert_eq!(one(sql, &mut s), version, "{sql:?}");
+        }
+        assert_eq!(one("SHOW\tVARIABLES\n  LIKE 'SERVER_ID'", &mut s), [[Some("server_id".into()), Some("1".into())]]);
+        assert_eq!(answer("SET\n@master_binlog_checksum = /* c */ @@global.binlog_checksum;", &i, &mut s), Reply::Ok);
+        assert_eq!(one("select\n  @master_binlog_checksum", &mut s), [[Some("CRC32".into())]]);
+        // A multi-line catalog query, a quoted schema and table.
+        let cols = "SELECT\n  COLUMN_NAME\nFROM\n  `information_schema`.`COLUMNS`\nWHERE\n  TABLE_SCHEMA = 'shop'\n  AND TABLE_NAME = 'orders'\nORDER BY ORDINAL_POSITION";
+        assert!(matches!(answer(cols, &i, &mut s), Reply::Rows(_)), "{cols}");
+        // The quotes and the text of a string are kept; an unterminated one is refused.
+        assert_eq!(canonical("SELECT 'a  -- b',\n`from`, `x`"), "SELECT 'a  -- b', `from`, x");
+        assert!(matches!(answer("SELECT 'unterminated", &i, &mut s), Reply::Err(e) if e.code == 1064));
+        assert!(matches!(answer("/* */ ;", &i, &mut s), Reply::Err(e) if e.code == 1065));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::store::groups::GroupTracker;
 use crate::store::index::{Appended, GroupFacts};
 use super::ack::AppendId;
 use super::error::UpstreamError;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
@@ -67,33 +67,62 @@ fn fingerprint_of(ev: &crate::binlog::event::Event) -> Option<(u8, u32, u32, Vec
     Some((ev.kind.0, ev.header.timestamp, ev.header.server_id, text))
 }
 
-/// The fingerprint of the first whole transaction (GTID group) in `file`, a binlog file's
-/// first bytes: `None` if they hold none whole.
-pub fn first_transaction(file: &[u8]) -> Option<Fingerprint> {
-    let mut groups = GroupTracker::new();
-    let mut fp = Vec::new();
-    let mut inside = false;
-    for ev in crate::binlog::decoder::Decoder::decode_file(file) {
-        let ev = ev.ok()?;
-        inside |= matches!(ev.body, EventBody::MariaGtid(_) | EventBody::Gtid(_) | EventBody::TaggedGtid(_));
-        if inside {
-            fp.extend(fingerprint_of(&ev));
+/// What [`HistoryCheck::txns`] holds of a transaction: its [`Fingerprint`], hashed.
+pub fn fingerprint_hash(fp: &Fingerprint) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    fp.hash(&mut h);
+    h.finish()
+}
+
+/// Collects a binlog file's MariaDB transactions as [`HistoryCheck::txns`] holds them, fed the
+/// file's events in order.
+#[derive(Debug, Default)]
+pub struct HistoryTxns {
+    groups: GroupTracker,
+    /// The transaction going by: its domain and its fingerprint so far.
+    open: Option<(u32, Fingerprint)>,
+    pub txns: BTreeMap<u32, VecDeque<u64>>,
+}
+
+impl HistoryTxns {
+    pub fn observe(&mut self, ev: &crate::binlog::event::Event) {
+        if let EventBody::MariaGtid(g) = &ev.body {
+            self.open = Some((g.domain, Vec::new()));
         }
-        if groups.observe(&ev) && inside {
-            return Some(fp);
+        if let Some((_, fp)) = self.open.as_mut() {
+            fp.extend(fingerprint_of(ev));
+        }
+        if self.groups.observe(ev) {
+            if let Some((domain, fp)) = self.open.take() {
+                self.txns.entry(domain).or_default().push_back(fingerprint_hash(&fp));
+            }
         }
     }
-    None
+}
+
+/// The transactions of `file`, a binlog file's bytes, as [`HistoryCheck::txns`] holds them.
+pub fn history_txns(file: &[u8]) -> BTreeMap<u32, VecDeque<u64>> {
+    let mut t = HistoryTxns::default();
+    for ev in crate::binlog::decoder::Decoder::decode_file(file).map_while(Result::ok) {
+        t.observe(&ev);
+    }
+    t.txns
 }
 
 /// How a session in binraft's own layout checks that a new primary holds binraft's history,
 /// not only its GTIDs: it asks for the binlog from `from_state` (the GTID state at the start of
 /// binraft's newest file that holds a transaction), so that the primary sends that file's
-/// transactions again; the first must be `first` (its [`Fingerprint`]), the rest are skipped.
+/// transactions again, and each must be binraft's own, in its domain's order (`txns`: per
+/// GTID domain, the [`fingerprint_hash`] of each of binraft's transactions in that file, oldest
+/// first; domains may interleave otherwise, as a replica applying them in parallel writes
+/// them), before the primary's new transactions of that domain. Comparing only the first let
+/// through a primary whose history differed after it: two servers set up alike, whose first
+/// transactions fell in the same second (io-tokio/tests/live.rs, now and then).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryCheck {
     pub from_state: String,
-    pub first: Fingerprint,
+    pub txns: BTreeMap<u32, VecDeque<u64>>,
 }
 
 /// binraft's own layout, after a change of primary. A promoted replica holds the same
@@ -125,7 +154,8 @@ struct OwnLayout {
     /// The check still to make on the first transaction sent again.
     check: Option<HistoryCheck>,
     /// A transaction being sent again: its fingerprint so far.
-    resent: Option<Fingerprint>,
+    /// A transaction sent again for the history check: its domain and fingerprint so far.
+    resent: Option<(u32, Fingerprint)>,
     /// The primary's FORMAT_DESCRIPTION that begins binraft's next file, once a transaction
     /// binraft does not hold comes: a session that receives none begins no file.
     pending_fde: Option<(crate::binlog::event::Event, Vec<u8>)>,
@@ -703,21 +733,29 @@ impl UpstreamSession {
         if ev.header.log_pos != 0 {
             own.primary_end = u64::from(ev.header.log_pos);
         }
-        // A transaction binraft holds, sent again for the history check: compared (the first),
-        // then dropped.
+        // A transaction binraft holds, sent again for the history check: compared with
+        // binraft's next one of its domain, then dropped.
         let resending = match &ev.body {
             _ if own.resent.is_some() => true,
-            EventBody::MariaGtid(g) if !in_group => own.held.contains(&crate::gtid::MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }),
+            EventBody::MariaGtid(g) if !in_group && own.held.contains(&crate::gtid::MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq }) => {
+                own.resent = Some((g.domain, Vec::new()));
+                true
+            }
             _ => false,
         };
         if resending {
-            own.resent.get_or_insert_with(Vec::new).extend(fingerprint_of(ev));
+            if let Some((_, fp)) = own.resent.as_mut() {
+                fp.extend(fingerprint_of(ev));
+            }
             if self.groups.observe(ev) {
-                let fp = own.resent.take().unwrap_or_default();
-                if let Some(check) = own.check.take() {
-                    if fp != check.first {
+                let (domain, fp) = own.resent.take().unwrap_or_default();
+                if let Some(check) = own.check.as_mut() {
+                    if check.txns.get_mut(&domain).and_then(VecDeque::pop_front) != Some(fingerprint_hash(&fp)) {
                         let (file, offset) = (own.primary_file.clone(), own.primary_end);
                         return self.fail(UpstreamError::HistoryDiffers { file, offset });
+                    }
+                    if check.txns.values().all(VecDeque::is_empty) {
+                        own.check = None;
                     }
                 }
                 if std::mem::take(&mut self.ack_due) {
@@ -729,9 +767,10 @@ impl UpstreamSession {
             }
             return;
         }
-        if own.check.is_some() && !in_group {
-            // A new transaction before binraft's own came again: the primary's history is not
-            // binraft's.
+        let pending = |domain: u32| own.check.as_ref().is_some_and(|c| c.txns.get(&domain).is_some_and(|q| !q.is_empty()));
+        if !in_group && matches!(&ev.body, EventBody::MariaGtid(g) if pending(g.domain)) {
+            // A new transaction before binraft's own of its domain all came again: the
+            // primary's history is not binraft's.
             let (file, offset) = (own.primary_file.clone(), own.primary_end);
             return self.fail(UpstreamError::HistoryDiffers { file, offset });
         }
