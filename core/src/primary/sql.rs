@@ -55,7 +55,7 @@ const KEYWORDS: &[&str] = &["and", "as", "by", "from", "in", "is", "like", "limi
 /// run of whitespace and comments between two tokens one space, a quoted name that needs no
 /// quotes unquoted, trailing `;`s gone. Text that does not lex (an unterminated string, name
 /// or comment) stays as it is, and the recogniser refuses it.
-pub fn canonical(sql: &str) -> std::borrow::Cow<'_, str> {
+fn canonical(sql: &str) -> std::borrow::Cow<'_, str> {
     use crate::primary::lex::{lex, Kind};
     let lexed = lex(sql);
     if lexed.error.is_some() {

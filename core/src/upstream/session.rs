@@ -101,15 +101,6 @@ impl HistoryTxns {
     }
 }
 
-/// The transactions of `file`, a binlog file's bytes, as [`HistoryCheck::txns`] holds them.
-pub fn history_txns(file: &[u8]) -> BTreeMap<u32, VecDeque<u64>> {
-    let mut t = HistoryTxns::default();
-    for ev in crate::binlog::decoder::Decoder::decode_file(file).map_while(Result::ok) {
-        t.observe(&ev);
-    }
-    t.txns
-}
-
 /// How a session in binraft's own layout checks that a new primary holds binraft's history,
 /// not only its GTIDs: it asks for the binlog from `from_state` (the GTID state at the start of
 /// binraft's newest file that holds a transaction), so that the primary sends that file's
@@ -151,9 +142,8 @@ struct OwnLayout {
     /// What the store held as the session began: a transaction of these, sent again for the
     /// history check, is not stored again.
     held: crate::gtid::MariaGtidPos,
-    /// The check still to make on the first transaction sent again.
+    /// The history check, while binraft's transactions of some domain are still to come again.
     check: Option<HistoryCheck>,
-    /// A transaction being sent again: its fingerprint so far.
     /// A transaction sent again for the history check: its domain and fingerprint so far.
     resent: Option<(u32, Fingerprint)>,
     /// The primary's FORMAT_DESCRIPTION that begins binraft's next file, once a transaction
