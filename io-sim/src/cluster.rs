@@ -54,11 +54,14 @@ pub struct SimConfig {
     pub snapshot_entries: Option<u64>,
     /// A replica asking, again and again, for GTIDs no node has ([`Sim::stray`]).
     pub stray_replica: bool,
+    /// The primary ends each connection after a time drawn from this (ms), as a DBA's KILL of
+    /// its dump thread, a net_write_timeout or a proxy's idle cut would; None: never.
+    pub primary_drops_ms: Option<std::ops::Range<u64>>,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None, semi_sync: None, spares: 0, slow_replica_ms: None, snapshot_entries: None, stray_replica: true }
+        SimConfig { nodes: 3, replicas: 2, txns_max: 400, produce_interval_ms: 5..60, plant: None, semi_sync: None, spares: 0, slow_replica_ms: None, snapshot_entries: None, stray_replica: true, primary_drops_ms: Some(2_000..15_000) }
     }
 }
 
@@ -246,7 +249,7 @@ impl Sim {
         let semi_sync = cfg.semi_sync.unwrap_or_else(|| madsim::rand::thread_rng().gen_bool(0.5));
         let snapshot_entries = cfg.snapshot_entries.unwrap_or_else(|| madsim::rand::thread_rng().gen_range(20..400));
         let layout = Layout::default();
-        let primary = Primary::new(crate::binlog::PrimaryLog::new(seed), cfg.txns_max, epoch, semi_sync, layout.clone(), true);
+        let primary = Primary::new(crate::binlog::PrimaryLog::new(seed), cfg.txns_max, epoch, semi_sync, layout.clone(), true).dropping_after(cfg.primary_drops_ms.clone());
         let primary_node = primary_machine(&handle, "primary", PRIMARY_IP, &primary, cfg.produce_interval_ms.clone());
         let mut nodes = Vec::new();
         let members: Vec<u64> = (1..=cfg.nodes as u64).collect();
@@ -353,7 +356,7 @@ impl Sim {
         };
         self.layout.lock().switch();
         let semi_sync = self.cfg.semi_sync.unwrap_or(false);
-        let standby = Primary::new(log, self.cfg.txns_max, self.epoch, semi_sync, self.layout.clone(), false);
+        let standby = Primary::new(log, self.cfg.txns_max, self.epoch, semi_sync, self.layout.clone(), false).dropping_after(self.cfg.primary_drops_ms.clone());
         standby.ack_check.set(Arc::clone(&self.durable));
         let node = primary_machine(&self.handle, "standby", STANDBY_IP, &standby, self.cfg.produce_interval_ms.clone());
         self.former.push(std::mem::replace(&mut self.primary, standby));

@@ -3,6 +3,9 @@
 //! fixtures' [`MemPrimary`] (the project's `ServerConn` and `Dump`: the real protocol), fed with
 //! the log as it grows.
 //!
+//! It ends each connection after a seeded while ([`Primary::dropping_after`]), in the middle
+//! of a transaction as often as not, as a DBA's KILL of a dump thread would.
+//!
 //! With semi-sync on, it asks for an ACK at each transaction's end, as a semi-sync MariaDB
 //! does, and checks each ACK the moment it arrives ([`crate::arrival`]): what binraft acknowledges
 //! must already be durable on a majority of its nodes.
@@ -28,6 +31,8 @@ pub struct Session {
     /// When its dump started (None: it never asked for the binlog).
     pub dump_ms: Option<u64>,
     pub end_ms: Option<u64>,
+    /// The primary ended it ([`Primary::dropping_after`]).
+    pub dropped: bool,
 }
 
 /// The primary's log and what it saw.
@@ -57,6 +62,8 @@ pub struct Primary {
     epoch: tokio::time::Instant,
     /// Each ACK is checked as it arrives.
     pub ack_check: crate::arrival::ArrivalCheck,
+    /// Each connection is ended after a time drawn from this (ms).
+    drops_ms: Option<std::ops::Range<u64>>,
 }
 
 impl Primary {
@@ -66,7 +73,14 @@ impl Primary {
             layout.lock().follow(&log);
         }
         let state = PrimaryState { log, sessions: Vec::new(), txns_max, paused: false, semi_sync, acked_txns: 0, ack_violations: Vec::new(), followed };
-        Primary { state: Arc::new(Mutex::new(state)), layout, changes: Arc::default(), epoch, ack_check: Default::default() }
+        Primary { state: Arc::new(Mutex::new(state)), layout, changes: Arc::default(), epoch, ack_check: Default::default(), drops_ms: None }
+    }
+
+    /// Ends each connection after a time drawn from `ms`, as a DBA's KILL of a dump thread, a
+    /// net_write_timeout or a proxy's idle cut end a replica's: binraft must reconnect and go
+    /// on, without a gap or a duplicate.
+    pub fn dropping_after(self, ms: Option<std::ops::Range<u64>>) -> Primary {
+        Primary { drops_ms: ms, ..self }
     }
 
     /// An ACK of `file` up to `pos` arrived: what it covers, and whether that was durable on a
@@ -130,7 +144,7 @@ impl Primary {
             tokio::spawn(async move {
                 let id = {
                     let mut s = p.lock();
-                    s.sessions.push(Session { peer, start_ms: p.now_ms(), dump_ms: None, end_ms: None });
+                    s.sessions.push(Session { peer, start_ms: p.now_ms(), dump_ms: None, end_ms: None, dropped: false });
                     s.sessions.len() - 1
                 };
                 let _ = p.connection(stream, id).await;
@@ -154,7 +168,16 @@ impl Primary {
         // The connection's own clock: its login deadline counts from its start.
         let t0 = tokio::time::Instant::now();
         let now = || t0.elapsed().as_millis() as u64;
+        let ends_at = self.drops_ms.clone().map(|ms| {
+            use rand::Rng;
+            t0 + Duration::from_millis(madsim::rand::thread_rng().gen_range(ms))
+        });
         loop {
+            // Checked here too: while events flow the select below may never get to it.
+            if ends_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                self.lock().sessions[id].dropped = true;
+                return Ok(());
+            }
             while let Some(b) = mem.poll_transmit() {
                 stream.write_all(&b).await?;
             }
@@ -173,6 +196,12 @@ impl Primary {
             let heartbeat = async {
                 match due {
                     Some(ms) => tokio::time::sleep_until(t0 + Duration::from_millis(ms)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let ended = async {
+                match ends_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };
@@ -204,6 +233,10 @@ impl Primary {
                     }
                 }
                 _ = heartbeat => mem.handle_timeout(now()),
+                _ = ended => {
+                    self.lock().sessions[id].dropped = true;
+                    return Ok(());
+                }
             }
         }
     }

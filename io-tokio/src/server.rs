@@ -121,29 +121,38 @@ pub async fn start(settings: Settings, disk: Arc<dyn Disk>, listener: TcpListene
     };
     let journal_bytes = if settings.cluster.is_some() { 0 } else { settings.journal_bytes };
     let store = Store::open_on(Arc::clone(&disk), journal_bytes).map_err(|e| format!("store {}: {e}", settings.data_dir.display()))?;
-    // Replication from the command line or config file replaces what CHANGE MASTER TO saved;
-    // in a cluster, where CHANGE MASTER goes through the log, it only seeds a member that has
-    // no settings yet.
-    let saved = crate::config::load_replication(store.disk().as_ref())?;
-    let replication = match (&settings.primary, saved) {
-        (Some(_), Some(saved)) if settings.cluster.is_some() => {
-            tracing::info!("keeping the replication settings the cluster decided; --primary flags only seed a member that has none");
-            Some(saved)
-        }
-        (Some(r), saved) => {
-            // Another primary than the saved one is a change of primary, as by CHANGE MASTER TO;
-            // binraft's own layout, once begun, goes on.
-            let mut r = r.clone();
-            if let Some(s) = saved.filter(|s| !s.host.is_empty()) {
-                r.own_layout = s.own_layout || (s.host.as_str(), s.port) != (r.host.as_str(), r.port);
+    // A single node: replication from the command line or config file replaces what CHANGE
+    // MASTER TO saved. A cluster member: the settings are the log's, as of its last checkpoint
+    // (the log applied again after it brings them forward); the flags only seed a member that
+    // has applied nothing durably yet, as they seeded every member of a new cluster.
+    let replication = match &restored {
+        Some(restored) => match (&restored.replication, restored.applied) {
+            (Some(decided), _) => {
+                if settings.primary.is_some() && decided.as_ref() != settings.primary.as_ref() {
+                    tracing::info!("keeping the replication settings the cluster decided; --primary flags only seed a member that has none");
+                }
+                decided.clone()
             }
-            if r.own_layout && !r.use_gtid {
-                return Err(format!("the primary {}:{} is not the one this store was pulled from: a new primary is followed by GTID (--primary-use-gtid)", r.host, r.port));
+            // A checkpoint written before checkpoints carried the settings.
+            (None, Some(_)) => crate::config::load_replication(store.disk().as_ref())?,
+            (None, None) => settings.primary.clone(),
+        },
+        None => match (&settings.primary, crate::config::load_replication(store.disk().as_ref())?) {
+            (Some(r), saved) => {
+                // Another primary than the saved one is a change of primary, as by CHANGE
+                // MASTER TO; binraft's own layout, once begun, goes on.
+                let mut r = r.clone();
+                if let Some(s) = saved.filter(|s| !s.host.is_empty()) {
+                    r.own_layout = s.own_layout || (s.host.as_str(), s.port) != (r.host.as_str(), r.port);
+                }
+                if r.own_layout && !r.use_gtid {
+                    return Err(format!("the primary {}:{} is not the one this store was pulled from: a new primary is followed by GTID (--primary-use-gtid)", r.host, r.port));
+                }
+                crate::config::save_replication(store.disk().as_ref(), Some(&r)).map_err(|e| format!("saving replication settings: {e}"))?;
+                Some(r)
             }
-            crate::config::save_replication(store.disk().as_ref(), Some(&r)).map_err(|e| format!("saving replication settings: {e}"))?;
-            Some(r)
-        }
-        (None, saved) => saved,
+            (None, saved) => saved,
+        },
     };
     let replication = Arc::new(crate::upstream::Replication::new(replication));
     let dump_files = Readers::default();

@@ -65,7 +65,8 @@ enum Rpc {
     SnapshotChunk { name: String, offset: u64, bytes: bytes::Bytes },
     /// The file is sent up to `end`; the CRC-32 of its bytes 0..end.
     SnapshotFile { name: String, end: u64, crc: u32 },
-    SnapshotEnd { vote: VoteOf<Types>, meta: SnapshotMetaOf<Types> },
+    /// With the replication settings at the snapshot's point.
+    SnapshotEnd { vote: VoteOf<Types>, meta: SnapshotMetaOf<Types>, replication: Option<binraft_core::upstream::UpstreamSettings> },
     /// Is the cluster formed (does this member know a membership)? Asked by a member whose
     /// log is empty before it bootstraps one.
     Probe,
@@ -391,13 +392,13 @@ async fn answer(
             Rpc::Members(change) => Reply::Members(super::members::execute(raft, &change).await),
             Rpc::Reading => Reply::Reading(readers.lock().map(|r| r.values().cloned().collect()).unwrap_or_default()),
             Rpc::Propose(req) => Reply::Proposed(raft.client_write(req).await.map(|w| w.data).map_err(|e| e.to_string())),
-            Rpc::SnapshotEnd { vote, meta } => match receiving.take() {
+            Rpc::SnapshotEnd { vote, meta, replication } => match receiving.take() {
                 None => Reply::SnapshotInstalled(Err("a snapshot's end without its beginning".into())),
                 Some(r) => {
                     // Only files whose every byte was checked against the leader's CRC go in.
                     let unchecked: Vec<&str> = r.files.iter().filter(|f| !r.checked.contains(&f.name)).map(|f| f.name.as_str()).collect();
                     let installed = if unchecked.is_empty() {
-                        let snapshot = openraft::Snapshot { meta, snapshot: SnapshotFiles { files: r.files.clone(), reception: r.reception } };
+                        let snapshot = openraft::Snapshot { meta, snapshot: SnapshotFiles::received(r.files.clone(), r.reception, replication) };
                         raft.install_full_snapshot(vote, snapshot).await.map_err(|e| e.to_string())
                     } else {
                         tracing::warn!(files = ?unchecked, "raft: a snapshot's end came before its files were all checked; not installed");
@@ -625,7 +626,7 @@ impl Peer {
             self.ack(&Rpc::SnapshotFile { name: name.clone(), end: *end, crc: h.finalize() }, ttl).await?;
             tracing::info!(target_node = self.target, file = %name, sent, of = total, "raft: snapshot progress");
         }
-        match self.call(&Rpc::SnapshotEnd { vote, meta: snapshot.meta }, ttl).await? {
+        match self.call(&Rpc::SnapshotEnd { vote, meta: snapshot.meta, replication: snapshot.snapshot.replication().cloned() }, ttl).await? {
             Reply::SnapshotInstalled(Ok(r)) => Ok(r),
             Reply::SnapshotInstalled(Err(e)) => Err(CallError::Network(io::Error::other(format!("node {} did not install the snapshot: {e}", self.target)))),
             _ => Err(CallError::Network(io::Error::other("an unexpected reply to a snapshot's end"))),

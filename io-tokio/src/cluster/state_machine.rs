@@ -1,13 +1,18 @@
 //! openraft's state machine over the node's store: a committed entry's groups are written to
 //! their binlog files where the primary has them (no sync: the Raft log holds them) and shown to
-//! readers; a checkpoint syncs the files and persists the applied log id, the membership and
-//! where the store ended (`raft.applied`). A restart cuts the files back to that point
-//! ([`open_store`]) and openraft applies the log again from there.
+//! readers; a checkpoint syncs the files and persists the applied log id, the membership, the
+//! replication settings the log made (CHANGE MASTER TO, START/STOP SLAVE) and where the store
+//! ended (`raft.applied`). A restart cuts the files back to that point ([`open_store`]), takes
+//! the settings back to it, and openraft applies the log again from there: every statement
+//! after it is decided again against the settings it was first decided against.
 //!
 //! A snapshot is a checkpoint: the files up to its point, which only grow, so building one
 //! copies nothing and lets openraft purge the log up to it. A member that needs it receives the
-//! files it lacks (or the tails it lacks, checked by CRC: [`super::network`]), and installing it
-//! is writing its checkpoint, then taking the directory to it.
+//! files it lacks (or the tails it lacks, checked by CRC: [`super::network`]) and the
+//! checkpoint's settings, and installing it is writing its checkpoint, then taking the
+//! directory and the settings to it. (Before the settings went with it, a member that caught up
+//! by snapshot across a CHANGE MASTER TO kept the old primary and, once leader, pulled from it
+//! or from nothing: the simulator found it with a primary that drops its connections.)
 //!
 //! Every node applies the same entries to the same places, so its files are byte-identical to
 //! every other node's. An entry that does not land where its file ends is a bug or damage: the
@@ -19,6 +24,7 @@ use binraft_core::cluster::apply::Applier;
 use binraft_core::cluster::checkpoint::{Checkpoint, CHECKPOINT};
 use binraft_core::cluster::request::{Request, Response};
 use binraft_core::store::disk::{self, Disk};
+use binraft_core::upstream::UpstreamSettings;
 use futures::{Stream, StreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::type_config::alias::{SnapshotMetaOf, SnapshotOf};
@@ -41,6 +47,8 @@ pub struct SnapshotFiles {
     /// gives up on a send and starts another must not write over the bytes of one being
     /// installed). 0 on the leader.
     pub reception: u64,
+    /// The replication settings at the snapshot's point, as the log made them.
+    replication: Option<UpstreamSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,6 +58,18 @@ pub struct SnapshotFile {
     /// Received: the bytes from this offset on are in [`staged_name`]`(reception, name)`; before it, the
     /// member's own copy (checked by CRC). None: the member holds it up to `end` already.
     pub staged_from: Option<u64>,
+}
+
+impl SnapshotFiles {
+    /// The files of a snapshot being received, with the settings its end brought.
+    pub fn received(files: Vec<SnapshotFile>, reception: u64, replication: Option<UpstreamSettings>) -> SnapshotFiles {
+        SnapshotFiles { files, reception, replication }
+    }
+
+    /// The replication settings at the snapshot's point.
+    pub fn replication(&self) -> Option<&UpstreamSettings> {
+        self.replication.as_ref()
+    }
 }
 
 /// Where the bytes of `name` received for a snapshot wait (a name no binlog file can take),
@@ -64,23 +84,42 @@ pub fn staged_name(reception: u64, name: &str) -> String {
 struct Applied {
     log_id: Option<LogId>,
     membership: StoredMembership,
+    replication: Option<UpstreamSettings>,
+}
+
+/// The Raft side of a checkpoint written before it carried the replication settings (read
+/// only: the settings then come from `replication.toml`).
+#[derive(serde::Deserialize)]
+#[serde(bound = "")]
+struct AppliedWithoutSettings {
+    log_id: Option<LogId>,
+    membership: StoredMembership,
 }
 
 /// The node's store, taken back to its last checkpoint, and that checkpoint's Raft side.
 pub struct Restored {
     pub applied: Option<LogId>,
     pub membership: StoredMembership,
+    /// The replication settings at the checkpoint; `None` when no checkpoint holds them (none
+    /// yet, or one written before checkpoints carried them).
+    pub replication: Option<Option<UpstreamSettings>>,
     /// The last checkpoint, as a snapshot.
     snapshot: Option<Snapshot>,
 }
 
-/// A snapshot's meta, its files, and where the last of them ends.
-type Snapshot = (SnapshotMetaOf<Types>, Vec<String>, u64);
+/// A snapshot: its meta, its files, where the last of them ends, and the settings then.
+#[derive(Clone)]
+struct Snapshot {
+    meta: SnapshotMetaOf<Types>,
+    files: Vec<String>,
+    last_end: u64,
+    replication: Option<UpstreamSettings>,
+}
 
 /// Cuts the store's directory back to the last checkpoint, before the store opens: whatever
 /// was applied after it (unsynced, perhaps torn) is applied again from the log.
 pub fn open_store(disk: &Arc<dyn Disk>) -> Result<Restored, String> {
-    let (applied, membership, files, last_end) = match disk::read_whole(disk.as_ref(), CHECKPOINT).map_err(|e| e.to_string())? {
+    let (applied, membership, replication, files, last_end) = match disk::read_whole(disk.as_ref(), CHECKPOINT).map_err(|e| e.to_string())? {
         None => {
             // No checkpoint: a member that has applied nothing durably yet, whose files the log
             // writes again. A directory with binlog files and no Raft state at all is a single
@@ -91,22 +130,29 @@ pub fn open_store(disk: &Arc<dyn Disk>) -> Result<Restored, String> {
             if !raft_state && index.is_some_and(|b| b.iter().any(|c| !c.is_ascii_whitespace())) {
                 return Err("this data directory holds binlog files but no cluster state (a single node's store): a cluster member starts on an empty data directory and receives the files from the cluster".into());
             }
-            (None, StoredMembership::default(), Vec::new(), 0)
+            (None, StoredMembership::default(), None, Vec::new(), 0)
         }
         Some(bytes) => {
             let c = Checkpoint::decode(&bytes).map_err(|e| e.to_string())?;
-            let a: Applied = postcard::from_bytes(&c.raft).map_err(|e| format!("{CHECKPOINT}: the applied log id does not decode: {e}"))?;
-            (a.log_id, a.membership, c.files, c.last_end)
+            let (log_id, membership, replication) = match postcard::from_bytes::<Applied>(&c.raft) {
+                Ok(a) => (a.log_id, a.membership, Some(a.replication)),
+                Err(e) => match postcard::from_bytes::<AppliedWithoutSettings>(&c.raft) {
+                    Ok(a) => (a.log_id, a.membership, None),
+                    Err(_) => return Err(format!("{CHECKPOINT}: the applied log id does not decode: {e}")),
+                },
+            };
+            (log_id, membership, replication, c.files, c.last_end)
         }
     };
+    let settings = replication.clone().flatten();
     // Received for a snapshot that was not installed: it will be sent again.
     for name in disk.list().map_err(|e| e.to_string())?.iter().filter(|n| n.starts_with("raft.snap.")) {
         disk::remove_durably(disk.as_ref(), name).map_err(|e| e.to_string())?;
     }
     #[cfg(madsim)]
     if crate::planted::has(crate::planted::Bug::ApplyTwiceAfterRestart) {
-        let snapshot = snapshot_of(applied, &membership, &files, last_end);
-        return Ok(Restored { applied, membership, snapshot });
+        let snapshot = snapshot_of(applied, &membership, &files, last_end, settings);
+        return Ok(Restored { applied, membership, replication, snapshot });
     }
     let cut = binraft_core::store::cut_to(disk.as_ref(), &files, last_end).map_err(|e| format!("{CHECKPOINT}: {e}"))?;
     for f in &cut.removed {
@@ -115,14 +161,15 @@ pub fn open_store(disk: &Arc<dyn Disk>) -> Result<Restored, String> {
     if let Some((f, size)) = &cut.truncated {
         tracing::info!(file = %f, size, "raft: cutting a file back to the last checkpoint; the log applies the rest again");
     }
-    let snapshot = snapshot_of(applied, &membership, &files, last_end);
-    Ok(Restored { applied, membership, snapshot })
+    let snapshot = snapshot_of(applied, &membership, &files, last_end, settings);
+    Ok(Restored { applied, membership, replication, snapshot })
 }
 
 /// The snapshot a checkpoint is.
-fn snapshot_of(applied: Option<LogId>, membership: &StoredMembership, files: &[String], last_end: u64) -> Option<(SnapshotMetaOf<Types>, Vec<String>, u64)> {
+fn snapshot_of(applied: Option<LogId>, membership: &StoredMembership, files: &[String], last_end: u64, replication: Option<UpstreamSettings>) -> Option<Snapshot> {
     applied?;
-    Some((SnapshotMetaOf::<Types> { last_log_id: applied, last_membership: membership.clone() }, files.to_vec(), last_end))
+    let meta = SnapshotMetaOf::<Types> { last_log_id: applied, last_membership: membership.clone() };
+    Some(Snapshot { meta, files: files.to_vec(), last_end, replication })
 }
 
 pub struct StateMachine {
@@ -205,8 +252,9 @@ impl StateMachine {
         self.store.sync_written().map_err(|e| io::Error::other(e.to_string()))?;
         let files: Vec<String> = self.store.files().iter().map(|f| f.name.clone()).collect();
         let last_end = self.store.files().last().map_or(0, |f| f.complete_end);
-        write_checkpoint(self.store.disk().as_ref(), self.applied, &self.membership, &files, last_end)?;
-        self.snapshot = snapshot_of(self.applied, &self.membership, &files, last_end);
+        let replication = self.replication.current();
+        write_checkpoint(self.store.disk().as_ref(), self.applied, &self.membership, replication.clone(), &files, last_end)?;
+        self.snapshot = snapshot_of(self.applied, &self.membership, &files, last_end, replication);
         self.since_checkpoint = 0;
         self.last_checkpoint = tokio::time::Instant::now();
         Ok(())
@@ -215,7 +263,7 @@ impl StateMachine {
     /// The files of the last checkpoint as a snapshot to send: each as far as it reached then
     /// (files purged since are left out).
     fn current_snapshot(&self) -> Option<SnapshotOf<Types, SnapshotFiles>> {
-        let (meta, names, last_end) = self.snapshot.clone()?;
+        let Snapshot { meta, files: names, last_end, replication } = self.snapshot.clone()?;
         let have = self.store.files();
         let files = names
             .iter()
@@ -225,13 +273,14 @@ impl StateMachine {
                 Some(SnapshotFile { name: n.clone(), end, staged_from: None })
             })
             .collect();
-        Some(openraft::Snapshot { meta, snapshot: SnapshotFiles { files, reception: 0 } })
+        Some(openraft::Snapshot { meta, snapshot: SnapshotFiles { files, reception: 0, replication } })
     }
 
     /// Replaces the store with a received snapshot's files: the received bytes go to their
     /// files (tails appended where the member's own copy ends, whole files renamed into place),
     /// everything is synced, then the checkpoint is written (the commit point: a crash before
-    /// it leaves the old state, after it the new) and the directory taken to it.
+    /// it leaves the old state, after it the new) and the directory and the replication
+    /// settings taken to it.
     fn install(&mut self, meta: &SnapshotMetaOf<Types>, snap: SnapshotFiles) -> io::Result<()> {
         let d = Arc::clone(self.store.disk());
         let err = |e: binraft_core::store::DiskError| io::Error::other(e.to_string());
@@ -263,21 +312,34 @@ impl StateMachine {
         d.sync_dir().map_err(err)?;
         let names: Vec<String> = snap.files.iter().map(|f| f.name.clone()).collect();
         let last_end = snap.files.last().map_or(0, |f| f.end);
-        write_checkpoint(d.as_ref(), meta.last_log_id, &meta.last_membership, &names, last_end)?;
+        write_checkpoint(d.as_ref(), meta.last_log_id, &meta.last_membership, snap.replication.clone(), &names, last_end)?;
         binraft_core::store::cut_to(d.as_ref(), &names, last_end).map_err(|e| io::Error::other(e.to_string()))?;
         self.store.reload().map_err(|e| io::Error::other(e.to_string()))?;
+        self.replication.carry_out(d.as_ref(), &settings_of_snapshot(snap.replication.clone())).map_err(io::Error::other)?;
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.applier.reset();
         self.since_checkpoint = 0;
-        self.snapshot = snapshot_of(self.applied, &self.membership, &names, last_end);
-        tracing::info!(applied = ?meta.last_log_id, files = names.len(), "raft: snapshot installed");
+        tracing::info!(applied = ?meta.last_log_id, files = names.len(), replication = ?snap.replication, "raft: snapshot installed");
+        self.snapshot = snapshot_of(self.applied, &self.membership, &names, last_end, snap.replication);
         Ok(())
     }
 }
 
-fn write_checkpoint(d: &dyn Disk, applied: Option<LogId>, membership: &StoredMembership, files: &[String], last_end: u64) -> io::Result<()> {
-    let raft = postcard::to_stdvec(&Applied { log_id: applied, membership: membership.clone() }).map_err(io::Error::other)?;
+/// What installing a snapshot does to the replication settings: they become the snapshot's,
+/// saved, and the pull (which runs only on the leader) follows them.
+fn settings_of_snapshot(settings: Option<UpstreamSettings>) -> binraft_core::upstream::settings::Transition {
+    use binraft_core::upstream::settings::{Session, Status, Transition};
+    let (session, status) = match &settings {
+        None => (Session::Stop, Status::Cleared),
+        Some(s) if s.running => (Session::Start, Status::Unchanged),
+        Some(_) => (Session::Stop, Status::Stopped),
+    };
+    Transition { settings, save: true, session, status }
+}
+
+fn write_checkpoint(d: &dyn Disk, applied: Option<LogId>, membership: &StoredMembership, replication: Option<UpstreamSettings>, files: &[String], last_end: u64) -> io::Result<()> {
+    let raft = postcard::to_stdvec(&Applied { log_id: applied, membership: membership.clone(), replication }).map_err(io::Error::other)?;
     let c = Checkpoint { raft, files: files.to_vec(), last_end };
     disk::write_atomically(d, CHECKPOINT, &c.encode()).map_err(|e| io::Error::other(e.to_string()))
 }
@@ -356,5 +418,91 @@ impl RaftStateMachine<Types> for StateMachine {
 
     async fn get_current_snapshot(&mut self) -> io::Result<Option<SnapshotOf<Types, SnapshotFiles>>> {
         Ok(self.current_snapshot())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use binraft_core::primary::admin::ChangeMaster;
+    use binraft_core::store::mem_disk::MemDisk;
+    use binraft_core::upstream::settings::Command;
+
+    /// A member over `disk`, as a node starts one: the directory taken back to its checkpoint,
+    /// the settings to the checkpoint's.
+    fn member(disk: &Arc<dyn Disk>) -> StateMachine {
+        let restored = open_store(disk).unwrap();
+        let store = Store::open_on(Arc::clone(disk), 0).unwrap();
+        let replication = Arc::new(crate::upstream::Replication::new(restored.replication.clone().flatten()));
+        StateMachine::new(store, &restored, replication)
+    }
+
+    /// Applies `cmd` as the entry at `index`, as openraft's apply does.
+    fn apply(sm: &mut StateMachine, index: u64, cmd: Command) -> Response {
+        let r = sm.apply_request(Request::Replication(cmd)).unwrap();
+        sm.applied = Some(openraft::testing::log_id::<Types>(1, 1, index));
+        r
+    }
+
+    fn to_new_primary() -> Command {
+        Command::ChangeMaster(ChangeMaster { host: Some("10.0.0.101".into()), port: Some(3306), user: Some("repl".into()), use_gtid: Some("slave_pos".into()), ..Default::default() })
+    }
+
+    fn host_and_running(s: Option<UpstreamSettings>) -> Option<(String, bool)> {
+        s.map(|s| (s.host, s.running))
+    }
+
+    #[test]
+    fn a_restart_takes_the_replication_settings_back_to_the_checkpoint() {
+        let disk: Arc<dyn Disk> = Arc::new(MemDisk::new());
+        let mut a = member(&disk);
+        assert_eq!(apply(&mut a, 1, to_new_primary()).refused, None);
+        assert_eq!(apply(&mut a, 2, Command::Start).refused, None);
+        a.checkpoint().unwrap();
+        // After the checkpoint: applied again from the log after a restart, so not in it.
+        assert_eq!(apply(&mut a, 3, Command::Stop).refused, None);
+        assert_eq!(host_and_running(a.replication.current()), Some(("10.0.0.101".into(), false)));
+        drop(a);
+        let mut b = member(&disk);
+        assert_eq!(b.applied.map(|l| l.index), Some(2));
+        assert_eq!(host_and_running(b.replication.current()), Some(("10.0.0.101".into(), true)));
+        // The log's entry 3, applied again, is decided against the settings it was first
+        // decided against: the same outcome.
+        assert_eq!(apply(&mut b, 3, Command::Stop).refused, None);
+        assert_eq!(host_and_running(b.replication.current()), Some(("10.0.0.101".into(), false)));
+    }
+
+    #[test]
+    fn a_snapshot_brings_the_replication_settings_to_the_member_installing_it() {
+        let leader_disk: Arc<dyn Disk> = Arc::new(MemDisk::new());
+        let mut leader = member(&leader_disk);
+        apply(&mut leader, 1, to_new_primary());
+        apply(&mut leader, 2, Command::Start);
+        let snapshot = leader.get_snapshot_builder_now();
+        assert_eq!(host_and_running(snapshot.snapshot.replication().cloned()), Some(("10.0.0.101".into(), true)));
+
+        // A member that never applied entries 1 and 2 (purged on the leader) gets them with
+        // the snapshot: were they left behind, it would pull from nothing once it led.
+        let disk: Arc<dyn Disk> = Arc::new(MemDisk::new());
+        let mut m = member(&disk);
+        assert!(m.replication.current().is_none());
+        let sent = SnapshotFiles::received(snapshot.snapshot.files.clone(), 1, snapshot.snapshot.replication().cloned());
+        m.install(&snapshot.meta, sent).unwrap();
+        assert_eq!(host_and_running(m.replication.current()), Some(("10.0.0.101".into(), true)));
+        assert_eq!(host_and_running(m.replication.target.get().0), Some(("10.0.0.101".into(), true)), "the pull follows them once this member leads");
+        assert_eq!(host_and_running(crate::config::load_replication(disk.as_ref()).unwrap()), Some(("10.0.0.101".into(), true)));
+        // And they are its checkpoint's: a restart keeps them.
+        drop(m);
+        let m = member(&disk);
+        assert_eq!(m.applied.map(|l| l.index), Some(2));
+        assert_eq!(host_and_running(m.replication.current()), Some(("10.0.0.101".into(), true)));
+    }
+
+    impl StateMachine {
+        /// What openraft's snapshot builder is given: a checkpoint now, as a snapshot.
+        fn get_snapshot_builder_now(&mut self) -> SnapshotOf<Types, SnapshotFiles> {
+            self.checkpoint().unwrap();
+            self.current_snapshot().unwrap()
+        }
     }
 }
