@@ -796,6 +796,7 @@ async fn watch(port: u16, node: usize, gone: Arc<Mutex<Vec<(usize, Instant)>>>) 
     }
     // None attached (the cluster is going away): nothing to watch.
     let Some(mut c) = c else { return };
+    c.query("SET @master_binlog_checksum='CRC32'").await;
     c.client.send_command(&Command::BinlogDump(BinlogDump { position: 4, flags: 0, server_id: 8000 + node as u32, file: "primary-bin.000001".into() }));
     'session: loop {
         while let Some(o) = c.client.poll_output() {

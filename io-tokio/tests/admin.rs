@@ -111,20 +111,23 @@ fn purge_spares_a_file_being_read() {
     sock.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
     let mut c = ClientConn::new(ClientConfig { user: "repl".into(), password: "s3cret".into(), max_packet: 1 << 30, tls: false });
     let mut buf = vec![0u8; 65536];
-    let mut ready = false;
-    while !ready {
+    // Sends what the client has to send, reads until `done` says the answer came.
+    let mut until = |c: &mut ClientConn, done: fn(&ClientOutput) -> bool| loop {
         while let Some(o) = c.poll_output() {
             match o {
                 ClientOutput::Send(b) => sock.write_all(&b).unwrap(),
-                ClientOutput::Ready(_) => ready = true,
+                o if done(&o) => return,
                 other => panic!("{other:?}"),
             }
         }
-        if !ready {
-            let n = sock.read(&mut buf).unwrap();
-            c.handle_bytes(&buf[..n]);
-        }
-    }
+        let n = sock.read(&mut buf).unwrap();
+        c.handle_bytes(&buf[..n]);
+    };
+    until(&mut c, |o| matches!(o, ClientOutput::Ready(_)));
+    // As every replica does: it takes events with checksums (else binraft, as MariaDB, refuses
+    // files that have them).
+    c.query("SET @master_binlog_checksum='CRC32'");
+    until(&mut c, |o| matches!(o, ClientOutput::Done(_)));
     c.send_command(&Cmd::BinlogDump(BinlogDump { position: 4, flags: 0, server_id: 99, file: "primary-bin.000002".into() }));
     while let Some(ClientOutput::Send(b)) = c.poll_output() {
         sock.write_all(&b).unwrap();

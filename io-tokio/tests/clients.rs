@@ -90,7 +90,14 @@ fn plain_captures(tag: &str) -> Vec<PathBuf> {
 
 #[test]
 fn zongji_streams_every_row() {
-    let files = plain_captures("zongji-src");
+    // zongji declares no `@mariadb_slave_capability`: it gets each GTID as a BEGIN query, as
+    // from MariaDB, and, as from MariaDB (`tests/wire.rs`), an error at the first XA
+    // transaction, whose GTID cannot be: the first capture is cut before it.
+    let mut files = plain_captures("zongji-src");
+    files.truncate(1);
+    let bytes = read_binlog(&files[0]);
+    let xa = decode_all(&bytes).0.into_iter().find(|d| matches!(&d.event.body, EventBody::MariaGtid(g) if g.xid.is_some())).expect("an XA transaction");
+    std::fs::write(&files[0], &bytes[..xa.event.offset as usize]).unwrap();
     let (_work, node) = store_of("zongji", &files);
     let (rows, _) = expected(&files);
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/clients/zongji/dump.js");

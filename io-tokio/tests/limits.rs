@@ -230,6 +230,7 @@ fn a_replica_that_stops_reading_is_cut_off_and_no_longer_holds_back_purge() {
     let extra = ["--admin", "admin:chief", "--dump-write-timeout-ms", "500"].map(String::from);
     let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &extra);
     let mut replica = Session::login(node.port, "repl", "s3cret");
+    replica.query("SET @master_binlog_checksum='CRC32'").unwrap();
     // It asks for the 35 MB file and never reads a byte of it.
     replica.conn.send_command(&Cmd::BinlogDump(BinlogDump { position: 4, flags: 0, server_id: 99, file: "primary-bin.000002".into() }));
     while let Some(ClientOutput::Send(b)) = replica.conn.poll_output() {
@@ -258,6 +259,7 @@ fn commands_pipelined_with_a_dump_do_not_delay_its_heartbeats() {
     let node = Binraft::start(&work.join("store"), &work.join("binraft.log"), &[]);
     let mut replica = Session::login(node.port, "repl", "s3cret");
     replica.query("SET @master_heartbeat_period= 300000000").unwrap();
+    replica.query("SET @master_binlog_checksum='CRC32'").unwrap();
     let status = replica.query("SHOW MASTER STATUS").unwrap().unwrap();
     let cell = |i: usize| String::from_utf8(status.rows[0][i].clone().unwrap()).unwrap();
     let (file, position) = (cell(0), cell(1).parse::<u32>().unwrap());

@@ -75,6 +75,11 @@ impl MariaGtidPos {
         self.domains.is_empty()
     }
 
+    /// Forgets `domain`'s position.
+    pub fn remove(&mut self, domain: u32) -> Option<MariaGtid> {
+        self.domains.remove(&domain)
+    }
+
     /// Records that `gtid` was applied: it becomes its domain's position.
     pub fn update(&mut self, gtid: MariaGtid) {
         self.domains.insert(gtid.domain, gtid);

@@ -3,10 +3,21 @@
 //! In: the start (file and position, or a MariaDB GTID state), the store's file summaries, the
 //! file bytes the machine asks for, and the time (milliseconds on the driver's clock) when the
 //! driver takes each output and when the deadline of [`Dump::poll_timeout`] passes. Out:
-//! [`DumpOutput`]s: events to send (as stored, plus the artificial ROTATE and GTID_LIST a
-//! primary makes up, and a HEARTBEAT when the stream has been idle for a heartbeat period),
-//! each saying whether it ends a transaction; reads to perform; and when to wait for the store to
-//! grow. It never reads a file nor a clock itself, so the same machine runs on tokio, on
+//! [`DumpOutput`]s: events to send (as stored, or as a client of a lower
+//! `@mariadb_slave_capability` gets them: [`super::compat`]; plus the artificial ROTATE before
+//! each file, the GTID_LIST a GTID dump sends in place of the groups it skipped, and a
+//! HEARTBEAT when the stream has been idle for a heartbeat period), each saying whether it ends
+//! a transaction; reads to perform; and when to wait for the store to grow.
+//!
+//! What a dump sends around the stored events is what MariaDB 10.11's dump thread sends
+//! (`io-tokio/tests/wire.rs` compares the two streams, byte for byte): an artificial ROTATE
+//! (timestamp 0, log position 0) before every file, the first one naming the start position;
+//! each FORMAT_DESCRIPTION without its in-use flag, and with log position and creation time 0
+//! where the dump starts inside the file (the creation time 0 also while a GTID dump is still
+//! skipping: a replica drops its temporary tables at a creation time); in a GTID dump, once a
+//! domain reaches the replica's position, a GTID_LIST of every GTID passed since the dump began,
+//! right after the group that reached it. Artificial events carry binraft's own server id, as
+//! a MariaDB relay's carry its own: the one binraft answers for `@@server_id`. It never reads a file nor a clock itself, so the same machine runs on tokio, on
 //! madsim, and behind Raft.
 //!
 //! A driver loops: take every output of [`Dump::poll_output`] (sending events, answering a read
@@ -26,6 +37,7 @@ use crate::binlog::{EventHeader, EventType};
 use crate::gtid::mysql::{GtidSet, Tag};
 use crate::gtid::{MariaGtid, MariaGtidPos};
 use crate::mysql::errors::ServerError;
+use crate::primary::compat::{self, Action, Capability};
 use crate::store::groups::GroupTracker;
 use crate::store::index::Files;
 use bytes::{Buf, Bytes};
@@ -75,6 +87,31 @@ pub struct DumpConfig {
     /// While the dump waits, a HEARTBEAT goes out once this long has passed since the last
     /// event sent (`@master_heartbeat_period`).
     pub heartbeat_period_ms: u64,
+    /// `@mariadb_slave_capability`: what MariaDB's own events become ([`compat`]).
+    pub capability: Capability,
+    /// The replica set `@master_binlog_checksum` (to anything): it can take events with a
+    /// checksum. One that did not is refused files with checksums, as MariaDB and MySQL do.
+    pub checksum_aware: bool,
+    /// `@slave_gtid_strict_mode=1`: a GTID dump whose position falls in a hole of the binlog
+    /// (a later sequence number there, the requested one missing) is refused.
+    pub gtid_strict: bool,
+}
+
+impl DumpConfig {
+    /// A dump for a replica that declares everything a MariaDB 10.11 replica does: GTID
+    /// capability, checksums, ANNOTATE_ROWS not asked for.
+    pub fn mariadb_replica(server_id: u32, heartbeat_period_ms: u64) -> DumpConfig {
+        DumpConfig {
+            server_id,
+            send_annotate_rows: false,
+            non_blocking: false,
+            replica_checksum: ChecksumAlg::Crc32,
+            heartbeat_period_ms,
+            capability: Capability::GTID,
+            checksum_aware: true,
+            gtid_strict: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,12 +146,10 @@ pub struct Dump {
     /// Where to resume after the file's FORMAT_DESCRIPTION (file/position starts).
     start_pos: u32,
     /// MariaDB GTID start: groups the replica has are skipped.
-    have: Option<MariaGtidPos>,
+    gtid_skip: Option<GtidSkip>,
     /// MySQL GTID start: transactions the replica has are skipped.
     have_mysql: Option<GtidSet>,
     skipping: bool,
-    /// End of the skipped part, for the artificial GTID_LIST that replaces it.
-    skipped_to: Option<u64>,
     groups: GroupTracker,
     checksum: ChecksumAlg,
     out: VecDeque<DumpOutput>,
@@ -127,6 +162,52 @@ pub struct Dump {
     last_sent_ms: Option<u64>,
 }
 
+/// A MariaDB GTID dump's way to the replica's position, as MariaDB's dump thread goes it: per
+/// domain, groups up to the requested sequence number are skipped; the GTIDs passed meanwhile
+/// are what the GTID_LIST sent once a domain gets there says.
+#[derive(Debug)]
+struct GtidSkip {
+    /// The domains not reached yet, with the requested GTID of each.
+    pending: MariaGtidPos,
+    /// Every GTID passed while a domain was pending, per domain in the order first seen, and
+    /// within a domain per server, the newest last (the order MariaDB lists its state in).
+    passed: Vec<(u32, Vec<(u32, u64)>)>,
+    /// A domain got there: a GTID_LIST goes out once the group skipped ends.
+    reached: bool,
+}
+
+impl GtidSkip {
+    /// From the replica's `state`, for a dump that starts with a file beginning at
+    /// `file_start`: a domain whose requested GTID is the last the file's GTID_LIST names for it
+    /// is there already.
+    fn new(state: MariaGtidPos, file_start: &[MariaGtid]) -> GtidSkip {
+        let mut pending = MariaGtidPos::new();
+        for g in state.iter() {
+            if file_start.iter().rev().find(|x| x.domain == g.domain) != Some(g) {
+                pending.update(*g);
+            }
+        }
+        GtidSkip { pending, passed: Vec::new(), reached: false }
+    }
+
+    fn pass(&mut self, g: MariaGtid) {
+        let i = match self.passed.iter().position(|(d, _)| *d == g.domain) {
+            Some(i) => i,
+            None => {
+                self.passed.push((g.domain, Vec::new()));
+                self.passed.len() - 1
+            }
+        };
+        let servers = &mut self.passed[i].1;
+        servers.retain(|(s, _)| *s != g.server);
+        servers.push((g.server, g.seq));
+    }
+
+    fn passed(&self) -> Vec<MariaGtid> {
+        self.passed.iter().flat_map(|(domain, servers)| servers.iter().map(|&(server, seq)| MariaGtid { domain: *domain, server, seq })).collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Awaiting {
     Nothing,
@@ -134,6 +215,10 @@ enum Awaiting {
     Wait,
     Done,
 }
+
+/// Where a FORMAT_DESCRIPTION's creation time is: after the header, the binlog version (2) and
+/// the server version (50).
+const FDE_CREATED_AT: usize = 19 + 2 + 50;
 
 /// The last offset a 32-bit log position (in event headers, HEARTBEAT, GTID_LIST) can name.
 pub const LOG_POS_MAX: u64 = u32::MAX as u64;
@@ -160,7 +245,7 @@ impl Dump {
             return Err(ServerError::binlog("Binary log is not open"));
         }
         let mut have_mysql = None;
-        let (file_idx, start_pos, have) = match start {
+        let (file_idx, start_pos, maria_state) = match start {
             DumpStart::MySqlGtid(set) => {
                 // The replica may not be ahead of the store for any server UUID the store has
                 // (MySQL checks its own UUID; binraft relays others' and checks each of them).
@@ -239,6 +324,7 @@ impl Dump {
             }
         };
         let checksum = cfg.replica_checksum;
+        let gtid_skip = maria_state.map(|state| GtidSkip::new(state, &files[file_idx].start_gtid_list));
         let mut d = Dump {
             cfg,
             files,
@@ -247,10 +333,9 @@ impl Dump {
             buf: Bytes::new(),
             decoder: unverified_decoder(),
             start_pos,
-            have,
+            gtid_skip,
             have_mysql,
             skipping: false,
-            skipped_to: None,
             groups: GroupTracker::new(),
             checksum,
             out: VecDeque::new(),
@@ -335,7 +420,7 @@ impl Dump {
         if self.awaiting == Awaiting::Wait {
             self.awaiting = Awaiting::Nothing;
             if self.file_done() {
-                self.next_file(true);
+                self.next_file();
             } else {
                 self.request_read();
             }
@@ -380,8 +465,8 @@ impl Dump {
     /// A HEARTBEAT for an idle stream: current file and position.
     fn heartbeat(&self) -> Vec<u8> {
         let file = &self.files[self.file_idx].name;
-        let mut h = self.header(EventType::HEARTBEAT, self.buf_offset);
-        h.timestamp = 0;
+        // Not flagged artificial: MariaDB's heartbeats are not.
+        let h = EventHeader { flags: 0, ..self.header(EventType::HEARTBEAT, self.buf_offset) };
         Event::new(h, EventBody::Heartbeat(Heartbeat { log_file: file.as_bytes().to_vec() }), self.checksum).encode()
     }
 
@@ -474,7 +559,7 @@ impl Dump {
             if self.cfg.non_blocking && last {
                 self.finish(DumpOutput::Eof);
             } else if self.file_done() {
-                self.next_file(true);
+                self.next_file();
             } else {
                 self.wait();
             }
@@ -512,31 +597,58 @@ impl Dump {
             EventBody::FormatDescription(_) if !self.sent_fde => {
                 self.sent_fde = true;
                 self.checksum = self.decoder.frame_state().checksum();
+                if self.checksum == ChecksumAlg::Crc32 && !self.cfg.checksum_aware {
+                    self.finish(DumpOutput::Error(ServerError::binlog("Slave can not handle replication events with the checksum that master is configured to log")));
+                    return None;
+                }
                 let mut raw = raw.to_vec();
                 // The in-use flag is not sent (its checksum was computed without it).
                 let flags = u16::from_le_bytes([raw[17], raw[18]]) & !BINLOG_IN_USE;
                 raw[17..19].copy_from_slice(&flags.to_le_bytes());
-                if u64::from(self.start_pos) > ev.offset + raw.len() as u64 {
-                    // Starting mid-file: log_pos 0 tells the replica not to move its position.
-                    raw[13..17].copy_from_slice(&0u32.to_le_bytes());
+                let mid_file = u64::from(self.start_pos) > ev.offset + raw.len() as u64;
+                let still_skipping = self.gtid_skip.as_ref().is_some_and(|s| !s.pending.is_empty());
+                if mid_file || still_skipping {
+                    // log_pos 0: the replica does not move its position to the file's start. A
+                    // creation time tells a replica to drop its temporary tables (the primary
+                    // started afresh): not in the middle of the stream.
+                    if mid_file {
+                        raw[13..17].copy_from_slice(&0u32.to_le_bytes());
+                    }
+                    if let Some(created) = raw.get_mut(FDE_CREATED_AT..FDE_CREATED_AT + 4) {
+                        created.copy_from_slice(&[0; 4]);
+                    }
                     if self.checksum == ChecksumAlg::Crc32 {
                         let n = raw.len() - CHECKSUM_LEN;
                         let c = event_crc(&raw[..n], true);
                         raw[n..].copy_from_slice(&c.to_le_bytes());
                     }
-                    self.push_event(raw.into());
-                    return Some(self.start_pos);
                 }
                 self.push_event(raw.into());
+                if mid_file {
+                    return Some(self.start_pos);
+                }
             }
             EventBody::MariaGtid(g) => {
                 let gtid = MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq };
-                self.skipping = self.have.as_ref().is_some_and(|h| h.contains(&gtid));
-                if self.skipping {
-                    self.skipped_to = Some(ev.offset);
-                } else {
-                    self.flush_skipped(at);
-                    self.push_event(raw);
+                self.skipping = false;
+                if let Some(skip) = self.gtid_skip.as_mut().filter(|s| !s.pending.is_empty()) {
+                    skip.pass(gtid);
+                    if let Some(asked) = skip.pending.get(gtid.domain).copied() {
+                        self.skipping = gtid.seq <= asked.seq;
+                        if gtid.seq >= asked.seq {
+                            if gtid.seq > asked.seq && self.cfg.gtid_strict {
+                                self.finish(DumpOutput::Error(ServerError::binlog(format!(
+                                    "The binlog on the master is missing the GTID {asked} requested by the slave (even though a subsequent sequence number does exist), and GTID strict mode is enabled"
+                                ))));
+                                return None;
+                            }
+                            skip.pending.remove(gtid.domain);
+                            skip.reached = true;
+                        }
+                    }
+                }
+                if !self.skipping {
+                    self.send(ev, raw);
                 }
             }
             EventBody::Gtid(g) if ev.kind == EventType::GTID => {
@@ -555,15 +667,13 @@ impl Dump {
                     self.push_event(raw);
                 }
             }
-            EventBody::AnnotateRows(_) if !self.cfg.send_annotate_rows => {}
             EventBody::Rotate(_) if !ev.header.is_artificial() => {
-                self.flush_skipped(at);
-                self.push_event(raw);
-                self.next_file(false);
+                self.send(ev, raw);
+                self.next_file();
             }
             _ => {
                 if !self.skipping {
-                    self.push_event(raw);
+                    self.send(ev, raw);
                 }
             }
         }
@@ -574,24 +684,46 @@ impl Dump {
         }
         if self.skipping && group_end {
             self.skipping = false;
-            if self.have.is_some() {
-                self.skipped_to = Some(ev.offset + ev.header.event_size as u64);
-            }
+        }
+        if !self.skipping && self.gtid_skip.as_ref().is_some_and(|s| s.reached) && self.awaiting != Awaiting::Done {
+            // A domain got to the replica's position: what was passed, right after the event
+            // that got there (the skipped group's last, or a GTID past a hole).
+            let skip = self.gtid_skip.as_mut().expect("checked");
+            skip.reached = false;
+            let gtids = skip.passed();
+            let end = at.saturating_add(ev.header.event_size);
+            let list = self.artificial(EventType::GTID_LIST, end, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }));
+            self.push_event(list.into());
         }
         None
     }
 
-    /// After skipped groups: the artificial GTID_LIST a MariaDB primary sends in their place.
-    fn flush_skipped(&mut self, at: u32) {
-        if self.skipped_to.take().is_none() {
-            return;
+    /// A stored event, as the replica's capability has it ([`compat`]): as it is, left out,
+    /// or replaced by an event of the same length; one that cannot be replaced ends the dump.
+    fn send(&mut self, ev: &Event, raw: Bytes) {
+        let crc = self.checksum == ChecksumAlg::Crc32;
+        let sent = match compat::action(ev.header.event_type, &raw, self.cfg.capability, self.cfg.send_annotate_rows) {
+            Action::Send => Ok(raw),
+            Action::Drop => return,
+            Action::Begin => compat::begin_event(&raw, crc).map(Bytes::from),
+            Action::Dummy => {
+                let what = match ev.header.event_type {
+                    EventType::ANNOTATE_ROWS => "annotate rows",
+                    EventType::MARIADB_GTID => "GTID",
+                    _ => "binlog checkpoint or gtid list",
+                };
+                compat::dummy_event(&raw, crc, what).map(Bytes::from)
+            }
+        };
+        match sent {
+            Ok(b) => self.push_event(b),
+            Err(e) => self.finish(DumpOutput::Error(e)),
         }
-        let gtids: Vec<MariaGtid> = self.have.as_ref().map(|h| h.iter().copied().collect()).unwrap_or_default();
-        let list = self.artificial(EventType::GTID_LIST, at, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }));
-        self.push_event(list.into());
     }
 
-    fn next_file(&mut self, announce: bool) {
+    /// On to the next file, announced by an artificial ROTATE (always: after the file's own
+    /// ROTATE too, as MariaDB's dump thread does).
+    fn next_file(&mut self) {
         if self.file_idx + 1 >= self.files.len() {
             // The next file is not in the store yet: a non-blocking dump is done.
             if self.cfg.non_blocking {
@@ -608,11 +740,9 @@ impl Dump {
         self.sent_fde = false;
         self.decoder = unverified_decoder();
         self.groups = GroupTracker::new();
-        if announce {
-            let name = self.files[self.file_idx].name.clone();
-            let rotate = self.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(4), next_file: name.into_bytes() }));
-            self.push_event(rotate.into());
-        }
+        let name = self.files[self.file_idx].name.clone();
+        let rotate = self.artificial(EventType::ROTATE, 0, EventBody::Rotate(Rotate { position: Some(4), next_file: name.into_bytes() }));
+        self.push_event(rotate.into());
         self.request_read();
     }
 }
@@ -644,7 +774,7 @@ mod tests {
     }
 
     fn cfg() -> DumpConfig {
-        DumpConfig { server_id: 1, send_annotate_rows: false, non_blocking: false, replica_checksum: ChecksumAlg::Crc32, heartbeat_period_ms: PERIOD_MS }
+        DumpConfig::mariadb_replica(1, PERIOD_MS)
     }
 
     const PERIOD_MS: u64 = 1000;
@@ -737,13 +867,13 @@ mod tests {
         d.handle_timeout(100 + PERIOD_MS);
         let out = outputs_at(&mut d, 100 + PERIOD_MS);
         let [DumpOutput::Event { bytes: hb, ends_group: false }] = &out[..] else { panic!("one heartbeat, got {out:?}") };
-        // HEARTBEAT (27) of the node's server id, artificial, at the end of what was sent, naming
-        // the file, with the file's CRC32.
-        let h = EventHeader { timestamp: 0, event_type: EventType::HEARTBEAT, server_id: 1, event_size: 0, log_pos: bytes.len() as u32, flags: ARTIFICIAL };
+        // HEARTBEAT (27) of the node's server id, not flagged artificial (as MariaDB's), at the
+        // end of what was sent, naming the file, with the file's CRC32.
+        let h = EventHeader { timestamp: 0, event_type: EventType::HEARTBEAT, server_id: 1, event_size: 0, log_pos: bytes.len() as u32, flags: 0 };
         let expected = Event::new(h, EventBody::Heartbeat(Heartbeat { log_file: b"small.000001".to_vec() }), ChecksumAlg::Crc32).encode();
         assert_eq!(hb[..], expected[..]);
         assert_eq!(hb.len(), 19 + "small.000001".len() + 4);
-        assert_eq!((hb[4], &hb[13..17], &hb[17..19]), (27, &(bytes.len() as u32).to_le_bytes()[..], &[0x20, 0][..]));
+        assert_eq!((hb[4], &hb[13..17], &hb[17..19]), (27, &(bytes.len() as u32).to_le_bytes()[..], &[0, 0][..]));
         // The next one a period after this one, still waiting.
         assert_eq!(d.poll_timeout(), Some(100 + 2 * PERIOD_MS));
     }

@@ -2,7 +2,8 @@
 //!
 //! In: the dump command (COM_BINLOG_DUMP or COM_BINLOG_DUMP_GTID), the user variables the
 //! replica set on its session before it (`@slave_connect_state`, `@master_binlog_checksum`,
-//! `@master_heartbeat_period`, `@rpl_semi_sync_slave`) and the node's server id. Out: a
+//! `@master_heartbeat_period`, `@rpl_semi_sync_slave`, `@mariadb_slave_capability`,
+//! `@slave_gtid_strict_mode`) and the node's server id. Out: a
 //! [`DumpRequest`]: where the dump starts, the [`DumpConfig`] to plan it with (heartbeat period
 //! included) and whether the events go out with the semi-sync header; or the error MariaDB
 //! answers to a malformed connect state.
@@ -11,6 +12,7 @@ use crate::binlog::ChecksumAlg;
 use crate::gtid::MariaGtidPos;
 use crate::mysql::command::{dump_flags, BinlogDump, BinlogDumpGtid};
 use crate::mysql::errors::ServerError;
+use crate::primary::compat::Capability;
 use crate::primary::dump::{DumpConfig, DumpStart};
 use std::collections::BTreeMap;
 
@@ -67,6 +69,9 @@ impl DumpRequest {
             non_blocking: flags & dump_flags::NON_BLOCK != 0,
             replica_checksum,
             heartbeat_period_ms: heartbeat_period_ms(var("master_heartbeat_period")),
+            capability: Capability::from_var(var("mariadb_slave_capability")),
+            checksum_aware: user_vars.contains_key("master_binlog_checksum"),
+            gtid_strict: var("slave_gtid_strict_mode") == Some("1"),
         };
         Ok(DumpRequest { start, config, semi_sync: var("rpl_semi_sync_slave") == Some("1"), replica_server_id })
     }

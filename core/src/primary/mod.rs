@@ -7,12 +7,15 @@
 //!   over [`lex`]'s tokens; [`redact`]: any statement as it may be logged or quoted, without
 //!   its passwords.
 //! - [`dump_request`]: a binlog request (the dump command and the session's variables) read
-//!   into where to start and how; [`dump`]: the dump itself, events and heartbeats.
+//!   into where to start and how; [`dump`]: the dump itself, events and heartbeats;
+//!   [`compat`]: what a client of each `@mariadb_slave_capability` gets in place of the events
+//!   it cannot take.
 //!
 //! In: a statement and the node's state. Out: a result set, an OK or an error.
 
 pub mod admin;
 pub mod catalog;
+pub mod compat;
 pub mod dump;
 pub mod dump_request;
 pub mod lex;
