@@ -17,7 +17,9 @@
 //! skipping: a replica drops its temporary tables at a creation time); in a GTID dump, once a
 //! domain reaches the replica's position, a GTID_LIST of every GTID passed since the dump began,
 //! right after the group that reached it. Artificial events carry binraft's own server id, as
-//! a MariaDB relay's carry its own: the one binraft answers for `@@server_id`. It never reads a file nor a clock itself, so the same machine runs on tokio, on
+//! a MariaDB relay's carry its own: the one binraft answers for `@@server_id`.
+//!
+//! It never reads a file nor a clock itself, so the same machine runs on tokio, on
 //! madsim, and behind Raft.
 //!
 //! A driver loops: take every output of [`Dump::poll_output`] (sending events, answering a read
@@ -203,8 +205,30 @@ impl GtidSkip {
         servers.push((g.server, g.seq));
     }
 
-    fn passed(&self) -> Vec<MariaGtid> {
-        self.passed.iter().flat_map(|(domain, servers)| servers.iter().map(|&(server, seq)| MariaGtid { domain: *domain, server, seq })).collect()
+    /// A GTID event of the stream: whether its group is skipped, or the requested GTID it
+    /// passed without meeting (a hole in the binlog).
+    fn on_gtid(&mut self, g: MariaGtid) -> Result<bool, MariaGtid> {
+        if self.pending.is_empty() {
+            return Ok(false);
+        }
+        self.pass(g);
+        let Some(asked) = self.pending.get(g.domain).copied() else { return Ok(false) };
+        if g.seq >= asked.seq {
+            self.pending.remove(g.domain);
+            self.reached = true;
+            if g.seq > asked.seq {
+                return Err(asked);
+            }
+        }
+        Ok(g.seq <= asked.seq)
+    }
+
+    /// Once a domain got there: the GTID_LIST's GTIDs, once.
+    fn take_reached(&mut self) -> Option<Vec<MariaGtid>> {
+        if !std::mem::take(&mut self.reached) {
+            return None;
+        }
+        Some(self.passed.iter().flat_map(|(domain, servers)| servers.iter().map(|&(server, seq)| MariaGtid { domain: *domain, server, seq })).collect())
     }
 }
 
@@ -630,23 +654,16 @@ impl Dump {
             }
             EventBody::MariaGtid(g) => {
                 let gtid = MariaGtid { domain: g.domain, server: ev.header.server_id, seq: g.seq };
-                self.skipping = false;
-                if let Some(skip) = self.gtid_skip.as_mut().filter(|s| !s.pending.is_empty()) {
-                    skip.pass(gtid);
-                    if let Some(asked) = skip.pending.get(gtid.domain).copied() {
-                        self.skipping = gtid.seq <= asked.seq;
-                        if gtid.seq >= asked.seq {
-                            if gtid.seq > asked.seq && self.cfg.gtid_strict {
-                                self.finish(DumpOutput::Error(ServerError::binlog(format!(
-                                    "The binlog on the master is missing the GTID {asked} requested by the slave (even though a subsequent sequence number does exist), and GTID strict mode is enabled"
-                                ))));
-                                return None;
-                            }
-                            skip.pending.remove(gtid.domain);
-                            skip.reached = true;
-                        }
+                self.skipping = match self.gtid_skip.as_mut().map_or(Ok(false), |s| s.on_gtid(gtid)) {
+                    Ok(skip) => skip,
+                    Err(asked) if self.cfg.gtid_strict => {
+                        self.finish(DumpOutput::Error(ServerError::binlog(format!(
+                            "The binlog on the master is missing the GTID {asked} requested by the slave (even though a subsequent sequence number does exist), and GTID strict mode is enabled"
+                        ))));
+                        return None;
                     }
-                }
+                    Err(_) => false,
+                };
                 if !self.skipping {
                     self.send(ev, raw);
                 }
@@ -685,12 +702,10 @@ impl Dump {
         if self.skipping && group_end {
             self.skipping = false;
         }
-        if !self.skipping && self.gtid_skip.as_ref().is_some_and(|s| s.reached) && self.awaiting != Awaiting::Done {
+        let reached = if self.skipping || self.awaiting == Awaiting::Done { None } else { self.gtid_skip.as_mut().and_then(GtidSkip::take_reached) };
+        if let Some(gtids) = reached {
             // A domain got to the replica's position: what was passed, right after the event
             // that got there (the skipped group's last, or a GTID past a hole).
-            let skip = self.gtid_skip.as_mut().expect("checked");
-            skip.reached = false;
-            let gtids = skip.passed();
             let end = at.saturating_add(ev.header.event_size);
             let list = self.artificial(EventType::GTID_LIST, end, EventBody::GtidList(GtidList { flags: 0, gtids, padding: Vec::new() }));
             self.push_event(list.into());

@@ -478,7 +478,7 @@ mod tests {
         let mut leader = member(&leader_disk);
         apply(&mut leader, 1, to_new_primary());
         apply(&mut leader, 2, Command::Start);
-        let snapshot = leader.get_snapshot_builder_now();
+        let snapshot = leader.checkpoint_as_snapshot();
         assert_eq!(host_and_running(snapshot.snapshot.replication().cloned()), Some(("10.0.0.101".into(), true)));
 
         // A member that never applied entries 1 and 2 (purged on the leader) gets them with
@@ -500,7 +500,7 @@ mod tests {
 
     impl StateMachine {
         /// What openraft's snapshot builder is given: a checkpoint now, as a snapshot.
-        fn get_snapshot_builder_now(&mut self) -> SnapshotOf<Types, SnapshotFiles> {
+        fn checkpoint_as_snapshot(&mut self) -> SnapshotOf<Types, SnapshotFiles> {
             self.checkpoint().unwrap();
             self.current_snapshot().unwrap()
         }
