@@ -5,9 +5,11 @@
 //!   containment, the next GTID).
 //! - [`mariadb`]: MariaDB's `domain-server-seq` positions, one per domain, as in
 //!   `gtid_binlog_pos`, `@slave_connect_state` and GTID_LIST events.
+//! - [`hash_order`]: the order MariaDB lists such a state in (that of its mysys hash tables).
 //!
 //! In: text or binary forms. Out: canonical values and text; errors name what was wrong.
 
+pub mod hash_order;
 pub mod interval;
 pub mod mariadb;
 pub mod mysql;

@@ -15,9 +15,10 @@
 //! each FORMAT_DESCRIPTION without its in-use flag, and with log position and creation time 0
 //! where the dump starts inside the file (the creation time 0 also while a GTID dump is still
 //! skipping: a replica drops its temporary tables at a creation time); in a GTID dump, once a
-//! domain reaches the replica's position, a GTID_LIST of every GTID passed since the dump began,
-//! right after the group that reached it. Artificial events carry binraft's own server id, as
-//! a MariaDB relay's carry its own: the one binraft answers for `@@server_id`.
+//! domain reaches the replica's position, a GTID_LIST of every GTID passed since the dump began
+//! (in MariaDB's order: [`crate::gtid::hash_order`]), right after the group that reached it.
+//! Artificial events carry binraft's own server id, as a MariaDB relay's carry its own: the one
+//! binraft answers for `@@server_id`.
 //!
 //! It never reads a file nor a clock itself, so the same machine runs on tokio, on
 //! madsim, and behind Raft.
@@ -36,6 +37,7 @@ use crate::binlog::events::rotate::Rotate;
 use crate::binlog::events::EventBody;
 use crate::binlog::header::flags::{ARTIFICIAL, BINLOG_IN_USE};
 use crate::binlog::{EventHeader, EventType};
+use crate::gtid::hash_order::HashOrder;
 use crate::gtid::mysql::{GtidSet, Tag};
 use crate::gtid::{MariaGtid, MariaGtidPos};
 use crate::mysql::errors::ServerError;
@@ -43,7 +45,7 @@ use crate::primary::compat::{self, Action, Capability};
 use crate::store::groups::GroupTracker;
 use crate::store::index::Files;
 use bytes::{Buf, Bytes};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 /// A dump's decoder: rows skimmed, checksums read but not verified again (the store verified
 /// every event as it came in; replicas verify what they get).
@@ -171,11 +173,22 @@ pub struct Dump {
 struct GtidSkip {
     /// The domains not reached yet, with the requested GTID of each.
     pending: MariaGtidPos,
-    /// Every GTID passed while a domain was pending, per domain in the order first seen, and
-    /// within a domain per server, the newest last (the order MariaDB lists its state in).
-    passed: Vec<(u32, Vec<(u32, u64)>)>,
+    /// Every GTID passed while a domain was pending, per domain, kept as MariaDB's dump thread
+    /// keeps them (an `rpl_binlog_state`) so as to list them in its order.
+    passed: BTreeMap<u32, PassedDomain>,
+    /// The domains of `passed` in the order of MariaDB's hash of them.
+    domains: HashOrder,
     /// A domain got there: a GTID_LIST goes out once the group skipped ends.
     reached: bool,
+}
+
+/// One domain's GTIDs passed: the newest per server, and the server of the newest of all.
+#[derive(Debug, Default)]
+struct PassedDomain {
+    /// The servers in the order of MariaDB's hash of them.
+    servers: HashOrder,
+    seqs: BTreeMap<u32, u64>,
+    last: u32,
 }
 
 impl GtidSkip {
@@ -189,20 +202,17 @@ impl GtidSkip {
                 pending.update(*g);
             }
         }
-        GtidSkip { pending, passed: Vec::new(), reached: false }
+        GtidSkip { pending, passed: BTreeMap::new(), domains: HashOrder::new(), reached: false }
     }
 
+    /// As `rpl_binlog_state::update_nolock`: the server's sequence number is the GTID's, and
+    /// the server the domain's last.
     fn pass(&mut self, g: MariaGtid) {
-        let i = match self.passed.iter().position(|(d, _)| *d == g.domain) {
-            Some(i) => i,
-            None => {
-                self.passed.push((g.domain, Vec::new()));
-                self.passed.len() - 1
-            }
-        };
-        let servers = &mut self.passed[i].1;
-        servers.retain(|(s, _)| *s != g.server);
-        servers.push((g.server, g.seq));
+        self.domains.insert(g.domain);
+        let d = self.passed.entry(g.domain).or_default();
+        d.servers.insert(g.server);
+        d.seqs.insert(g.server, g.seq);
+        d.last = g.server;
     }
 
     /// A GTID event of the stream: whether its group is skipped, or the requested GTID it
@@ -213,14 +223,17 @@ impl GtidSkip {
         }
         self.pass(g);
         let Some(asked) = self.pending.get(g.domain).copied() else { return Ok(false) };
-        if g.seq >= asked.seq {
+        // As MariaDB: only the requested GTID's server gets the domain there; another server's
+        // groups are skipped until it does, whatever their sequence numbers.
+        let skip = g.server != asked.server || g.seq <= asked.seq;
+        if g.server == asked.server && g.seq >= asked.seq {
             self.pending.remove(g.domain);
             self.reached = true;
             if g.seq > asked.seq {
                 return Err(asked);
             }
         }
-        Ok(g.seq <= asked.seq)
+        Ok(skip)
     }
 
     /// Once a domain got there: the GTID_LIST's GTIDs, once.
@@ -228,7 +241,16 @@ impl GtidSkip {
         if !std::mem::take(&mut self.reached) {
             return None;
         }
-        Some(self.passed.iter().flat_map(|(domain, servers)| servers.iter().map(|&(server, seq)| MariaGtid { domain: *domain, server, seq })).collect())
+        // As `rpl_binlog_state::get_gtid_list`: domains in their hash's order, and within
+        // one, its servers in theirs but for the last, which comes after them.
+        let mut gtids = Vec::new();
+        for domain in self.domains.keys() {
+            let d = &self.passed[&domain];
+            let gtid = |server: u32| MariaGtid { domain, server, seq: d.seqs[&server] };
+            gtids.extend(d.servers.keys().filter(|&s| s != d.last).map(gtid));
+            gtids.push(gtid(d.last));
+        }
+        Some(gtids)
     }
 }
 
@@ -932,6 +954,74 @@ mod tests {
         let ends: Vec<bool> = outputs(&mut d).into_iter().filter_map(|o| if let DumpOutput::Event { ends_group, .. } = o { Some(ends_group) } else { None }).collect();
         // The FORMAT_DESCRIPTION stands alone, as the group tracker counts it; the XID closes one.
         assert_eq!(ends, [true, true]);
+    }
+
+    fn maria_gtid(domain: u32, server: u32, seq: u64) -> Vec<u8> {
+        use crate::binlog::events::mariadb_gtid::{flags, MariaGtidEvent};
+        let g = MariaGtidEvent { seq, domain, flags: flags::TRANSACTIONAL, commit_id: None, xid: None, flags_extra: None, extra_engines: None, start_alter_seq: None, thread_id: None };
+        let h = EventHeader { timestamp: 0, event_type: EventType::MARIADB_GTID, server_id: server, event_size: 0, log_pos: 0, flags: 0 };
+        Event::new(h, EventBody::MariaGtid(g), ChecksumAlg::Crc32).encode()
+    }
+
+    /// A GTID dump from `from` of one closed file of `groups` (domain, server, seq), each a
+    /// GTID and an XID, whose last GTIDs are `last`: every byte handed to it.
+    fn gtid_dump(groups: &[(u32, u32, u64)], last: &str, from: &str, cfg: DumpConfig) -> Dump {
+        let mut events = vec![fde()];
+        for (i, &(domain, server, seq)) in groups.iter().enumerate() {
+            events.push(maria_gtid(domain, server, seq));
+            events.push(xid(i as u64));
+        }
+        let (bytes, _) = small_file(&events);
+        let n = bytes.len() as u64;
+        let last_gtids = MariaGtidPos::parse(last).unwrap();
+        let f = FileSummary { size: n, complete_end: n, mariadb: true, checksum: ChecksumAlg::Crc32, last_gtids, ..FileSummary::empty("small.000001") };
+        let mut d = Dump::new(DumpStart::MariaGtid(MariaGtidPos::parse(from).unwrap()), share(vec![f]), cfg).unwrap();
+        let _ = outputs(&mut d);
+        d.handle_bytes(&bytes[4..], true);
+        d
+    }
+
+    /// The made-up GTID_LIST lists what was passed as MariaDB's dump thread does, in the order
+    /// of its hash tables (`gtid::hash_order`), not in the order the GTIDs came. Three servers
+    /// in domain 0, first seen 3, 2, 1: MariaDB's hash of them holds [1, 2, 3] (stepped by
+    /// hand in `gtid::hash_order`'s tests), and the domain's last, 2, goes after the others;
+    /// domains 0 and 1 are held as [1, 0] whichever comes first. Listed by arrival and recency,
+    /// this was 0-3-1, 0-1-3, 0-2-4, 1-1-7.
+    #[test]
+    fn the_gtid_list_of_a_gtid_dump_is_in_mariadbs_order() {
+        let mut d = gtid_dump(&[(0, 3, 1), (1, 1, 7), (0, 2, 2), (0, 1, 3), (0, 2, 4)], "0-2-4,1-1-7", "0-2-4", cfg());
+        let lists: Vec<Vec<MariaGtid>> = outputs(&mut d)
+            .into_iter()
+            .filter_map(|o| match o {
+                DumpOutput::Event { bytes, .. } if bytes[4] == EventType::GTID_LIST.0 => Some(GtidList::decode(&bytes[19..bytes.len() - CHECKSUM_LEN]).unwrap().gtids),
+                _ => None,
+            })
+            .collect();
+        let want: Vec<MariaGtid> = ["1-1-7", "0-1-3", "0-3-1", "0-2-4"].iter().map(|g| MariaGtid::parse(g).unwrap()).collect();
+        assert_eq!(lists, [want]);
+    }
+
+    /// MariaDB skips the groups of other servers in the requested domain until the requested
+    /// server's GTID comes, even those with higher sequence numbers (a domain written by two
+    /// servers at once); binraft took the first as the replica's position, past a hole.
+    #[test]
+    fn a_gtid_dump_waits_for_the_requested_server_in_its_domain() {
+        let strict = DumpConfig { gtid_strict: true, ..cfg() };
+        let mut d = gtid_dump(&[(0, 1, 5), (0, 2, 2), (0, 2, 3), (0, 1, 6)], "0-1-6", "0-2-2", strict);
+        let sent: Vec<String> = outputs(&mut d)
+            .into_iter()
+            .filter_map(|o| match o {
+                DumpOutput::Event { bytes, .. } if bytes[4] == EventType::MARIADB_GTID.0 => {
+                    let server = u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]);
+                    let seq = u64::from_le_bytes(bytes[19..27].try_into().unwrap());
+                    Some(format!("{server}-{seq}"))
+                }
+                DumpOutput::Event { bytes, .. } if bytes[4] == EventType::GTID_LIST.0 => Some("list".into()),
+                DumpOutput::Error(e) => Some(format!("error {}", e.message)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, ["list", "2-3", "1-6"]);
     }
 
     #[test]
