@@ -271,6 +271,14 @@ impl RaftLog {
         self.fail_on(r)
     }
 
+    /// The log's last segment (None: it has none): after a restart, what a killed process
+    /// wrote there but never synced reads back from the page cache, and a sync of this makes
+    /// it durable before the log is taken as it reads.
+    pub fn sync_target(&self) -> Result<Option<Arc<dyn DiskFile>>, LogError> {
+        self.usable()?;
+        Ok(self.segments.last_key_value().map(|(_, s)| Arc::clone(&s.file)))
+    }
+
     /// The records with index in `range` that the log holds, in order, read from the disk.
     pub fn read(&self, range: RangeInclusive<u64>) -> Result<Vec<(u64, Vec<u8>)>, LogError> {
         let (Some(first), Some(last)) = (self.first_index(), self.last_index()) else { return Ok(Vec::new()) };

@@ -3,6 +3,15 @@
 //!
 //! Every call is durable on return (the log syncs before it answers), so `append` reports the
 //! flush at once: an entry counts toward a commit only once it is on this node's disk.
+//!
+//! It must stay so, though openraft would take the flush later (a leader could then send
+//! entries while its own sync runs). openraft takes appended entries, flushed or not, as the
+//! log: a leader sends them, a candidate campaigns with them, and a leader restarted in its own
+//! term (its vote committed) leads again at once with what its log reads. A leader that sent
+//! entry 82 unsynced, lost it to a failed sync and restarted, proposed another entry 82 under
+//! the same log id, which its followers took for the one they held: they served a gap (tried
+//! with a flusher task and group commit, 2026-12-03; the simulator's `leader_disk_faults`
+//! failed 30 seeds of 40 at once).
 
 use super::types::{Entry, LogId, Types, Vote};
 use binraft_core::cluster::committed;

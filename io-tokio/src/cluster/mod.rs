@@ -98,13 +98,23 @@ impl Cluster {
             tracing::warn!(%segment, offset, "raft log: cut a torn or damaged tail");
         }
         tracing::info!(records = opened.records, segments = opened.segments, applied = ?restored.applied, "raft log opened");
+        // What a killed process wrote but never synced reads back from the page cache: synced
+        // now, before openraft takes it as this member's durable log (and votes or acknowledges
+        // by it).
+        if let Some(last) = log.sync_target().map_err(|e| format!("raft log: {e}"))? {
+            last.sync_data().map_err(|e| format!("raft log: cannot sync its last segment: {e}"))?;
+        }
         let log = log_store::LogStore::new(log, disk);
         let pristine = log.is_pristine();
         let config = Config {
             cluster_name: "binraft".into(),
+            // A follower campaigns once it has heard nothing from the leader for the leader's
+            // lease (openraft takes election_timeout_max) plus a random election timeout:
+            // between 750 ms and 1 s after the leader's last heartbeat. With 400-800 ms it was
+            // 1.2 to 1.6 s, and the failover's p99 was over the 1.5 s a DBA is promised.
             heartbeat_interval: 100,
-            election_timeout_min: 400,
-            election_timeout_max: 800,
+            election_timeout_min: 250,
+            election_timeout_max: 500,
             // A snapshot is a checkpoint (it copies nothing); the log is then purged up to it,
             // less what a member a little behind still takes from the log.
             snapshot_policy: SnapshotPolicy::LogsSinceLast(settings.snapshot_entries),
